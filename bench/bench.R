@@ -1,0 +1,71 @@
+# datom benchmark: datom beside its peers on the same data, in one run.
+#   hash:    datom_hash() vs `sha256sum` over a file of the same encoded size
+#   parquet: datom write/read (incl. R conversion) vs pyarrow write_table/read_table
+# Run with `make bench` (needs the venv with pyarrow that make creates).
+suppressPackageStartupMessages(library(datom))
+options(datom.quiet = TRUE)
+n <- as.integer(Sys.getenv("DATOM_BENCH_ROWS", "1000000"))
+reps <- as.integer(Sys.getenv("DATOM_BENCH_REPS", "3"))
+py <- Sys.getenv("DATOM_PYTHON", "python3")
+set.seed(42)
+na <- function(x, p = 0.02) { x[sample.int(length(x), floor(length(x) * p))] <- NA; x }
+df <- data.frame(
+  STUDYID = rep("STUDY-001", n),
+  USUBJID = na(sprintf("STUDY-001-%05d", sample.int(5000, n, TRUE))),
+  LBTESTCD = na(factor(sample(c("ALT", "AST", "BILI", "CREAT", "GLUC", "HGB"), n, TRUE))),
+  LBCAT = na(factor(sample(c("CHEMISTRY", "HEMATOLOGY", "URINALYSIS"), n, TRUE))),
+  LBORRES = na(sprintf("%.1f", runif(n, 0, 200))),
+  LBSTRESN = na(round(rnorm(n, 50, 15), 2)),
+  LBSTNRLO = na(runif(n, 0, 10)),
+  LBSEQ = na(sample.int(200L, n, TRUE)),
+  VISITNUM = na(sample.int(12L, n, TRUE)),
+  LBBLFL = na(sample(c(TRUE, FALSE), n, TRUE)),
+  stringsAsFactors = FALSE
+)
+df$LBDT <- na(as.Date("2026-01-01") + sample.int(365L, n, TRUE))
+df$LBDTC <- na(as.POSIXct("2026-01-01", tz = "UTC") + sample.int(365L * 86400L, n, TRUE))
+stopifnot(ncol(df) == 12)
+
+best <- function(expr) {
+  expr <- substitute(expr); env <- parent.frame()
+  min(vapply(seq_len(reps), function(i) { gc(FALSE); system.time(eval(expr, env))[["elapsed"]] }, 0))
+}
+cat(sprintf("datom bench: %d rows x %d columns, best of %d, %d cores\n", n, ncol(df), reps, parallel::detectCores()))
+
+# Encoded size of the cv1 pre-image (what the hash reads).
+enc_bytes <- sum(vapply(df, function(x) {
+  if (is.character(x) || is.factor(x)) { s <- as.character(x); length(s) + sum(nchar(s[!is.na(s)], type = "bytes")) + length(s) }
+  else 8 * length(x)
+}, 0))
+t_hash <- best(datom_hash(df))
+blob <- tempfile(fileext = ".bin")
+con <- file(blob, "wb"); left <- enc_bytes
+while (left > 0) { k <- min(left, 2^24); writeBin(as.raw(sample.int(256L, k, TRUE) - 1L), con); left <- left - k }
+close(con)
+t_sum <- best(system2("sha256sum", blob, stdout = FALSE))
+thr <- function(t) enc_bytes / t / 2^20
+cat(sprintf("\nhash      datom_hash %.3f s (%.0f MiB/s)   sha256sum %.3f s (%.0f MiB/s)   datom/sha256sum throughput = %.2f\n",
+            t_hash, thr(t_hash), t_sum, thr(t_sum), t_sum / t_hash))
+
+pq <- tempfile(fileext = ".parquet")
+t_w <- best(datom:::parquet_write(df, pq))
+t_r <- best(datom:::parquet_read(pq))
+stopifnot(identical(datom:::parquet_read(pq), df))
+pyf <- tempfile(fileext = ".py")
+writeLines(c(
+  "import sys, time, gc, pyarrow.parquet as pq",
+  "src, out, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])",
+  "t = pq.read_table(src)",
+  "def best(f):",
+  "    r = []",
+  "    for _ in range(reps):",
+  "        gc.collect(); s = time.perf_counter(); f(); r.append(time.perf_counter() - s)",
+  "    return min(r)",
+  "w = best(lambda: pq.write_table(t, out, compression='snappy'))",
+  "r = best(lambda: pq.read_table(out))",
+  "print(w, r)"), pyf)
+res <- as.numeric(strsplit(system2(py, c(pyf, pq, tempfile(fileext = ".parquet"), reps), stdout = TRUE), " ")[[1]])
+cat(sprintf("parquet   write: datom %.3f s, pyarrow %.3f s, ratio %.2fx   read: datom %.3f s, pyarrow %.3f s, ratio %.2fx   (file %.1f MiB)\n",
+            t_w, res[1], t_w / res[1], t_r, res[2], t_r / res[2], file.size(pq) / 2^20))
+cat("targets: hash >= 0.50 of sha256sum throughput; write and read <= 1.5x pyarrow\n")
+unlink(c(blob, pq, pyf))

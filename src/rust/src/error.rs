@@ -1,0 +1,105 @@
+//! The engine's one error type. Every failure the engine can report is an
+//! `Error` with a `Kind`; the binding layer turns it into an R condition of
+//! class `c("datom_error_<kind>", "datom_error", "error", "condition")` in
+//! exactly one place (`crate::r::result`).
+
+use std::fmt;
+
+/// Error kinds; `as_str()` is the suffix of the R condition class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Bad argument value (not a data frame, empty, wrong type, ...).
+    Input,
+    /// Column types datom cannot hash or store.
+    Unsupported,
+    /// Parquet encoding/decoding failure.
+    Parquet,
+    /// JSON (de)serialisation failure.
+    Json,
+    /// Storage I/O failure.
+    Storage,
+    /// Object not found in storage.
+    NotFound,
+    /// Stored bytes do not match their recorded hash.
+    Integrity,
+    /// Anything that should not happen.
+    Internal,
+}
+
+impl Kind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Kind::Input => "input",
+            Kind::Unsupported => "unsupported",
+            Kind::Parquet => "parquet",
+            Kind::Json => "json",
+            Kind::Storage => "storage",
+            Kind::NotFound => "not_found",
+            Kind::Integrity => "integrity",
+            Kind::Internal => "internal",
+        }
+    }
+}
+
+/// An engine error: a kind, a one-line cause and an optional hint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    pub kind: Kind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), hint: None }
+    }
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn input(message: impl Into<String>) -> Self {
+        Error::new(Kind::Input, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(Kind::Internal, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, " ({h})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<parquet::errors::ParquetError> for Error {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        Error::new(Kind::Parquet, format!("parquet: {e}"))
+    }
+}
+
+impl From<arrow_schema::ArrowError> for Error {
+    fn from(e: arrow_schema::ArrowError) -> Self {
+        Error::new(Kind::Parquet, format!("arrow: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::new(Kind::Json, format!("JSON: {e}"))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        let kind = if e.kind() == std::io::ErrorKind::NotFound { Kind::NotFound } else { Kind::Storage };
+        Error::new(kind, format!("I/O: {e}"))
+    }
+}

@@ -1,0 +1,48 @@
+//! The one place engine errors become R values. Every exported function
+//! returns either its value or a list of class `datom_engine_error`
+//! (`kind`, `message`, `hint`); the R helper `datom_abort()` turns that into
+//! a condition of class `c("datom_error_<kind>", "datom_error", ...)`.
+//! Panics are caught here too, so nothing unwinds into R.
+
+use crate::error::{Error, Kind, Result};
+use extendr_api::prelude::*;
+
+fn error_value(e: &Error) -> Robj {
+    let hint: Robj = match &e.hint {
+        Some(h) => h.as_str().into(),
+        None => ().into(),
+    };
+    let mut l = List::from_names_and_values(
+        ["kind", "message", "hint"],
+        [Robj::from(e.kind.as_str()), Robj::from(e.message.as_str()), hint],
+    )
+    .map(Robj::from)
+    .unwrap_or_else(|_| Robj::from(e.message.as_str()));
+    let _ = l.set_attrib("class", "datom_engine_error");
+    l
+}
+
+/// Run `f`, converting an `Err` or a panic into the error value.
+pub fn guard<F>(f: F) -> Robj
+where
+    F: FnOnce() -> Result<Robj>,
+{
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => error_value(&e),
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".to_string());
+            error_value(&Error::new(Kind::Internal, format!("internal error in the datom engine: {msg}"))
+                .with_hint("Please report this with the call that triggered it."))
+        }
+    }
+}
+
+/// extendr errors (conversions) as engine errors.
+pub fn rerr(e: extendr_api::Error) -> Error {
+    Error::internal(format!("R conversion: {e}"))
+}

@@ -1,0 +1,139 @@
+//! Raw access to R objects for the binding layer: borrowed slices, UTF-8
+//! string bytes, attributes. Every function here must be called on the R
+//! main thread; the slices it hands out borrow R memory that stays alive for
+//! the duration of the `.Call` (the arguments are protected by R).
+
+use extendr_api::prelude::*;
+use extendr_ffi::{
+    cetype_t, R_CHAR, R_ClassSymbol, R_NaString, R_NamesSymbol, Rf_getAttrib, Rf_install, Rf_isNull, LENGTH, SEXP,
+    SEXPTYPE, STRING_ELT, TYPEOF, VECTOR_ELT, XLENGTH,
+};
+use std::ffi::CStr;
+
+extern "C" {
+    fn Rf_translateCharUTF8(x: SEXP) -> *const std::os::raw::c_char;
+    fn Rf_getCharCE(x: SEXP) -> cetype_t;
+}
+
+pub fn sexp(x: &Robj) -> SEXP {
+    unsafe { x.get() }
+}
+
+pub fn typeof_str(x: SEXP) -> &'static str {
+    match unsafe { TYPEOF(x) } {
+        SEXPTYPE::NILSXP => "NULL",
+        SEXPTYPE::LGLSXP => "logical",
+        SEXPTYPE::INTSXP => "integer",
+        SEXPTYPE::REALSXP => "double",
+        SEXPTYPE::CPLXSXP => "complex",
+        SEXPTYPE::STRSXP => "character",
+        SEXPTYPE::VECSXP => "list",
+        SEXPTYPE::RAWSXP => "raw",
+        SEXPTYPE::SYMSXP => "symbol",
+        SEXPTYPE::CLOSXP | SEXPTYPE::BUILTINSXP | SEXPTYPE::SPECIALSXP => "closure",
+        SEXPTYPE::ENVSXP => "environment",
+        SEXPTYPE::S4SXP => "S4",
+        SEXPTYPE::LANGSXP => "language",
+        SEXPTYPE::EXPRSXP => "expression",
+        _ => "other",
+    }
+}
+
+pub fn xlength(x: SEXP) -> usize {
+    unsafe { XLENGTH(x) as usize }
+}
+
+pub fn attr(x: SEXP, name: &str) -> SEXP {
+    let sym = match name {
+        "class" => unsafe { R_ClassSymbol },
+        "names" => unsafe { R_NamesSymbol },
+        _ => {
+            let c = std::ffi::CString::new(name).unwrap_or_default();
+            unsafe { Rf_install(c.as_ptr()) }
+        }
+    };
+    unsafe { Rf_getAttrib(x, sym) }
+}
+
+pub fn is_null(x: SEXP) -> bool {
+    unsafe { Rf_isNull(x) != extendr_ffi::Rboolean::FALSE }
+}
+
+/// UTF-8 bytes of a CHARSXP, `None` for `NA_character_`. Strings in another
+/// declared encoding are translated by R; the translation lives until the
+/// end of the `.Call`.
+pub fn charsxp_utf8<'a>(c: SEXP) -> Option<&'a [u8]> {
+    unsafe {
+        if c == R_NaString {
+            return None;
+        }
+        let raw = R_CHAR(c);
+        let enc = Rf_getCharCE(c);
+        if enc == cetype_t::CE_UTF8 || enc == cetype_t::CE_BYTES {
+            return Some(std::slice::from_raw_parts(raw as *const u8, LENGTH(c) as usize));
+        }
+        let t = Rf_translateCharUTF8(c);
+        if t == raw {
+            Some(std::slice::from_raw_parts(raw as *const u8, LENGTH(c) as usize))
+        } else {
+            Some(CStr::from_ptr(t).to_bytes())
+        }
+    }
+}
+
+/// Elements of a character vector as UTF-8 byte slices.
+pub fn strings_utf8<'a>(x: SEXP) -> Vec<Option<&'a [u8]>> {
+    let n = xlength(x);
+    (0..n).map(|i| charsxp_utf8(unsafe { STRING_ELT(x, i as isize) })).collect()
+}
+
+/// A character vector as owned Strings (`None` for NA); empty for NULL.
+pub fn strings_owned(x: SEXP) -> Vec<Option<String>> {
+    if unsafe { TYPEOF(x) } != SEXPTYPE::STRSXP {
+        return Vec::new();
+    }
+    strings_utf8(x).into_iter().map(|o| o.map(|b| String::from_utf8_lossy(b).into_owned())).collect()
+}
+
+/// The class attribute as strings (empty when unclassed).
+pub fn class_of(x: SEXP) -> Vec<String> {
+    strings_owned(attr(x, "class")).into_iter().map(|o| o.unwrap_or_default()).collect()
+}
+
+/// First element of a character attribute.
+pub fn string_attr(x: SEXP, name: &str) -> Option<String> {
+    strings_owned(attr(x, name)).into_iter().next().flatten()
+}
+
+pub fn list_elt(x: SEXP, i: usize) -> SEXP {
+    unsafe { VECTOR_ELT(x, i as isize) }
+}
+
+pub fn real_slice<'a>(x: SEXP) -> &'a [f64] {
+    let n = xlength(x);
+    if n == 0 {
+        return &[];
+    }
+    unsafe { std::slice::from_raw_parts(extendr_ffi::REAL(x), n) }
+}
+
+pub fn int_slice<'a>(x: SEXP) -> &'a [i32] {
+    let n = xlength(x);
+    if n == 0 {
+        return &[];
+    }
+    unsafe { std::slice::from_raw_parts(extendr_ffi::INTEGER(x), n) }
+}
+
+pub fn lgl_slice<'a>(x: SEXP) -> &'a [i32] {
+    let n = xlength(x);
+    if n == 0 {
+        return &[];
+    }
+    unsafe { std::slice::from_raw_parts(extendr_ffi::LOGICAL(x), n) }
+}
+
+/// Does `x` carry class `c`?
+pub fn inherits(x: SEXP, c: &str) -> bool {
+    class_of(x).iter().any(|k| k == c)
+}

@@ -1,0 +1,93 @@
+//! R values -> `RValue` (the engine's model of metadata lists).
+
+use super::sexp::*;
+use crate::error::{Error, Result};
+use crate::identity::civil_date;
+use crate::identity::rvalue::RValue;
+use extendr_ffi::SEXP;
+
+fn names_of(x: SEXP) -> Option<Vec<Option<String>>> {
+    let n = attr(x, "names");
+    if is_null(n) {
+        None
+    } else {
+        Some(strings_owned(n))
+    }
+}
+
+fn atomic(x: SEXP, what: &str) -> Result<RValue> {
+    let class = class_of(x);
+    let has = |c: &str| class.iter().any(|k| k == c);
+    if has("factor") {
+        let levels = strings_owned(attr(x, "levels"));
+        let codes = int_slice(x);
+        return Ok(RValue::Character(
+            codes
+                .iter()
+                .map(|&c| if c < 1 || c as usize > levels.len() { None } else { levels[c as usize - 1].clone() })
+                .collect(),
+        ));
+    }
+    if has("Date") {
+        let days: Vec<f64> = match typeof_str(x) {
+            "integer" => int_slice(x).iter().map(|&v| if v == i32::MIN { f64::NAN } else { v as f64 }).collect(),
+            _ => real_slice(x).to_vec(),
+        };
+        return Ok(RValue::Character(
+            days.into_iter().map(|d| if d.is_finite() { Some(civil_date(d.floor() as i64)) } else { None }).collect(),
+        ));
+    }
+    for bad in ["POSIXct", "POSIXlt", "difftime", "integer64", "hms"] {
+        if has(bad) {
+            return Err(Error::input(format!("{what} contains a {bad} value, which has no portable JSON form"))
+                .with_hint("Convert it to character (e.g. format(x, \"%Y-%m-%dT%H:%M:%SZ\", tz = \"UTC\")) or a number."));
+        }
+    }
+    Ok(match typeof_str(x) {
+        "logical" => RValue::Logical(lgl_slice(x).iter().map(|&v| if v == i32::MIN { None } else { Some(v != 0) }).collect()),
+        "integer" => RValue::Integer(int_slice(x).iter().map(|&v| if v == i32::MIN { None } else { Some(v) }).collect()),
+        "double" => RValue::Double(real_slice(x).to_vec()),
+        "character" => RValue::Character(strings_owned(x)),
+        other => {
+            return Err(Error::input(format!("{what} contains a value of type {other}, which has no JSON form")))
+        }
+    })
+}
+
+/// Convert an R value (metadata list, `custom` contents) to an `RValue`.
+pub fn to_rvalue(x: SEXP, what: &str) -> Result<RValue> {
+    match typeof_str(x) {
+        "NULL" => Ok(RValue::Null),
+        "list" => {
+            if inherits(x, "data.frame") {
+                let names = names_of(x).unwrap_or_default();
+                let n = xlength(x);
+                let mut columns = Vec::with_capacity(n);
+                for i in 0..n {
+                    columns.push(atomic(list_elt(x, i), what)?);
+                }
+                return Ok(RValue::DataFrame { names, columns });
+            }
+            if inherits(x, "POSIXlt") {
+                return Err(Error::input(format!("{what} contains a POSIXlt value, which has no portable JSON form")));
+            }
+            let n = xlength(x);
+            let mut values = Vec::with_capacity(n);
+            for i in 0..n {
+                values.push(to_rvalue(list_elt(x, i), what)?);
+            }
+            Ok(RValue::List { names: names_of(x), values })
+        }
+        "logical" | "integer" | "double" | "character" => {
+            let dim = attr(x, "dim");
+            if !is_null(dim) && xlength(dim) == 2 && typeof_str(dim) == "integer" {
+                let d = int_slice(dim);
+                let data = atomic(x, what)?;
+                return Ok(RValue::Matrix { nrow: d[0].max(0) as usize, ncol: d[1].max(0) as usize, data: Box::new(data) });
+            }
+            atomic(x, what)
+        }
+        other => Err(Error::input(format!("{what} contains a value of type {other}, which has no JSON form"))
+            .with_hint("Metadata may hold lists, logical, integer, double, character, factor and Date values.")),
+    }
+}

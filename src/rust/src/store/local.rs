@@ -1,0 +1,195 @@
+//! The local-folder backend: keys are paths under a root directory; writes
+//! go to a temporary name in the same directory and are renamed into place.
+
+use super::{check_key, ObjectMeta, Store};
+use crate::error::{Error, Kind, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Write `bytes` to `path` atomically (temp file in the same directory,
+/// fsync, rename). Parent directories are created.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| storage_err(dir, e))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(storage_err(path, e));
+    }
+    Ok(())
+}
+
+fn storage_err(path: &Path, e: std::io::Error) -> Error {
+    let kind = if e.kind() == std::io::ErrorKind::NotFound { Kind::NotFound } else { Kind::Storage };
+    Error::new(kind, format!("{}: {e}", path.display()))
+}
+
+/// A store rooted at a local directory.
+#[derive(Clone, Debug)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalStore { root: root.into() }
+    }
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    fn path(&self, key: &str) -> Result<PathBuf> {
+        check_key(key)?;
+        Ok(self.root.join(key))
+    }
+}
+
+fn is_tmp(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}
+
+fn walk(dir: &Path, rel: &str, out: &mut Vec<ObjectMeta>) -> std::io::Result<()> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in rd {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let key = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        let ft = entry.file_type()?;
+        if ft.is_dir() {
+            walk(&entry.path(), &key, out)?;
+        } else if !is_tmp(&name) {
+            out.push(ObjectMeta { key, size: entry.metadata()?.len() });
+        }
+    }
+    Ok(())
+}
+
+impl Store for LocalStore {
+    fn get(&self, key: &str) -> Result<Vec<u8>> {
+        let p = self.path(key)?;
+        std::fs::read(&p).map_err(|e| storage_err(&p, e))
+    }
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.path(key)?, bytes)
+    }
+    fn exists(&self, key: &str) -> Result<bool> {
+        Ok(self.path(key)?.is_file())
+    }
+    fn head(&self, key: &str) -> Result<ObjectMeta> {
+        let p = self.path(key)?;
+        let m = std::fs::metadata(&p).map_err(|e| storage_err(&p, e))?;
+        if !m.is_file() {
+            return Err(Error::new(Kind::NotFound, format!("{} is not an object", p.display())));
+        }
+        Ok(ObjectMeta { key: key.to_string(), size: m.len() })
+    }
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
+        // Walk the deepest directory fully named by the prefix, then filter.
+        let dir_part = match prefix.rfind('/') {
+            Some(i) => &prefix[..i],
+            None => "",
+        };
+        if !dir_part.is_empty() {
+            check_key(dir_part)?;
+        }
+        let mut out = Vec::new();
+        walk(&self.root.join(dir_part), dir_part, &mut out).map_err(|e| storage_err(&self.root, e))?;
+        out.retain(|o| o.key.starts_with(prefix));
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+    fn delete_prefix(&self, prefix: &str) -> Result<u64> {
+        let objs = self.list(prefix)?;
+        let mut n = 0;
+        for o in &objs {
+            if self.delete(&o.key)? {
+                n += 1;
+            }
+        }
+        // Remove directories left empty under the prefix.
+        if let Some(i) = prefix.rfind('/') {
+            let d = self.root.join(&prefix[..i]);
+            if prefix.ends_with('/') {
+                let _ = remove_empty_dirs(&d);
+            }
+        }
+        Ok(n)
+    }
+    fn delete(&self, key: &str) -> Result<bool> {
+        let p = self.path(key)?;
+        match std::fs::remove_file(&p) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(storage_err(&p, e)),
+        }
+    }
+}
+
+fn remove_empty_dirs(d: &Path) -> std::io::Result<bool> {
+    if !d.is_dir() {
+        return Ok(false);
+    }
+    let mut empty = true;
+    for e in std::fs::read_dir(d)? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            if !remove_empty_dirs(&e.path())? {
+                empty = false;
+            }
+        } else {
+            empty = false;
+        }
+    }
+    if empty {
+        std::fs::remove_dir(d)?;
+    }
+    Ok(empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("datom-local-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn conformance_local() {
+        let d = tmpdir("conf");
+        super::super::conformance::run(&LocalStore::new(&d));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temp() {
+        let d = tmpdir("atomic");
+        let p = d.join("a/b/c.json");
+        write_atomic(&p, b"{}").unwrap();
+        write_atomic(&p, b"{\"x\":1}").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"{\"x\":1}");
+        let names: Vec<_> = std::fs::read_dir(d.join("a/b")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

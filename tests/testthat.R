@@ -1,0 +1,4 @@
+library(testthat)
+library(datom)
+
+test_check("datom")
