@@ -65,9 +65,7 @@ install: r-deps
 
 # Regenerate R/extendr-wrappers.R from the compiled module, then the docs.
 wrappers: install
-	Rscript -e 'so <- file.path("$(RLIB)", "datom", "libs", "datom.so"); dll <- dyn.load(so); \
-	  txt <- .Call(getNativeSymbolInfo("wrap__make_datom_wrappers", dll), TRUE, "datom"); \
-	  writeLines(txt, "R/extendr-wrappers.R")'
+	Rscript tools/wrappers.R $(RLIB)
 	$(MAKE) install
 
 document: wrappers

@@ -22,6 +22,10 @@ pub enum Kind {
     NotFound,
     /// Stored bytes do not match their recorded hash.
     Integrity,
+    /// Git failure (other than a rejected push).
+    Git,
+    /// Push rejected as non-fast-forward: nothing happened, pull and retry.
+    PushRejected,
     /// Anything that should not happen.
     Internal,
 }
@@ -36,6 +40,8 @@ impl Kind {
             Kind::Storage => "storage",
             Kind::NotFound => "not_found",
             Kind::Integrity => "integrity",
+            Kind::Git => "git",
+            Kind::PushRejected => "push_rejected",
             Kind::Internal => "internal",
         }
     }

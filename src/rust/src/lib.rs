@@ -6,6 +6,7 @@
 pub mod column;
 pub mod error;
 pub mod identity;
+pub mod layout;
 pub mod store;
 pub mod table;
 

@@ -23,6 +23,7 @@ pub struct ColumnReport {
 /// A data frame seen as engine columns. Borrowed from R memory.
 pub struct FrameView<'a> {
     pub columns: Vec<NamedColumn<'a>>,
+    #[allow(dead_code)]
     pub nrow: usize,
     pub df_class: Vec<String>,
 }

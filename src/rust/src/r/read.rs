@@ -19,14 +19,14 @@ pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
     for (i, c) in t.columns.iter().enumerate() {
         let mut x: Robj = match c.target {
             RTarget::Double => {
-                let mut v = Doubles::new(n);
+                let mut v: Robj = Doubles::new(n).into();
                 t.fill_f64(i, v.as_real_slice_mut().unwrap_or(&mut []))?;
-                v.into()
+                v
             }
             RTarget::Integer | RTarget::Factor => {
-                let mut v = Integers::new(n);
+                let mut v: Robj = Integers::new(n).into();
                 t.fill_i32(i, v.as_integer_slice_mut().unwrap_or(&mut []))?;
-                v.into()
+                v
             }
             RTarget::Logical => {
                 let mut v: Robj = Logicals::new(n).into();
@@ -40,28 +40,22 @@ pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
                 v
             }
             RTarget::Integer64 => {
-                let mut v = Doubles::new(n);
+                let mut v: Robj = Doubles::new(n).into();
                 let s = v.as_real_slice_mut().unwrap_or(&mut []);
                 // SAFETY: same size and alignment.
                 let bits = unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut u64, s.len()) };
                 t.fill_i64_bits(i, bits)?;
-                v.into()
+                v
             }
             RTarget::Character => {
                 let mut v = Strings::new(n);
-                let mut err: Option<extendr_api::Error> = None;
                 t.for_each_str(i, |k, s| {
                     let r = match s {
                         Some(s) => Rstr::from(s),
                         None => Rstr::na(),
                     };
-                    if let Err(e) = v.set_elt(k, r) {
-                        err.get_or_insert(e);
-                    }
+                    v.set_elt(k, r);
                 })?;
-                if let Some(e) = err {
-                    return Err(rerr(e));
-                }
                 v.into()
             }
         };

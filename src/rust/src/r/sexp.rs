@@ -10,6 +10,7 @@ use extendr_ffi::{
 };
 use std::ffi::CStr;
 
+#[allow(improper_ctypes)]
 extern "C" {
     fn Rf_translateCharUTF8(x: SEXP) -> *const std::os::raw::c_char;
     fn Rf_getCharCE(x: SEXP) -> cetype_t;

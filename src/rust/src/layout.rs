@@ -1,0 +1,157 @@
+//! Every storage key and repository path datom uses (FORMATS.md 8-10), in one
+//! place. Keys are relative to a store root (S3 bucket or local directory).
+
+use crate::error::{Error, Result};
+
+/// FORMATS.md 9.1: the prefix with leading/trailing `/` removed; empty means
+/// none. Inner slashes are kept; empty inner segments are dropped.
+pub fn clean_prefix(prefix: Option<&str>) -> String {
+    prefix
+        .unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `{P/}datom`
+pub fn store_root(prefix: Option<&str>) -> String {
+    let p = clean_prefix(prefix);
+    if p.is_empty() {
+        "datom".to_string()
+    } else {
+        format!("{p}/datom")
+    }
+}
+
+/// `{P/}datom/{project}` — a project's sub-namespace in the data store.
+pub fn project_root(prefix: Option<&str>, project: &str) -> String {
+    format!("{}/{}", store_root(prefix), project)
+}
+
+/// `{GP/}datom/projects` — the governance store's project folder.
+pub fn gov_root(prefix: Option<&str>) -> String {
+    format!("{}/projects", store_root(prefix))
+}
+
+/// `r + "/" + k` with `k`'s leading/trailing slashes removed.
+pub fn full_key(root: &str, key: &str) -> String {
+    format!("{}/{}", root, key.trim_matches('/'))
+}
+
+/// Check a table or project name (FORMATS.md 11.3); `what` names the argument.
+pub fn check_name(name: &str, what: &str) -> Result<()> {
+    let n = name.chars().count();
+    if n == 0 {
+        return Err(Error::input(format!("`{what}` must not be empty")));
+    }
+    if n > 128 {
+        return Err(Error::input(format!("`{what}` is too long ({n} characters; at most 128)")));
+    }
+    if !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        return Err(Error::input(format!("`{what}` must start with a letter: {name:?}")));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '(' | ')' | '-'))) {
+        return Err(Error::input(format!("`{what}` contains an illegal character {c:?}: {name:?}"))
+            .with_hint("Use letters, digits, underscore, hyphen, space or parentheses."));
+    }
+    const RESERVED: [&str; 7] = [".metadata", ".datom", "input_files", "datom", ".git", ".gitignore", "renv"];
+    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+        return Err(Error::input(format!("`{what}` is a reserved name: {name:?}")));
+    }
+    Ok(())
+}
+
+/// Check a hash-like input spliced into a key: `^[0-9a-f]{6,64}$`.
+pub fn check_sha(sha: &str, what: &str) -> Result<()> {
+    let ok = (6..=64).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !ok {
+        return Err(Error::input(format!("`{what}` must be 6-64 lowercase hex characters")));
+    }
+    Ok(())
+}
+
+/// Keys relative to a project's sub-namespace (9.2).
+pub mod data {
+    use super::*;
+
+    pub const MANIFEST: &str = ".metadata/manifest.json";
+    pub const GOVERNANCE: &str = ".metadata/governance.json";
+
+    pub fn parquet(table: &str, data_sha: &str) -> Result<String> {
+        check_sha(data_sha, "data_sha")?;
+        Ok(format!("{table}/{data_sha}.parquet"))
+    }
+    pub fn metadata(table: &str) -> String {
+        format!("{table}/.metadata/metadata.json")
+    }
+    pub fn version_history(table: &str) -> String {
+        format!("{table}/.metadata/version_history.json")
+    }
+    pub fn snapshot(table: &str, version: &str) -> Result<String> {
+        check_sha(version, "version")?;
+        Ok(format!("{table}/.metadata/{version}.json"))
+    }
+}
+
+/// Keys relative to the governance store's `projects` folder (9.3) and paths
+/// in the governance repository (10).
+pub mod gov {
+    pub fn dispatch(project: &str) -> String {
+        format!("{project}/dispatch.json")
+    }
+    pub fn reference(project: &str) -> String {
+        format!("{project}/ref.json")
+    }
+    pub fn migration_history(project: &str) -> String {
+        format!("{project}/migration_history.json")
+    }
+    pub const REPO_GITKEEP: &str = "projects/.gitkeep";
+    pub const REPO_README: &str = "README.md";
+}
+
+/// Paths inside a data clone (8).
+pub mod repo {
+    pub const PROJECT_YAML: &str = ".datom/project.yaml";
+    pub const MANIFEST: &str = ".datom/manifest.json";
+    pub const GOVERNANCE: &str = ".datom/governance.json";
+    pub const GITIGNORE: &str = ".gitignore";
+    pub const README: &str = "README.md";
+    pub const INPUT_FILES: &str = "input_files";
+    pub fn metadata(table: &str) -> String {
+        format!("{table}/metadata.json")
+    }
+    pub fn version_history(table: &str) -> String {
+        format!("{table}/version_history.json")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_construction_examples() {
+        assert_eq!(full_key(&project_root(Some("study-001/"), "STUDY_001"), "dm/abc.parquet"), "study-001/datom/STUDY_001/dm/abc.parquet");
+        assert_eq!(full_key(&project_root(None, "STUDY_001"), "dm/abc.parquet"), "datom/STUDY_001/dm/abc.parquet");
+        assert_eq!(project_root(Some("/a/b/"), "STUDY_001"), "a/b/datom/STUDY_001");
+        assert_eq!(project_root(Some(""), "P"), "datom/P");
+        assert_eq!(gov_root(Some("gov")), "gov/datom/projects");
+        assert_eq!(full_key("datom/P", "/.metadata/manifest.json/"), "datom/P/.metadata/manifest.json");
+    }
+
+    #[test]
+    fn names_and_shas() {
+        assert!(check_name("STUDY_001", "project_name").is_ok());
+        assert!(check_name("lb (v2)-x", "name").is_ok());
+        assert!(check_name("", "name").is_err());
+        assert!(check_name("1abc", "name").unwrap_err().message.contains("start with a letter"));
+        assert!(check_name("a/b", "name").unwrap_err().message.contains("illegal"));
+        assert!(check_name("Input_Files", "name").unwrap_err().message.contains("reserved"));
+        assert!(check_name(&"a".repeat(129), "name").unwrap_err().message.contains("129"));
+        assert!(check_sha("abcdef", "v").is_ok());
+        assert!(check_sha("../../x", "v").is_err());
+        assert!(check_sha("ABCDEF", "v").is_err());
+        assert!(data::parquet("lb", "../x").is_err());
+    }
+}
