@@ -14,8 +14,9 @@
 #' @param .envir Environment for cli interpolation.
 #' @keywords internal
 #' @noRd
-datom_abort <- function(kind, message, hint = NULL, ..., call = rlang_caller(),
+datom_abort <- function(kind, message, hint = NULL, ..., call = sys.call(-1),
                         .envir = parent.frame()) {
+  force(call)
   bullets <- c(message, ...)
   if (!is.null(hint)) bullets <- c(bullets, i = hint)
   cli::cli_abort(
@@ -25,9 +26,6 @@ datom_abort <- function(kind, message, hint = NULL, ..., call = rlang_caller(),
     .envir = .envir
   )
 }
-
-# The frame that called the exported function (two levels up).
-rlang_caller <- function() sys.call(-2)
 
 # Convert an engine result: errors come back as values of class
 # `datom_engine_error` (list(kind, message, hint)) and are raised here, so the

@@ -31,3 +31,24 @@ rs_parquet_read <- function(path, expected_sha) .Call(wrap__rs_parquet_read, pat
 
 rs_engine_version <- function() .Call(wrap__rs_engine_version)
 
+# Create a solo project's data clone, first commit, push and manifest mirror.
+rs_init_repo <- function(path, project_name, backend, root, prefix, region, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token) .Call(wrap__rs_init_repo, path, project_name, backend, root, prefix, region, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token)
+
+# Is the data-store namespace of a project occupied? NULL or the owner.
+rs_namespace_owner <- function(conn) .Call(wrap__rs_namespace_owner, conn)
+
+# project.yaml of a data clone, plus its first remote's URL.
+rs_read_config <- function(path) .Call(wrap__rs_read_config, path)
+
+# Write a table version (FORMATS.md 7).
+rs_write <- function(conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras) .Call(wrap__rs_write, conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras)
+
+# Read a version of a table from the store (verified before parsing).
+rs_read <- function(conn, name, version) .Call(wrap__rs_read, conn, name, version)
+
+# Tables of the storage manifest.
+rs_list <- function(conn) .Call(wrap__rs_list, conn)
+
+# A table's version history from the store, newest first.
+rs_history <- function(conn, name) .Call(wrap__rs_history, conn, name)
+

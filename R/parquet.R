@@ -41,16 +41,5 @@ parquet_write <- function(data, path) {
 parquet_read <- function(path, parquet_sha = NULL) {
   check_string(path, "path")
   res <- engine(rs_parquet_read(path.expand(path), parquet_sha))
-  cols <- res$columns
-  ex <- which(!is.na(res$extras))
-  for (i in ex) {
-    a <- unserialize(charToRaw(res$extras[[i]]))
-    attributes(cols[[i]]) <- c(attributes(cols[[i]]), a)
-  }
-  n <- res$nrow
-  structure(cols,
-    names = res$names,
-    row.names = if (n > 0) c(NA_integer_, -as.integer(n)) else integer(0),
-    class = if (is.null(res$df_class)) "data.frame" else res$df_class
-  )
+  assemble_frame(res)
 }

@@ -64,7 +64,7 @@ writeLines(c(
   "w = best(lambda: pq.write_table(t, out, compression='snappy'))",
   "r = best(lambda: pq.read_table(out))",
   "print(w, r)"), pyf)
-res <- as.numeric(strsplit(system2(py, c(pyf, pq, tempfile(fileext = ".parquet"), reps), stdout = TRUE), " ")[[1]])
+res <- as.numeric(strsplit(system2(py, c(pyf, pq, tempfile(fileext = ".parquet"), reps), stdout = TRUE, env = "LD_LIBRARY_PATH="), " ")[[1]])
 cat(sprintf("parquet   write: datom %.3f s, pyarrow %.3f s, ratio %.2fx   read: datom %.3f s, pyarrow %.3f s, ratio %.2fx   (file %.1f MiB)\n",
             t_w, res[1], t_w / res[1], t_r, res[2], t_r / res[2], file.size(pq) / 2^20))
 cat("targets: hash >= 0.50 of sha256sum throughput; write and read <= 1.5x pyarrow\n")

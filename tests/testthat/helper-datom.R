@@ -10,10 +10,14 @@ need_component <- function(ok, what) {
   testthat::skip(paste(what, "not available"))
 }
 
+# R puts its own library path first; a Python linked against a libpython of
+# its own must not pick up the system one through it.
+py_env <- "LD_LIBRARY_PATH="
+
 python_bin <- function() {
   py <- Sys.getenv("DATOM_PYTHON")
   ok <- nzchar(py) && file.exists(py) &&
-    identical(suppressWarnings(system2(py, c("-c", shQuote("import pyarrow")), stdout = FALSE, stderr = FALSE)), 0L)
+    identical(suppressWarnings(system2(py, c("-c", shQuote("import pyarrow.parquet")), stdout = FALSE, stderr = FALSE, env = py_env)), 0L)
   need_component(ok, "Python with pyarrow (DATOM_PYTHON)")
   py
 }
@@ -22,7 +26,7 @@ run_python <- function(code, ...) {
   py <- python_bin()
   f <- tempfile(fileext = ".py")
   writeLines(code, f)
-  out <- suppressWarnings(system2(py, c(f, ...), stdout = TRUE, stderr = TRUE))
+  out <- suppressWarnings(system2(py, c(f, ...), stdout = TRUE, stderr = TRUE, env = py_env))
   status <- attr(out, "status")
   if (!is.null(status) && status != 0) stop("python failed:\n", paste(out, collapse = "\n"))
   out
@@ -33,3 +37,25 @@ goldens <- function() {
   need_component(jsonlite_ok, "jsonlite")
   jsonlite::fromJSON(test_path("goldens.json"), simplifyVector = FALSE)
 }
+
+# A fresh local project: store folder, bare remote, data clone.
+local_project <- function(name = "STUDY_001", env = parent.frame()) {
+  root <- withr::local_tempdir("datom-test-", .local_envir = env)
+  store <- quietly(datom_store(
+    data = datom_store_local(file.path(root, "store")),
+    data_repo_url = file.path(root, "remotes", paste0(name, ".git"))
+  ))
+  clone <- file.path(root, "clone")
+  suppressMessages(datom_init_repo(clone, name, store))
+  conn <- datom_get_conn(path = clone, store = store)
+  list(root = root, store = store, clone = clone, conn = conn,
+       ns = file.path(root, "store", "datom", name))
+}
+
+git <- function(dir, ...) {
+  out <- suppressWarnings(system2("git", c("-C", shQuote(dir), ...), stdout = TRUE, stderr = TRUE))
+  if (!is.null(attr(out, "status")) && attr(out, "status") != 0) stop("git failed: ", paste(out, collapse = "\n"))
+  out
+}
+
+quietly <- function(expr) suppressMessages(expr)

@@ -22,6 +22,10 @@ pub enum Kind {
     NotFound,
     /// Stored bytes do not match their recorded hash.
     Integrity,
+    /// The target is taken (an existing project, an occupied namespace).
+    Conflict,
+    /// The caller's role may not do this (a reader writing).
+    Role,
     /// Git failure (other than a rejected push).
     Git,
     /// Push rejected as non-fast-forward: nothing happened, pull and retry.
@@ -40,6 +44,8 @@ impl Kind {
             Kind::Storage => "storage",
             Kind::NotFound => "not_found",
             Kind::Integrity => "integrity",
+            Kind::Conflict => "conflict",
+            Kind::Role => "role",
             Kind::Git => "git",
             Kind::PushRejected => "push_rejected",
             Kind::Internal => "internal",

@@ -5,8 +5,11 @@
 
 pub mod column;
 pub mod error;
+pub mod git;
 pub mod identity;
 pub mod layout;
+pub mod model;
+pub mod ops;
 pub mod store;
 pub mod table;
 

@@ -171,13 +171,13 @@ impl Repo {
     }
 
     pub fn remote_url(&self, name: &str) -> Option<String> {
-        self.repo.find_remote(name).ok().and_then(|r| r.url().map(|s| s.to_string()))
+        self.repo.find_remote(name).ok().and_then(|r| r.url().ok().map(|s| s.to_string()))
     }
 
     /// The first remote's URL (the data repo URL of a clone).
     pub fn first_remote_url(&self) -> Option<String> {
         let names = self.repo.remotes().ok()?;
-        let first = names.iter().flatten().next()?.to_string();
+        let first = names.iter().flatten().flatten().next()?.to_string();
         self.remote_url(&first)
     }
 

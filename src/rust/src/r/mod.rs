@@ -2,6 +2,7 @@
 //! exported function validates its R inputs, builds borrowed engine views,
 //! calls the engine, and shapes the result. Errors go through `result`.
 
+mod conn;
 mod frame;
 mod result;
 mod sexp;
@@ -138,6 +139,204 @@ fn rs_parquet_read(path: &str, expected_sha: Robj) -> Robj {
 
 mod read;
 
+fn opt_str(x: &Robj) -> Option<String> {
+    x.as_str().map(|s| s.to_string())
+}
+
+fn opt_value(x: &Robj, what: &str) -> Result<Option<crate::identity::rvalue::RValue>> {
+    if x.is_null() {
+        Ok(None)
+    } else {
+        value::to_rvalue(sexp(x), what).map(Some)
+    }
+}
+
+/// Create a solo project's data clone, first commit, push and manifest mirror.
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_init_repo(
+    path: &str,
+    project_name: &str,
+    backend: &str,
+    root: &str,
+    prefix: Robj,
+    region: Robj,
+    remote_url: &str,
+    max_gb: f64,
+    git_ignore: Robj,
+    force: bool,
+    datom_version: &str,
+    created_date: &str,
+    local_now_z: &str,
+    token: Robj,
+) -> Robj {
+    guard(|| {
+        let loc = crate::model::Location {
+            kind: backend.to_string(),
+            root: root.to_string(),
+            prefix: opt_str(&prefix).filter(|p| !p.is_empty()),
+            region: opt_str(&region),
+        };
+        let project = conn::project_at(project_name, &loc)?;
+        let req = crate::ops::init::InitRequest {
+            path: std::path::Path::new(path),
+            data: loc,
+            remote_url,
+            max_file_size_gb: max_gb,
+            git_ignore: strings_owned(sexp(&git_ignore)).into_iter().flatten().collect(),
+            force,
+            datom_version,
+            created_date,
+            local_now_z,
+        };
+        let creds = crate::git::Creds { token: opt_str(&token) };
+        let out = crate::ops::init::init_repo(&project, &req, &creds)?;
+        list_named(&["commit_sha", "created_remote"], vec![out.commit_sha.into(), out.created_remote.into()])
+    })
+}
+
+/// Is the data-store namespace of a project occupied? NULL or the owner.
+#[extendr]
+fn rs_namespace_owner(conn: Robj) -> Robj {
+    guard(|| {
+        let p = conn::project(sexp(&conn))?;
+        Ok(match crate::ops::init::namespace_owner(&p)? {
+            Some(o) => o.into(),
+            None => ().into(),
+        })
+    })
+}
+
+/// project.yaml of a data clone, plus its first remote's URL.
+#[extendr]
+fn rs_read_config(path: &str) -> Robj {
+    guard(|| {
+        let c = crate::ops::read_config(std::path::Path::new(path))?;
+        let remote = crate::git::Repo::open(std::path::Path::new(path)).ok().and_then(|r| r.first_remote_url());
+        let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
+        list_named(
+            &["project_name", "type", "root", "prefix", "region", "remote_url", "git_remote"],
+            vec![
+                c.project_name.into(),
+                c.data.kind.clone().into(),
+                c.data.root.clone().into(),
+                opt(c.data.prefix.clone()),
+                opt(c.data.region.clone()),
+                c.remote_url.into(),
+                opt(remote),
+            ],
+        )
+    })
+}
+
+/// Write a table version (FORMATS.md 7).
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_write(
+    conn: Robj,
+    df: Robj,
+    nrow: f64,
+    name: &str,
+    custom: Robj,
+    parents: Robj,
+    source_lineage: Robj,
+    table_type: &str,
+    original_file_sha: Robj,
+    original_format: Robj,
+    message: &str,
+    datom_version: &str,
+    extras: Robj,
+) -> Robj {
+    guard(|| {
+        let nrow = as_count(nrow, "nrow")?;
+        let project = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let mut view = frame::frame_view(sexp(&df), nrow)?;
+        for (c, e) in view.columns.iter_mut().zip(strings_owned(sexp(&extras))) {
+            c.info.extra = e;
+        }
+        let ofs = opt_str(&original_file_sha);
+        let ofmt = opt_str(&original_format);
+        let df_class = if view.df_class.is_empty() { None } else { Some(view.df_class.as_slice()) };
+        let req = crate::ops::write::WriteRequest {
+            name,
+            columns: &view.columns,
+            nrow,
+            df_class,
+            custom: opt_value(&custom, "metadata")?,
+            parents: opt_value(&parents, "parents")?,
+            source_lineage: opt_value(&source_lineage, "source_lineage")?,
+            table_type,
+            original_file_sha: ofs.as_deref(),
+            original_format: ofmt.as_deref(),
+            message,
+            datom_version,
+            threads: threads(),
+        };
+        let out = crate::ops::write::write(&project, &clone, &req)?;
+        list_named(
+            &["name", "data_sha", "metadata_sha", "action", "commit_sha", "uploaded"],
+            vec![
+                name.into(),
+                out.data_sha.into(),
+                out.metadata_sha.into(),
+                out.action.as_str().into(),
+                out.commit_sha.map(Robj::from).unwrap_or_else(|| ().into()),
+                out.uploaded.into(),
+            ],
+        )
+    })
+}
+
+/// Read a version of a table from the store (verified before parsing).
+#[extendr]
+fn rs_read(conn: Robj, name: &str, version: Robj) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let v = opt_str(&version);
+        let (t, r) = crate::ops::read::read(&project, name, v.as_deref())?;
+        read::to_r(&t, r.parquet_sha.unwrap_or_default())
+    })
+}
+
+/// Tables of the storage manifest.
+#[extendr]
+fn rs_list(conn: Robj) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let rows = crate::ops::list(&project)?;
+        list_named(
+            &["name", "current_version", "current_data_sha", "last_updated", "version_count"],
+            vec![
+                rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.current_version.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.current_data_sha.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.last_updated.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.version_count as i32).collect::<Vec<_>>().into(),
+            ],
+        )
+    })
+}
+
+/// A table's version history from the store, newest first.
+#[extendr]
+fn rs_history(conn: Robj, name: &str) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let rows = crate::ops::history(&project, name)?;
+        list_named(
+            &["version", "data_sha", "timestamp", "author", "commit_message"],
+            vec![
+                rows.iter().map(|r| r.version.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.data_sha.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.timestamp.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.author.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.commit_message.clone()).collect::<Vec<_>>().into(),
+            ],
+        )
+    })
+}
+
 #[extendr]
 fn rs_engine_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
@@ -154,4 +353,11 @@ extendr_module! {
     fn rs_parquet_write;
     fn rs_parquet_read;
     fn rs_engine_version;
+    fn rs_init_repo;
+    fn rs_namespace_owner;
+    fn rs_read_config;
+    fn rs_write;
+    fn rs_read;
+    fn rs_list;
+    fn rs_history;
 }

@@ -1,0 +1,87 @@
+#' Create a project's data repository
+#'
+#' Creates the data clone at `path` (`.datom/project.yaml`,
+#' `.datom/manifest.json`, `.gitignore`, `README.md`, an empty `input_files/`
+#' inbox), makes the first commit (`Initialize datom repository`), pushes it
+#' to the data repo, and mirrors the manifest into the data store. When the
+#' data repo URL is a local path, datom creates the bare repository itself.
+#'
+#' Every check runs before the first side effect: an existing project at
+#' `path`, or a data-store namespace already used by a project of that name,
+#' refuses the call. If anything fails before the push, everything this call
+#' created is removed again.
+#'
+#' @param path Directory for the new data clone (created if missing).
+#' @param project_name The project name: 1-128 characters, starting with a
+#'   letter; letters, digits, `_`, `-`, space, parentheses.
+#' @param store A developer [datom_store()] (with a `data_repo_url`).
+#' @param create_repo Create the data repository on GitHub (needs the GitHub
+#'   client, not part of this build: use a `data_repo_url`).
+#' @param repo_name Repository name when creating one.
+#' @param max_file_size_gb Recorded in `project.yaml` (informational).
+#' @param git_ignore Patterns for `.gitignore` (`input_files/` is always added).
+#' @param .force Skip the occupied-namespace check (deliberate takeover only).
+#' @return `TRUE`, invisibly.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-init-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "clone"), "STUDY_001", store)
+datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE,
+                            repo_name = project_name, max_file_size_gb = 1000,
+                            git_ignore = default_git_ignore(), .force = FALSE) {
+  check_string(path, "path")
+  check_name(project_name, "project_name")
+  if (tolower(project_name) %in% c("projects", ".access")) {
+    datom_abort("input", "{.arg project_name} is a reserved name: {.val {project_name}}.")
+  }
+  if (!is_datom_store(store)) datom_abort("input", "{.arg store} must be a {.cls datom_store} from {.fn datom_store}.")
+  if (!identical(store$role, "developer")) {
+    datom_abort("role", "datom_init_repo() requires a developer store; provide a data_repo_url (or github_pat).")
+  }
+  if (!is.numeric(max_file_size_gb) || length(max_file_size_gb) != 1L || is.na(max_file_size_gb) || max_file_size_gb <= 0) {
+    datom_abort("input", "{.arg max_file_size_gb} must be a positive number.")
+  }
+  if (!is.character(git_ignore) || anyNA(git_ignore)) datom_abort("input", "{.arg git_ignore} must be a character vector.")
+  if (isTRUE(create_repo)) {
+    if (!is.null(store$data_repo_url)) {
+      datom_abort("input", "{.arg create_repo} = TRUE and {.arg data_repo_url} are mutually exclusive.")
+    }
+    datom_abort("unsupported", "create_repo = TRUE needs the GitHub client, which this build of datom does not include.",
+      "Create the repository yourself and pass its URL (or a local path) as data_repo_url.")
+  }
+  if (is.null(store$data_repo_url)) {
+    datom_abort("input", "No remote URL available.", "Set data_repo_url in datom_store().")
+  }
+  if (!is.null(store$governance)) {
+    if (!is.null(store$gov_repo_url)) {
+      datom_abort("unsupported", "Registering a project in a governance repo is not available in this version of datom.",
+        "Initialise the project without governance (governance = NULL).")
+    }
+    datom_inform("info", "The store has a governance component but no gov_repo_url: the project is initialised solo.")
+  }
+  path <- abs_path(path)
+  loc <- component_location(store$data)
+  check_reachable(loc)
+  now <- Sys.time()
+  engine(rs_init_repo(
+    path, project_name, loc$backend, loc$root, loc$prefix, loc$region, store$data_repo_url,
+    as.numeric(max_file_size_gb), git_ignore, isTRUE(.force), datom_version(),
+    format(now, "%Y-%m-%d"), format(now, "%Y-%m-%dT%H:%M:%SZ"), store$github_pat
+  ))
+  datom_inform("success", "Initialized datom repository {.val {project_name}} at {.path {path}}")
+  invisible(TRUE)
+}
+
+#' Default `.gitignore` patterns of a data repository
+#' @return A character vector.
+#' @keywords internal
+#' @export
+default_git_ignore <- function() {
+  c(".Rprofile", ".Renviron", ".Rhistory", ".Rapp.history", ".Rproj.user/", ".DS_Store",
+    "*.csv", "*.tsv", "*.rds", "*.txt", "*.parquet", "*.sas7bdat", ".RData", ".RDataTmp",
+    "*.html", "*.png", "*.pdf", ".vscode/", "rsconnect/")
+}
+
+datom_version <- function() as.character(utils::packageVersion("datom"))

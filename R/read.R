@@ -1,0 +1,127 @@
+#' Read a table (any version) from the data store
+#'
+#' Reads only the data store: the table's metadata and history, then the
+#' parquet object, whose SHA-256 is verified against the recorded
+#' `parquet_sha` before it is parsed. Works for developers and readers alike;
+#' never touches git.
+#'
+#' @param conn A [datom_get_conn()] connection (reader or developer).
+#' @param name The table name.
+#' @param version `NULL` for the current version, or a version id
+#'   (`metadata_sha`) or any unique prefix of one.
+#' @param context,... Reserved for routed readers; accepted and ignored.
+#' @return A tibble-classed data frame (`tbl_df`, `tbl`, `data.frame`) with
+#'   the stored values, column types and attributes.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-read-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "clone"), "STUDY_001", store)
+#' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
+#' w <- datom_write(conn, datom_example_data("ae", "2026-02-28"), "ae")
+#' head(datom_read(conn, "ae"))
+#' nrow(datom_read(conn, "ae", version = substr(w$metadata_sha, 1, 8)))
+datom_read <- function(conn, name, version = NULL, context = NULL, ...) {
+  check_conn(conn)
+  check_name(name, "name")
+  if (!is.null(version) && (!is.character(version) || length(version) != 1L || is.na(version) || !nzchar(version))) {
+    datom_abort("input", "{.arg version} must be a single non-empty string or NULL.")
+  }
+  res <- engine(rs_read(conn, name, version))
+  df <- assemble_frame(res)
+  class(df) <- c("tbl_df", "tbl", "data.frame")
+  df
+}
+
+# Columns + attributes from the engine -> data frame (no copy of the columns).
+assemble_frame <- function(res) {
+  cols <- res$columns
+  for (i in which(!is.na(res$extras))) {
+    a <- unserialize(charToRaw(res$extras[[i]]))
+    attributes(cols[[i]]) <- c(attributes(cols[[i]]), a)
+  }
+  n <- res$nrow
+  structure(cols,
+    names = res$names,
+    row.names = if (n > 0) c(NA_integer_, -as.integer(n)) else integer(0),
+    class = if (is.null(res$df_class)) "data.frame" else res$df_class
+  )
+}
+
+#' List a project's tables
+#'
+#' Reads the project's manifest from the data store.
+#'
+#' @param conn A [datom_get_conn()] connection.
+#' @param pattern `NULL` or a glob (e.g. `"l*"`) matched against table names.
+#' @param include_versions Add a `version_count` column.
+#' @param short_hash Truncate hashes to 8 characters (display); `FALSE` for
+#'   full hashes.
+#' @return A data frame, one row per table, sorted by name: `name`,
+#'   `current_version`, `current_data_sha`, `last_updated` (and
+#'   `version_count`).
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-list-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "clone"), "STUDY_001", store)
+#' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
+#' datom_write(conn, datom_example_data("dm", "2026-01-28"), "dm")
+#' datom_list(conn)
+datom_list <- function(conn, pattern = NULL, include_versions = FALSE, short_hash = TRUE) {
+  check_conn(conn)
+  check_string_or_null(pattern, "pattern")
+  res <- engine(rs_list(conn))
+  df <- data.frame(
+    name = res$name, current_version = res$current_version, current_data_sha = res$current_data_sha,
+    last_updated = res$last_updated, stringsAsFactors = FALSE
+  )
+  if (isTRUE(include_versions)) df$version_count <- res$version_count
+  if (!is.null(pattern)) df <- df[grepl(utils::glob2rx(pattern), df$name), , drop = FALSE]
+  if (isTRUE(short_hash)) {
+    df$current_version <- substr(df$current_version, 1, 8)
+    df$current_data_sha <- substr(df$current_data_sha, 1, 8)
+  }
+  rownames(df) <- NULL
+  df
+}
+
+#' A table's version history
+#'
+#' @param conn A [datom_get_conn()] connection.
+#' @param name The table name.
+#' @param n The number of most recent versions to return.
+#' @param short_hash `FALSE` (default) returns full hashes (what
+#'   [datom_read()] accepts); `TRUE` truncates them to 8 characters.
+#' @return A data frame, newest first: `version`, `data_sha`, `timestamp`,
+#'   `author` (`"Name <email>"`), `commit_message`.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-history-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "clone"), "STUDY_001", store)
+#' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
+#' datom_write(conn, datom_example_data("lb", "2026-01-28"), "lb", message = "month 1")
+#' datom_write(conn, datom_example_data("lb", "2026-02-28"), "lb", message = "month 2")
+#' datom_history(conn, "lb", short_hash = TRUE)
+datom_history <- function(conn, name, n = 10, short_hash = FALSE) {
+  check_conn(conn)
+  check_name(name, "name")
+  if (!is.numeric(n) || length(n) != 1L || is.na(n) || n < 1 || n != round(n)) {
+    datom_abort("input", "{.arg n} must be a positive integer.")
+  }
+  res <- engine(rs_history(conn, name))
+  df <- data.frame(
+    version = res$version, data_sha = res$data_sha, timestamp = res$timestamp,
+    author = res$author, commit_message = res$commit_message, stringsAsFactors = FALSE
+  )
+  df <- utils::head(df, n)
+  if (isTRUE(short_hash)) {
+    df$version <- substr(df$version, 1, 8)
+    df$data_sha <- substr(df$data_sha, 1, 8)
+  }
+  df
+}

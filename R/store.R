@@ -1,0 +1,195 @@
+# Store components and the composite store.
+
+#' A local-folder store component
+#'
+#' Describes a data (or governance) store in a local directory — the
+#' offline, credential-free default. Everything datom writes goes under
+#' `{path}/{prefix}/datom/`.
+#'
+#' @param path The store root directory (like a bucket). Made absolute.
+#' @param prefix `NULL` or a single string: a namespace prefix inside the root.
+#' @param validate If `TRUE`, the directory is created when missing and must
+#'   be writable.
+#' @return An object of class `datom_store_local`: a list with `path`,
+#'   `prefix` and `validated`.
+#' @seealso [datom_store()]
+#' @export
+#' @examples
+#' datom_store_local(file.path(tempdir(), "datom-store"))
+datom_store_local <- function(path, prefix = NULL, validate = TRUE) {
+  check_string(path, "path")
+  check_prefix(prefix)
+  path <- abs_path(path)
+  if (isTRUE(validate)) {
+    if (!dir.exists(path)) {
+      ok <- tryCatch(dir.create(path, recursive = TRUE, showWarnings = FALSE), error = function(e) FALSE)
+      if (!isTRUE(ok) || !dir.exists(path)) {
+        datom_abort("storage", "Store directory {.path {path}} does not exist and could not be created.",
+          "Check the path and the permissions of its parent directory.")
+      }
+      datom_inform("info", "Created store directory {.path {path}}")
+    }
+    if (file.access(path, 2L) != 0L) {
+      datom_abort("storage", "Store directory {.path {path}} is not writable.", "Check filesystem permissions.")
+    }
+    path <- normalizePath(path, winslash = "/", mustWork = TRUE)
+  }
+  structure(list(path = path, prefix = prefix, validated = isTRUE(validate)),
+    class = c("datom_store_local", "datom_store_component"))
+}
+
+#' The composite store: governance, data and repository coordinates
+#'
+#' Bundles a data store component with the git coordinates a developer
+#' needs. A store with a `data_repo_url` (or a `github_pat`) is a developer
+#' store; one without is a reader store. A data repo URL that is a local path
+#' (or `file://` URL) names a bare repository that datom creates itself: no
+#' account and no token are needed.
+#'
+#' Store and conn objects hold credentials in memory; saving them with
+#' `saveRDS()` or in `.RData` writes those secrets to disk.
+#'
+#' @param governance A store component for the governance store, or `NULL`.
+#' @param data The data store component ([datom_store_local()]).
+#' @param github_pat `NULL` or a GitHub token (needed only where a git host
+#'   requires one). Never printed.
+#' @param data_repo_url `NULL` or the URL (or local path) of the data repo.
+#' @param gov_repo_url,gov_local_path Governance repository URL and clone
+#'   path (only with a governance component).
+#' @param github_org `NULL` or the GitHub owner for repository creation.
+#' @param github_api_url `NULL` or the GitHub API root (an `https://` URL).
+#' @param validate Validate what can be validated offline.
+#' @return An object of class `datom_store`.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-example")
+#' store <- datom_store(
+#'   data = datom_store_local(file.path(root, "store")),
+#'   data_repo_url = file.path(root, "remotes", "STUDY_001.git")
+#' )
+#' store
+datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_url = NULL,
+                        gov_repo_url = NULL, gov_local_path = NULL, github_org = NULL,
+                        github_api_url = NULL, validate = TRUE) {
+  if (!is.null(governance) && !inherits(governance, "datom_store_component")) {
+    datom_abort("input", "{.arg governance} must be a datom store component (e.g. {.fn datom_store_local}) or NULL.")
+  }
+  if (missing(data) || !inherits(data, "datom_store_component")) {
+    datom_abort("input", "{.arg data} must be a datom store component (e.g. {.fn datom_store_local}).")
+  }
+  check_string_or_null(github_pat, "github_pat")
+  check_string_or_null(data_repo_url, "data_repo_url")
+  check_string_or_null(gov_repo_url, "gov_repo_url")
+  check_string_or_null(gov_local_path, "gov_local_path")
+  check_string_or_null(github_org, "github_org")
+  check_string_or_null(github_api_url, "github_api_url")
+  if (is.null(governance) && (!is.null(gov_repo_url) || !is.null(gov_local_path))) {
+    datom_abort("input", "{.arg gov_repo_url} and {.arg gov_local_path} need a {.arg governance} component.",
+      "Pass governance = datom_store_local(...) or drop the governance arguments.")
+  }
+  if (!is.null(github_api_url)) {
+    if (!startsWith(github_api_url, "https://") && !startsWith(github_api_url, "http://127.0.0.1") &&
+        !startsWith(github_api_url, "http://localhost")) {
+      datom_abort("input", "{.arg github_api_url} must be an https:// URL.")
+    }
+    github_api_url <- sub("/+$", "", github_api_url)
+  }
+  if (!is.null(data_repo_url) && is_local_url(data_repo_url)) data_repo_url <- local_url_path(data_repo_url)
+  if (!is.null(gov_local_path)) gov_local_path <- abs_path(gov_local_path)
+  role <- if (!is.null(github_pat) || !is.null(data_repo_url)) "developer" else "reader"
+  structure(list(
+    governance = governance, data = data, role = role, github_pat = github_pat,
+    data_repo_url = data_repo_url, gov_repo_url = gov_repo_url, gov_local_path = gov_local_path,
+    github_org = github_org, github_api_url = github_api_url %||% "https://api.github.com",
+    validated = isTRUE(validate),
+    identity = list(github = NULL, governance = NULL, data = NULL)
+  ), class = "datom_store")
+}
+
+#' Test for datom store objects
+#'
+#' @param x Any object.
+#' @return `TRUE` or `FALSE`; never an error.
+#' @name is_datom_store
+#' @export
+#' @examples
+#' is_datom_store(1)
+#' is_datom_store_local(datom_store_local(tempdir(), validate = FALSE))
+is_datom_store <- function(x) inherits(x, "datom_store")
+
+#' @rdname is_datom_store
+#' @export
+is_datom_store_local <- function(x) inherits(x, "datom_store_local")
+
+# Store helpers -------------------------------------------------------------------
+
+`%||%` <- function(x, y) if (is.null(x)) y else x
+
+check_prefix <- function(prefix, call = sys.call(-1)) {
+  if (!is.null(prefix) && (!is.character(prefix) || length(prefix) != 1L || is.na(prefix))) {
+    datom_abort("input", "{.arg prefix} must be a single string or NULL.", call = call)
+  }
+}
+
+check_string_or_null <- function(x, arg, call = sys.call(-1)) {
+  if (!is.null(x) && (!is.character(x) || length(x) != 1L || is.na(x) || !nzchar(x))) {
+    datom_abort("input", "{.arg {arg}} must be a single non-empty string or NULL.", call = call)
+  }
+}
+
+abs_path <- function(path) {
+  path <- path.expand(path)
+  if (!grepl("^(/|[A-Za-z]:)", path)) path <- file.path(getwd(), path)
+  if (file.exists(path)) path <- normalizePath(path, winslash = "/", mustWork = TRUE)
+  sub("/+$", "", gsub("/\\./", "/", path))
+}
+
+is_local_url <- function(url) {
+  startsWith(url, "file://") || !grepl("://", url, fixed = TRUE) && !grepl("^[^/]+@[^/]+:", url)
+}
+
+local_url_path <- function(url) abs_path(sub("^file://", "", url))
+
+# Location fields of a data component.
+component_location <- function(x) {
+  if (inherits(x, "datom_store_local")) {
+    list(backend = "local", root = x$path, prefix = x$prefix, region = NULL)
+  } else {
+    datom_abort("input", "Unsupported store component of class {.cls {class(x)[1]}}.")
+  }
+}
+
+mask_token <- function(x) {
+  if (is.null(x) || !nzchar(x)) "(not set)" else if (nchar(x) <= 4L) "****" else paste0(substr(x, 1, 4), "****")
+}
+
+# Print methods -------------------------------------------------------------------
+
+#' @export
+print.datom_store_local <- function(x, ...) {
+  cli::cli_h3("datom local store component")
+  b <- c("*" = "Path: {.path {x$path}}")
+  if (!is.null(x$prefix) && nzchar(x$prefix)) b <- c(b, "*" = "Prefix: {.val {x$prefix}}")
+  b <- c(b, "*" = "Validated: {x$validated}")
+  cli::cli_bullets(b)
+  invisible(x)
+}
+
+#' @export
+print.datom_store <- function(x, ...) {
+  cli::cli_h3("datom store")
+  b <- c("*" = "Role: {.val {x$role}}")
+  if (!is.null(x$data_repo_url)) b <- c(b, "*" = "Data repo: {.url {x$data_repo_url}}")
+  if (!is.null(x$gov_repo_url)) b <- c(b, "*" = "Gov repo: {.url {x$gov_repo_url}}")
+  if (!is.null(x$gov_local_path)) b <- c(b, "*" = "Gov local path: {.path {x$gov_local_path}}")
+  if (!is.null(x$github_org)) b <- c(b, "*" = "GitHub org: {.val {x$github_org}}")
+  pat <- mask_token(x$github_pat)
+  b <- c(b, "*" = "GitHub PAT: {pat}")
+  if (!identical(x$github_api_url, "https://api.github.com")) b <- c(b, "*" = "GitHub API URL: {.url {x$github_api_url}}")
+  cli::cli_bullets(b)
+  cli::cli_text("{.strong Governance:}")
+  if (is.null(x$governance)) cli::cli_text("{.emph not attached}") else print(x$governance)
+  cli::cli_text("{.strong Data:}")
+  print(x$data)
+  invisible(x)
+}

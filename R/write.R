@@ -1,0 +1,144 @@
+#' Write a new version of a table
+#'
+#' Hashes `data` (`datom-cv1`). Unchanged content and metadata is a no-op;
+#' changed metadata alone is a new version that reuses the stored object; new
+#' content becomes an immutable parquet snapshot addressed by its hash. The
+#' table's metadata and history are committed and pushed to the data repo
+#' first; only then are the parquet object and the metadata mirrors uploaded
+#' to the data store. If the push is rejected because someone else pushed
+#' first, the local commit is undone, nothing is uploaded, and the error
+#' (class `datom_error_push_rejected`) tells you to run `datom_pull(conn)`
+#' and retry.
+#'
+#' @param conn A developer [datom_get_conn()] connection.
+#' @param data A data frame (at least one row and one column, every column
+#'   supported: see [datom_check_hashable()]).
+#' @param name The table name.
+#' @param metadata `NULL` or a named list stored as `custom` (part of the
+#'   version identity).
+#' @param message Commit message (default `Update {name}`); not identity.
+#' @param parents `NULL` or a list of parent records (lineage), each with
+#'   `source`, `table`, `version`, `data_sha` and optional `source_lineage`.
+#' @param .source_lineage,.table_type,.original_file_sha,.original_format
+#'   Internal: provenance of imported tables.
+#' @return Invisibly, a list with `name`, `data_sha`, `metadata_sha` (the
+#'   version), `action` (`"none"`, `"metadata_only"` or `"full"`) and, when a
+#'   commit was made, `commit_sha`.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-write-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "clone"), "STUDY_001", store)
+#' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
+#' datom_write(conn, datom_example_data("dm", "2026-01-28"), "dm", message = "dm month 1")
+#' datom_write(conn, datom_example_data("dm", "2026-01-28"), "dm")  # no change
+datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message = NULL,
+                        parents = NULL, .source_lineage = NULL, .table_type = "derived",
+                        .original_file_sha = NULL, .original_format = NULL) {
+  check_developer(conn)
+  if (is.null(data)) {
+    datom_abort("input", "{.arg data} must be a data frame.",
+      "Metadata-only re-syncs (data = NULL) are not available in this version; pass the table's data.")
+  }
+  if (!is.data.frame(data)) datom_abort("input", "{.arg data} must be a data frame, not {.obj_type_friendly {data}}.")
+  if (is.null(name)) datom_abort("input", "{.arg name} is required.")
+  check_name(name, "name")
+  if (nrow(data) == 0L || ncol(data) == 0L) {
+    datom_abort("input", "{.arg data} must have at least one row and one column.")
+  }
+  if (!is.null(metadata) && (!is.list(metadata) || is.data.frame(metadata) || is.null(names(metadata)) ||
+                             any(!nzchar(names(metadata))))) {
+    datom_abort("input", "{.arg metadata} must be a named list.")
+  }
+  if (!is.null(message)) check_string(message, "message")
+  message <- message %||% paste("Update", name)
+  if (!.table_type %in% c("derived", "imported")) datom_abort("input", "{.arg .table_type} must be \"derived\" or \"imported\".")
+  lineage <- .source_lineage
+  parent_records <- NULL
+  if (!is.null(parents)) {
+    parent_records <- check_parents(parents)
+    lineage <- datom_lineage_union(lapply(parents, function(p) p$source_lineage))
+  } else if (!is.null(lineage)) {
+    check_lineage(lineage, ".source_lineage")
+  }
+  check_storable(data)
+  res <- engine(rs_write(
+    conn, data, as.numeric(nrow(data)), name, metadata, parent_records, lineage, .table_type,
+    .original_file_sha, .original_format, message, datom_version(), column_extras(data)
+  ))
+  short <- substr(res$metadata_sha, 1, 8)
+  if (identical(res$action, "none")) {
+    datom_inform("info", "No changes detected for {.val {name}}. Skipping write.")
+  } else {
+    datom_inform("success", "Wrote {.val {name}} ({res$action}): {.val {short}}")
+  }
+  out <- list(name = name, data_sha = res$data_sha, metadata_sha = res$metadata_sha, action = res$action)
+  if (!is.null(res$commit_sha)) out$commit_sha <- res$commit_sha
+  invisible(out)
+}
+
+# Parent records: unnamed list of {source, table, version, data_sha[, source_lineage]};
+# returns the trimmed records stored in metadata.
+check_parents <- function(parents, call = sys.call(-1)) {
+  hint <- "Declare parents with datom_parent() so each carries a resolved data_sha."
+  if (!is.list(parents) || !is.null(names(parents))) {
+    datom_abort("input", "{.arg parents} must be an unnamed list of parent records.", hint, call = call)
+  }
+  lapply(seq_along(parents), function(i) {
+    p <- parents[[i]]
+    if (!is.list(p)) datom_abort("input", "Parent {i} is not a list.", hint, call = call)
+    for (f in c("source", "table", "version", "data_sha")) {
+      v <- p[[f]]
+      if (!is.character(v) || length(v) != 1L || is.na(v) || !nzchar(v)) {
+        datom_abort("input", "Parent {i} has a missing or empty {.field {f}}.", hint, call = call)
+      }
+    }
+    if (!is.null(p$source_lineage)) check_lineage(p$source_lineage, sprintf("parents[[%d]]$source_lineage", i), call = call)
+    list(source = p$source, table = p$table, version = p$version, data_sha = p$data_sha)
+  })
+}
+
+check_lineage <- function(lineage, arg, call = sys.call(-1)) {
+  if (!is.list(lineage)) datom_abort("input", "{.arg {arg}} must be a list of lineage entries.", call = call)
+  for (i in seq_along(lineage)) {
+    e <- lineage[[i]]
+    for (f in c("project", "table", "version_sha")) {
+      v <- if (is.list(e)) e[[f]] else NULL
+      if (!is.character(v) || length(v) != 1L || is.na(v) || !nzchar(v)) {
+        datom_abort("input", "Entry {i} of {.arg {arg}} has a missing or empty {.field {f}}.", call = call)
+      }
+    }
+  }
+  invisible(lineage)
+}
+
+#' Union of source lineages
+#'
+#' The de-duplicated union of several `source_lineage` lists: first
+#' occurrence kept, in input order; two entries are equal when `project`,
+#' `table` and `version_sha` are all equal (entries are returned unchanged).
+#'
+#' @param lineages A list whose members are `source_lineage` lists or `NULL`.
+#' @return A list of lineage entries (`list()` when empty).
+#' @export
+#' @examples
+#' a <- list(list(project = "P", table = "dm", version_sha = "abc123"))
+#' b <- list(list(project = "P", table = "dm", version_sha = "abc123"),
+#'           list(project = "P", table = "ae", version_sha = "def456"))
+#' str(datom_lineage_union(list(a, b, NULL)))
+datom_lineage_union <- function(lineages) {
+  if (!is.list(lineages)) datom_abort("input", "{.arg lineages} must be a list.")
+  out <- list()
+  seen <- character()
+  for (l in lineages) {
+    for (e in l) {
+      key <- paste(e$project, e$table, e$version_sha, sep = "\r")
+      if (!key %in% seen) {
+        seen <- c(seen, key)
+        out[[length(out) + 1L]] <- e
+      }
+    }
+  }
+  out
+}

@@ -1,0 +1,223 @@
+//! `datom_init_repo()` for a solo project: the data clone, its first commit
+//! and push, and the manifest mirror. Everything created before the push is
+//! removed again if any step up to the push fails.
+
+use super::{CloneCtx, Project};
+use crate::error::{Error, Kind, Result};
+use crate::git::{self, Repo};
+use crate::layout;
+use crate::model::{self, Location, ProjectConfig};
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_GITIGNORE: [&str; 19] = [
+    ".Rprofile", ".Renviron", ".Rhistory", ".Rapp.history", ".Rproj.user/", ".DS_Store", "*.csv", "*.tsv", "*.rds",
+    "*.txt", "*.parquet", "*.sas7bdat", ".RData", ".RDataTmp", "*.html", "*.png", "*.pdf", ".vscode/", "rsconnect/",
+];
+
+pub struct InitRequest<'a> {
+    pub path: &'a Path,
+    pub data: Location,
+    pub remote_url: &'a str,
+    pub max_file_size_gb: f64,
+    pub git_ignore: Vec<String>,
+    pub force: bool,
+    pub datom_version: &'a str,
+    /// Local date `YYYY-MM-DD` (project.yaml `created_at`).
+    pub created_date: &'a str,
+    /// Local wall-clock time with a `Z` suffix (the initial manifest's quirk).
+    pub local_now_z: &'a str,
+}
+
+pub struct InitOutcome {
+    pub commit_sha: String,
+    pub created_remote: bool,
+}
+
+/// The namespace check of 9.2: `Some(owner)` when occupied.
+pub fn namespace_owner(project: &Project) -> Result<Option<String>> {
+    let key = project.key(layout::data::MANIFEST);
+    if !project.store.exists(&key)? {
+        return Ok(None);
+    }
+    let owner = match project.get_json(layout::data::MANIFEST) {
+        Ok(Some(m)) => model::as_str(model::get(&m, "project_name")).unwrap_or("<unknown>").to_string(),
+        Ok(None) => "<unknown>".to_string(),
+        Err(_) => "<unreadable>".to_string(),
+    };
+    Ok(Some(owner))
+}
+
+fn readme(project: &str, req: &InitRequest<'_>) -> String {
+    let d = &req.data;
+    let prefix = d.prefix_norm().unwrap_or("(none)");
+    let region = if d.kind == "s3" { d.region.as_deref().unwrap_or("us-east-1") } else { "(n/a)" };
+    let component = if d.kind == "s3" {
+        format!(
+            "datom_store_s3(bucket = \"{}\", prefix = {}, region = \"{}\",\n                 access_key = \"...\", secret_key = \"...\")",
+            d.root,
+            d.prefix_norm().map(|p| format!("\"{p}\"")).unwrap_or_else(|| "NULL".into()),
+            region
+        )
+    } else {
+        format!(
+            "datom_store_local(path = \"{}\", prefix = {})",
+            d.root,
+            d.prefix_norm().map(|p| format!("\"{p}\"")).unwrap_or_else(|| "NULL".into())
+        )
+    };
+    format!(
+        "# {project}\n\n\
+A datom project: versioned tables whose metadata and history live in this git\n\
+repository, and whose data lives in the data store below.\n\n\
+## Storage\n\n\
+| Setting | Value |\n|---|---|\n| Backend | {kind} |\n| Root | {root} |\n| Prefix | {prefix} |\n| Region | {region} |\n\n\
+## Clone\n\n\
+```r\nlibrary(datom)\nstore <- datom_store(\n  governance = NULL,\n  data = {component},\n  github_pat = \"...\",\n  data_repo_url = \"{url}\"\n)\nconn <- datom_clone(path = \"{project}\", store = store)\n```\n\n\
+## Read (no git needed)\n\n\
+```r\nreader <- datom_get_conn(\n  store = datom_store(governance = NULL, data = {component}),\n  project_name = \"{project}\"\n)\n```\n\n\
+## Explore\n\n\
+```r\ndatom_list(conn)\ndatom_history(conn, \"table_name\")\ndatom_read(conn, \"table_name\")\n```\n\n\
+Do not commit data files to this repository: datom keeps the data in the store.\n\n\
+---\nCreated {date} with datom {version}.\n",
+        kind = d.kind,
+        root = d.root,
+        url = req.remote_url,
+        date = req.created_date,
+        version = req.datom_version,
+    )
+}
+
+/// Things this call created, removed again on failure before the push.
+#[derive(Default)]
+struct Created {
+    files: Vec<PathBuf>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Created {
+    fn mkdir(&mut self, d: &Path) -> Result<()> {
+        // Record every missing ancestor so rollback removes exactly those.
+        let mut missing = Vec::new();
+        let mut cur = Some(d);
+        while let Some(c) = cur {
+            if c.exists() {
+                break;
+            }
+            missing.push(c.to_path_buf());
+            cur = c.parent();
+        }
+        std::fs::create_dir_all(d).map_err(|e| Error::new(Kind::Storage, format!("cannot create {}: {e}", d.display())))?;
+        missing.reverse();
+        self.dirs.extend(missing);
+        Ok(())
+    }
+    fn write(&mut self, p: &Path, text: &str) -> Result<()> {
+        if !p.exists() {
+            self.files.push(p.to_path_buf());
+        }
+        crate::store::local::write_atomic(p, text.as_bytes())
+    }
+    fn rollback(&self) {
+        for f in self.files.iter().rev() {
+            let _ = std::fs::remove_file(f);
+        }
+        for d in self.dirs.iter().rev() {
+            if d.file_name().map(|n| n == ".git").unwrap_or(false) {
+                let _ = std::fs::remove_dir_all(d);
+            } else {
+                let _ = std::fs::remove_dir(d);
+            }
+        }
+    }
+}
+
+/// Initialise a solo project (governance registration is a separate step).
+pub fn init_repo(project: &Project, req: &InitRequest<'_>, creds: &crate::git::Creds) -> Result<InitOutcome> {
+    layout::check_name(&project.name, "project_name")?;
+    let path = req.path;
+    if path.join(layout::repo::PROJECT_YAML).exists() {
+        return Err(Error::new(Kind::Conflict, format!("A datom repository already exists at {}", path.display()))
+            .with_hint("Delete its .datom folder to re-initialise, or use datom_get_conn() to connect to it."));
+    }
+    if !req.force {
+        if let Some(owner) = namespace_owner(project)? {
+            return Err(Error::new(
+                Kind::Conflict,
+                format!("The data store namespace {} is already occupied by project {owner}", project.display),
+            )
+            .with_hint("Each project needs its own namespace: use another prefix or bucket, or .force = TRUE for a deliberate takeover."));
+        }
+    }
+    if req.remote_url.is_empty() {
+        return Err(Error::input("No remote URL available").with_hint("Set data_repo_url in datom_store(), or use create_repo = TRUE."));
+    }
+    let config = ProjectConfig {
+        project_name: project.name.clone(),
+        project_description: String::new(),
+        created_at: req.created_date.to_string(),
+        datom_version: req.datom_version.to_string(),
+        data: req.data.clone(),
+        max_file_size_gb: req.max_file_size_gb,
+        remote_url: req.remote_url.to_string(),
+        continue_on_error: true,
+        parallel_uploads: 4,
+        renv: false,
+    };
+    let mut ignore: Vec<String> = Vec::new();
+    for p in req.git_ignore.iter().map(|s| s.as_str()).chain(["input_files/"]) {
+        if !ignore.iter().any(|x| x == p) {
+            ignore.push(p.to_string());
+        }
+    }
+    let mut created = Created::default();
+    let mut created_remote = false;
+    let result = (|| -> Result<String> {
+        created.mkdir(path)?;
+        created.mkdir(&path.join(".datom"))?;
+        created.mkdir(&path.join(layout::repo::INPUT_FILES))?;
+        created.write(&path.join(layout::repo::PROJECT_YAML), &config.to_yaml())?;
+        let manifest = model::new_manifest(&project.name, req.local_now_z);
+        created.write(&path.join(layout::repo::MANIFEST), &model::json_text(&manifest, true))?;
+        let gi: String = ignore.iter().map(|l| format!("{l}\n")).collect();
+        created.write(&path.join(layout::repo::GITIGNORE), &gi)?;
+        created.write(&path.join(layout::repo::README), &readme(&project.name, req))?;
+        if git::is_local_remote(req.remote_url) {
+            let bare = git::local_remote_path(req.remote_url);
+            if !bare.exists() {
+                created_remote = true;
+                created.dirs.push(bare.clone());
+            }
+            git::ensure_bare(&bare)?;
+        }
+        let had_git = path.join(".git").exists();
+        let repo = if had_git { Repo::open(path)? } else {
+            created.dirs.push(path.join(".git"));
+            Repo::init(path)?
+        };
+        repo.ensure_identity()?;
+        repo.set_remote("origin", req.remote_url)?;
+        let commit = repo.commit_paths(
+            &[layout::repo::PROJECT_YAML, layout::repo::MANIFEST, layout::repo::GITIGNORE, layout::repo::README],
+            "Initialize datom repository",
+        )?;
+        repo.push("origin", creds)?;
+        Ok(commit)
+    })();
+    let commit = match result {
+        Ok(c) => c,
+        Err(e) => {
+            created.rollback();
+            return Err(e);
+        }
+    };
+    // After the push nothing is rolled back; errors carry recovery hints.
+    let clone = CloneCtx { path: path.to_path_buf(), creds: creds.clone() };
+    let manifest = clone.read_json(layout::repo::MANIFEST)?.ok_or_else(|| Error::internal("manifest vanished"))?;
+    project.put_json(layout::data::MANIFEST, &manifest).map_err(|e| {
+        Error::new(e.kind, format!("Data repo pushed but manifest upload failed: {}", e.message)).with_hint(format!(
+            "The local clone at {} is intact; after fixing the cause run datom_validate(conn, fix = TRUE).",
+            path.display()
+        ))
+    })?;
+    Ok(InitOutcome { commit_sha: commit, created_remote })
+}

@@ -1,0 +1,151 @@
+//! Operations: the user-level flows (init, write, read, list, history) built
+//! from identity, table, store, git and model. Free of R types; the binding
+//! layer calls them with plain values and shapes their results.
+
+pub mod init;
+pub mod read;
+pub mod write;
+
+use crate::error::{Error, Kind, Result};
+use crate::git::Creds;
+use crate::identity::rvalue::RValue;
+use crate::layout;
+use crate::model;
+use crate::store::Store;
+use std::path::PathBuf;
+
+/// A project's sub-namespace in its data store.
+pub struct Project {
+    pub name: String,
+    pub store: Box<dyn Store>,
+    /// `{P/}datom/{project}`
+    pub root: String,
+    /// Local stores end JSON files with a newline; S3 objects do not.
+    pub json_newline: bool,
+    /// Human-readable location for messages (`s3://bucket/prefix/datom/` or a path).
+    pub display: String,
+}
+
+impl Project {
+    pub fn new(name: &str, store: Box<dyn Store>, prefix: Option<&str>, json_newline: bool, display: String) -> Project {
+        Project { name: name.to_string(), store, root: layout::project_root(prefix, name), json_newline, display }
+    }
+    pub fn key(&self, k: &str) -> String {
+        layout::full_key(&self.root, k)
+    }
+    /// A JSON object of the project, `None` when absent.
+    pub fn get_json(&self, k: &str) -> Result<Option<RValue>> {
+        match self.store.get(&self.key(k)) {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes).map_err(|_| Error::new(Kind::Json, format!("{k} is not UTF-8")))?;
+                Ok(Some(model::read_json(&text, k)?))
+            }
+            Err(e) if e.kind == Kind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+    pub fn put_json(&self, k: &str, v: &RValue) -> Result<()> {
+        self.store.put(&self.key(k), model::json_text(v, self.json_newline).as_bytes())
+    }
+}
+
+/// A developer's data clone and the credentials for its remote.
+pub struct CloneCtx {
+    pub path: PathBuf,
+    pub creds: Creds,
+}
+
+impl CloneCtx {
+    pub fn file(&self, rel: &str) -> PathBuf {
+        self.path.join(rel)
+    }
+    /// A JSON file of the clone, `None` when absent.
+    pub fn read_json(&self, rel: &str) -> Result<Option<RValue>> {
+        match std::fs::read_to_string(self.file(rel)) {
+            Ok(t) => Ok(Some(model::read_json(&t, rel)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::new(Kind::Storage, format!("cannot read {rel}: {e}"))),
+        }
+    }
+    pub fn write_json(&self, rel: &str, v: &RValue) -> Result<()> {
+        crate::store::local::write_atomic(&self.file(rel), model::json_text(v, true).as_bytes())
+    }
+}
+
+/// Read the data clone's `project.yaml`.
+pub fn read_config(path: &std::path::Path) -> Result<model::ProjectConfig> {
+    let p = path.join(layout::repo::PROJECT_YAML);
+    let text = std::fs::read_to_string(&p).map_err(|_| {
+        Error::new(Kind::NotFound, format!("No datom config found at {}", path.display()))
+            .with_hint("Run datom_init_repo() to create a project, or check your path.")
+    })?;
+    model::ProjectConfig::from_yaml(&text)
+}
+
+/// Rows of `datom_list()`: tables of the storage manifest, sorted by name.
+pub struct ListRow {
+    pub name: String,
+    pub current_version: String,
+    pub current_data_sha: String,
+    pub last_updated: String,
+    pub version_count: i64,
+}
+
+pub fn list(project: &Project) -> Result<Vec<ListRow>> {
+    let m = project
+        .get_json(layout::data::MANIFEST)
+        .map_err(|e| Error::new(e.kind, format!("Could not read manifest from storage: {}", e.message)))?
+        .ok_or_else(|| {
+            Error::new(Kind::NotFound, format!("Could not read manifest from storage for project {}", project.name))
+                .with_hint("The repository may not be initialised (datom_init_repo()), or the store points elsewhere.")
+        })?;
+    let mut rows: Vec<ListRow> = model::members(model::get(&m, "tables").unwrap_or(&RValue::Null))
+        .into_iter()
+        .map(|(name, e)| ListRow {
+            name,
+            current_version: model::as_str(model::get(e, "current_version")).unwrap_or("").to_string(),
+            current_data_sha: model::as_str(model::get(e, "current_data_sha")).unwrap_or("").to_string(),
+            last_updated: model::as_str(model::get(e, "last_updated")).unwrap_or("").to_string(),
+            version_count: model::as_f64(model::get(e, "version_count")).unwrap_or(0.0) as i64,
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    Ok(rows)
+}
+
+/// Rows of `datom_history()`, newest first.
+pub struct HistoryRow {
+    pub version: String,
+    pub data_sha: String,
+    pub timestamp: String,
+    pub author: String,
+    pub commit_message: String,
+}
+
+pub fn history(project: &Project, name: &str) -> Result<Vec<HistoryRow>> {
+    layout::check_name(name, "name")?;
+    let h = project.get_json(&layout::data::version_history(name))?.ok_or_else(|| {
+        Error::new(Kind::NotFound, format!("No version history found for table {name:?}"))
+            .with_hint("The table may not exist; see datom_list(conn).")
+    })?;
+    Ok(model::elements(&h)
+        .iter()
+        .map(|e| {
+            let author = match model::get(e, "author") {
+                Some(a @ RValue::List { .. }) => format!(
+                    "{} <{}>",
+                    model::as_str(model::get(a, "name")).unwrap_or(""),
+                    model::as_str(model::get(a, "email")).unwrap_or("")
+                ),
+                other => model::as_str(other).unwrap_or("unknown").to_string(),
+            };
+            HistoryRow {
+                version: model::as_str(model::get(e, "version")).unwrap_or("").to_string(),
+                data_sha: model::as_str(model::get(e, "data_sha")).unwrap_or("").to_string(),
+                timestamp: model::as_str(model::get(e, "timestamp")).unwrap_or("").to_string(),
+                author,
+                commit_message: model::as_str(model::get(e, "commit_message")).unwrap_or("").to_string(),
+            }
+        })
+        .collect())
+}
