@@ -48,15 +48,9 @@ pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
                 v
             }
             RTarget::Character => {
-                let mut v = Strings::new(n);
-                t.for_each_str(i, |k, s| {
-                    let r = match s {
-                        Some(s) => Rstr::from(s),
-                        None => Rstr::na(),
-                    };
-                    v.set_elt(k, r);
-                })?;
-                v.into()
+                let v: Robj = Strings::new(n).into();
+                fill_strings(t, i, &v)?;
+                v
             }
         };
         if let Some(levels) = &c.levels {
@@ -97,4 +91,89 @@ pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
     )
     .map(Robj::from)
     .map_err(rerr)
+}
+
+/// Fill a character vector, making each distinct string's CHARSXP once:
+/// R's global string cache lookup dominates string reads, and clinical
+/// columns repeat a small set of values.
+fn fill_strings(t: &ReadTable, col: usize, v: &Robj) -> Result<()> {
+    use extendr_ffi::{cetype_t, R_NaString, Rf_mkCharLenCE, SET_STRING_ELT, SEXP};
+    use std::collections::HashMap;
+    use std::hash::{BuildHasherDefault, Hasher};
+
+    /// A fast, non-cryptographic hash (Fx mixing, splitmix finish) for a per-column cache.
+    #[derive(Default)]
+    struct Fx(u64);
+    impl Hasher for Fx {
+        fn write(&mut self, bytes: &[u8]) {
+            for chunk in bytes.chunks(8) {
+                let mut w = [0u8; 8];
+                w[..chunk.len()].copy_from_slice(chunk);
+                self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            }
+        }
+        fn write_usize(&mut self, v: usize) {
+            self.0 = (self.0.rotate_left(5) ^ v as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        fn finish(&self) -> u64 {
+            // splitmix64 finaliser: spread every input bit over the low bits
+            // the table indexes with.
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+    }
+    let sx = unsafe { v.get() };
+    let mut cache: HashMap<&[u8], SEXP, BuildHasherDefault<Fx>> = HashMap::default();
+    let mut last: Option<(&[u8], SEXP)> = None;
+    let mut by_addr: HashMap<(usize, usize), SEXP, BuildHasherDefault<Fx>> = HashMap::default();
+    let mut err = None;
+    t.for_each_str(col, |k, s| unsafe {
+        let c = match s {
+            None => R_NaString,
+            Some(s) => {
+                let b = s.as_bytes();
+                match &last {
+                    Some((lb, lc)) if *lb == b => *lc,
+                    _ => {
+                        // Dictionary-decoded columns hand out the same slice
+                        // for the same value: try its address first.
+                        let addr = (b.as_ptr() as usize, b.len());
+                        if let Some(c) = by_addr.get(&addr) {
+                            last = Some((b, *c));
+                            SET_STRING_ELT(sx, k as isize, *c);
+                            return;
+                        }
+                        let c = match cache.get(b) {
+                            Some(c) => *c,
+                            None => {
+                                if b.len() > i32::MAX as usize {
+                                    err.get_or_insert(crate::error::Error::input("string too long for R"));
+                                    R_NaString
+                                } else {
+                                    let c = Rf_mkCharLenCE(b.as_ptr() as *const _, b.len() as i32, cetype_t::CE_UTF8);
+                                    // The CHARSXP is referenced by the (protected) vector right below.
+                                    if cache.len() < 4_000_000 {
+                                        cache.insert(b, c);
+                                    }
+                                    c
+                                }
+                            }
+                        };
+                        if by_addr.len() < 4_000_000 {
+                            by_addr.insert(addr, c);
+                        }
+                        last = Some((b, c));
+                        c
+                    }
+                }
+            }
+        };
+        SET_STRING_ELT(sx, k as isize, c);
+    })?;
+    match err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }

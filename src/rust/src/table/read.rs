@@ -142,6 +142,39 @@ pub fn read_parquet(bytes: bytes::Bytes) -> Result<ReadTable> {
     }
     let df_class = datom.and_then(|m| m.df_class);
 
+    // Decode string columns as dictionaries: dictionary-encoded pages (what
+    // writers produce for repetitive clinical strings) then skip
+    // materialising every value, and the binding makes one R string per
+    // distinct value.
+    let wants_dict: Vec<bool> = schema
+        .fields()
+        .iter()
+        .zip(&plans)
+        .map(|(f, p)| p.column.target == RTarget::Character && matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8))
+        .collect();
+    let meta = if wants_dict.iter().any(|w| *w) {
+        let fields: Vec<arrow_schema::FieldRef> = schema
+            .fields()
+            .iter()
+            .zip(&wants_dict)
+            .map(|(f, w)| {
+                if *w {
+                    std::sync::Arc::new(
+                        f.as_ref()
+                            .clone()
+                            .with_data_type(DataType::Dictionary(Box::new(DataType::Int32), Box::new(f.data_type().clone()))),
+                    )
+                } else {
+                    f.clone()
+                }
+            })
+            .collect();
+        let hinted = std::sync::Arc::new(arrow_schema::Schema::new_with_metadata(fields, schema.metadata().clone()));
+        ArrowReaderMetadata::try_new(meta.metadata().clone(), ArrowReaderOptions::new().with_schema(hinted)).unwrap_or(meta)
+    } else {
+        meta
+    };
+
     // Every root column must be one parquet leaf (no nesting) for the projection below.
     let leaves = meta.parquet_schema().num_columns();
     if leaves != plans.len() {
@@ -858,7 +891,7 @@ impl ReadTable {
     }
 
     /// Call `f(row, value)` for every row of a character column (`None` = NA).
-    pub fn for_each_str(&self, col: usize, mut f: impl FnMut(usize, Option<&str>)) -> Result<()> {
+    pub fn for_each_str<'s>(&'s self, col: usize, mut f: impl FnMut(usize, Option<&'s str>)) -> Result<()> {
         let d = self.col(col, &[RTarget::Character], "for_each_str", self.nrow)?;
         let mut off = 0;
         for a in &d.chunks {
