@@ -52,3 +52,21 @@ rs_list <- function(conn) .Call(wrap__rs_list, conn)
 # A table's version history from the store, newest first.
 rs_history <- function(conn, name) .Call(wrap__rs_history, conn, name)
 
+# Parse a JSON text (FORMATS.md 4.6 rules) into R lists.
+rs_parse_json <- function(text) .Call(wrap__rs_parse_json, text)
+
+# Clone a data repo into `path` (absent or empty).
+rs_clone <- function(url, path, token) .Call(wrap__rs_clone, url, path, token)
+
+# Fetch and fast-forward the data clone.
+rs_pull <- function(conn) .Call(wrap__rs_pull, conn)
+
+# Uncommitted files and branch of the data clone.
+rs_git_status <- function(path) .Call(wrap__rs_git_status, path)
+
+# Mirror the clone's metadata to storage: one table, or all plus the manifest.
+rs_sync_metadata <- function(conn, table) .Call(wrap__rs_sync_metadata, conn, table)
+
+# Cross-check the clone against storage.
+rs_validate <- function(conn) .Call(wrap__rs_validate, conn)
+

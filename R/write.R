@@ -38,8 +38,11 @@ datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message
                         .original_file_sha = NULL, .original_format = NULL) {
   check_developer(conn)
   if (is.null(data)) {
-    datom_abort("input", "{.arg data} must be a data frame.",
-      "Metadata-only re-syncs (data = NULL) are not available in this version; pass the table's data.")
+    if (is.null(name)) {
+      datom_sync_dispatch(conn, .confirm = TRUE)
+      return(invisible(NULL))
+    }
+    return(resync_table(conn, name))
   }
   if (!is.data.frame(data)) datom_abort("input", "{.arg data} must be a data frame, not {.obj_type_friendly {data}}.")
   if (is.null(name)) datom_abort("input", "{.arg name} is required.")
@@ -141,4 +144,20 @@ datom_lineage_union <- function(lineages) {
     }
   }
   out
+}
+
+# datom_write(conn, name = t): pull, then re-publish one table's metadata.
+resync_table <- function(conn, name) {
+  check_name(name, "name")
+  engine(rs_pull(conn))
+  res <- engine(rs_sync_metadata(conn, name))
+  if (!isTRUE(res$changed)) {
+    datom_inform("info", "No metadata changes for {.val {name}}. Skipping sync.")
+    return(invisible(list(name = name, metadata_sha = res$metadata_sha, action = "none")))
+  }
+  datom_inform("success", "Synced metadata for {.val {name}} to storage")
+  invisible(list(name = name, metadata_sha = res$metadata_sha, action = "metadata_only",
+                 s3_keys = c(sprintf("%s/.metadata/metadata.json", name), sprintf("%s/.metadata/version_history.json", name),
+                             sprintf("%s/.metadata/%s.json", name, res$metadata_sha)),
+                 commit_sha = res$commit_sha))
 }

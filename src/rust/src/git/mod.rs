@@ -237,6 +237,58 @@ impl Repo {
     /// Push the current branch to `remote`. A non-fast-forward rejection is
     /// `Kind::PushRejected`; other failures `Kind::Git`.
     pub fn push(&self, remote: &str, creds: &Creds) -> Result<()> {
+        // Another process holding the remote's ref lock is transient: retry
+        // with backoff before reporting.
+        let mut delay = std::time::Duration::from_millis(20);
+        for _ in 0..12 {
+            match self.push_once(remote, creds) {
+                Err(e) if e.kind == Kind::Git && (e.message.contains(".lock") || e.message.contains("locked")) => {
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(std::time::Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+        self.push_once(remote, creds)
+    }
+
+    fn push_once(&self, remote: &str, creds: &Creds) -> Result<()> {
+        // A local bare remote has no server to compare-and-swap the branch:
+        // libgit2's local transport checks fast-forward against the refs it
+        // listed before taking the ref lock, so two concurrent pushes could
+        // overwrite each other. datom serialises pushes to a local remote
+        // with an exclusive lock file and re-checks against the remote's
+        // current branch while holding it.
+        if let Some(url) = self.remote_url(remote) {
+            if is_local_remote(&url) {
+                let bare = local_remote_path(&url);
+                let lock = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(bare.join("datom-push.lock"))
+                    .map_err(|e| Error::new(Kind::Git, format!("cannot open the push lock of {}: {e}", bare.display())))?;
+                lock.lock().map_err(|e| Error::new(Kind::Git, format!("cannot lock {}: {e}", bare.display())))?;
+                let branch = self.branch()?;
+                let remote_tip = Repository::open_bare(&bare)
+                    .ok()
+                    .and_then(|r| r.find_reference(&format!("refs/heads/{branch}")).ok().and_then(|x| x.target()));
+                if let (Some(tip), Some(local)) = (remote_tip, self.head_oid()) {
+                    let known = self.repo.find_commit(tip).is_ok();
+                    let ff = tip == local || (known && self.repo.graph_descendant_of(local, tip).unwrap_or(false));
+                    if !ff {
+                        return Err(push_rejected(remote, &branch));
+                    }
+                }
+                let res = self.push_unlocked(remote, creds);
+                drop(lock);
+                return res;
+            }
+        }
+        self.push_unlocked(remote, creds)
+    }
+
+    fn push_unlocked(&self, remote: &str, creds: &Creds) -> Result<()> {
         let branch = self.branch()?;
         let mut r = self.repo.find_remote(remote).map_err(|e| git_err("remote", e))?;
         let rejected: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
@@ -328,6 +380,14 @@ impl Repo {
         let mut co = git2::build::CheckoutBuilder::new();
         co.force();
         self.repo.reset(&obj, git2::ResetType::Hard, Some(&mut co)).map_err(|e| git_err("reset", e))
+    }
+
+    /// Files with staged, unstaged or untracked changes (ignored files excluded).
+    pub fn uncommitted(&self) -> Result<Vec<String>> {
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+        let st = self.repo.statuses(Some(&mut opts)).map_err(|e| git_err("status", e))?;
+        Ok(st.iter().filter_map(|e| e.path().ok().map(|p| p.to_string())).collect())
     }
 
     /// Paths changed between two commits.

@@ -342,6 +342,102 @@ fn rs_engine_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+/// Parse a JSON text (FORMATS.md 4.6 rules) into R lists.
+#[extendr]
+fn rs_parse_json(text: &str) -> Robj {
+    guard(|| {
+        let v = crate::identity::canon::parse_json(text)?;
+        value::from_rvalue(&v).map_err(rerr)
+    })
+}
+
+/// Clone a data repo into `path` (absent or empty).
+#[extendr]
+fn rs_clone(url: &str, path: &str, token: Robj) -> Robj {
+    guard(|| {
+        crate::ops::collab::clone_repo(url, std::path::Path::new(path), &crate::git::Creds { token: opt_str(&token) })?;
+        Ok(true.into())
+    })
+}
+
+/// Fetch and fast-forward the data clone.
+#[extendr]
+fn rs_pull(conn: Robj) -> Robj {
+    guard(|| {
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let p = crate::ops::collab::pull(&clone)?;
+        list_named(
+            &["commits_pulled", "branch", "tables", "change"],
+            vec![
+                (p.commits as i32).into(),
+                p.branch.into(),
+                p.tables.iter().map(|t| t.0.clone()).collect::<Vec<_>>().into(),
+                p.tables.iter().map(|t| t.1.to_string()).collect::<Vec<_>>().into(),
+            ],
+        )
+    })
+}
+
+/// Uncommitted files and branch of the data clone.
+#[extendr]
+fn rs_git_status(path: &str) -> Robj {
+    guard(|| {
+        let repo = crate::git::Repo::open(std::path::Path::new(path))?;
+        let branch: Robj = repo.branch().map(Robj::from).unwrap_or_else(|_| ().into());
+        list_named(&["uncommitted", "branch"], vec![repo.uncommitted()?.into(), branch])
+    })
+}
+
+/// Mirror the clone's metadata to storage: one table, or all plus the manifest.
+#[extendr]
+fn rs_sync_metadata(conn: Robj, table: Robj) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        match opt_str(&table) {
+            Some(t) => {
+                let (sha, changed, commit) = crate::ops::collab::resync_table(&project, &clone, &t)?;
+                list_named(
+                    &["metadata_sha", "changed", "commit_sha"],
+                    vec![sha.into(), changed.into(), commit.map(Robj::from).unwrap_or_else(|| ().into())],
+                )
+            }
+            None => Ok(crate::ops::collab::sync_all_metadata(&project, &clone)?.into()),
+        }
+    })
+}
+
+/// Cross-check the clone against storage.
+#[extendr]
+fn rs_validate(conn: Robj) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let v = crate::ops::collab::validate(&project, &clone)?;
+        let t = &v.tables;
+        let tables = list_named(
+            &["table", "metadata_local", "metadata_s3", "history_local", "history_s3", "data_s3"],
+            vec![
+                t.iter().map(|x| x.table.clone()).collect::<Vec<_>>().into(),
+                t.iter().map(|x| x.metadata_local).collect::<Vec<_>>().into(),
+                t.iter().map(|x| x.metadata_store).collect::<Vec<_>>().into(),
+                t.iter().map(|x| x.history_local).collect::<Vec<_>>().into(),
+                t.iter().map(|x| x.history_store).collect::<Vec<_>>().into(),
+                t.iter().map(|x| x.data_store).collect::<Vec<_>>().into(),
+            ],
+        )?;
+        list_named(
+            &["manifest_local", "manifest_s3", "manifest_project", "tables"],
+            vec![
+                v.manifest_local.into(),
+                v.manifest_store.into(),
+                v.manifest_project.map(Robj::from).unwrap_or_else(|| ().into()),
+                tables,
+            ],
+        )
+    })
+}
+
 extendr_module! {
     mod datom;
     fn rs_hash;
@@ -360,4 +456,10 @@ extendr_module! {
     fn rs_read;
     fn rs_list;
     fn rs_history;
+    fn rs_parse_json;
+    fn rs_clone;
+    fn rs_pull;
+    fn rs_git_status;
+    fn rs_sync_metadata;
+    fn rs_validate;
 }

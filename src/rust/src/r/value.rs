@@ -91,3 +91,37 @@ pub fn to_rvalue(x: SEXP, what: &str) -> Result<RValue> {
             .with_hint("Metadata may hold lists, logical, integer, double, character, factor and Date values.")),
     }
 }
+
+/// `RValue` -> R value (what a JSON file parses to: lists and length-1
+/// vectors; `null` -> NULL).
+pub fn from_rvalue(v: &RValue) -> extendr_api::Result<extendr_api::Robj> {
+    use extendr_api::prelude::*;
+    Ok(match v {
+        RValue::Null => ().into(),
+        RValue::Logical(x) => {
+            let l: Logicals = x.iter().map(|b| match b { Some(true) => Rbool::true_value(), Some(false) => Rbool::false_value(), None => Rbool::na_value() }).collect();
+            l.into()
+        }
+        RValue::Integer(x) => {
+            let i: Integers = x.iter().map(|b| match b { Some(v) => Rint::from(*v), None => Rint::na() }).collect();
+            i.into()
+        }
+        RValue::Double(x) => x.clone().into(),
+        RValue::Character(x) => {
+            let s: Strings = x.iter().map(|b| match b { Some(v) => Rstr::from(v.as_str()), None => Rstr::na() }).collect();
+            s.into()
+        }
+        RValue::List { names, values } => {
+            let items: Vec<Robj> = values.iter().map(from_rvalue).collect::<extendr_api::Result<_>>()?;
+            let mut l: Robj = List::from_values(items).into();
+            if let Some(n) = names {
+                let nm: Vec<String> = n.iter().map(|o| o.clone().unwrap_or_default()).collect();
+                l.set_attrib("names", nm)?;
+            }
+            l
+        }
+        RValue::DataFrame { .. } | RValue::Matrix { .. } => {
+            return Err(extendr_api::Error::Other("data frames are not produced by the JSON parser".into()))
+        }
+    })
+}

@@ -1,0 +1,317 @@
+# Collaboration: clone, pull, status, summary, validation, metadata re-sync.
+
+#' Clone an existing project (a second engineer joins)
+#'
+#' Clones the project's data repo into `path`, gives the clone a git
+#' identity, and returns a developer connection. Pull before each writing
+#' session ([datom_pull()]); a write whose push is rejected because someone
+#' else pushed first changes nothing and asks you to pull and retry.
+#'
+#' @param path Target directory: absent or empty.
+#' @param store A developer [datom_store()] with a `data_repo_url`.
+#' @param ... Reserved for git clone options; currently unused.
+#' @return A developer `datom_conn`.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-clone-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "me"), "STUDY_001", store)
+#' bea <- datom_clone(file.path(root, "bea"), store)
+#' bea
+datom_clone <- function(path, store, ...) {
+  check_string(path, "path")
+  if (!is_datom_store(store) || !identical(store$role, "developer")) {
+    datom_abort("role", "datom_clone() requires a developer store.", "Build it with datom_store(..., data_repo_url = <URL>).")
+  }
+  if (is.null(store$data_repo_url)) {
+    datom_abort("input", "The store has no {.arg data_repo_url}.", "Pass the data repo URL to datom_store(data_repo_url = ).")
+  }
+  if (!is.null(store$gov_repo_url)) {
+    datom_abort("unsupported", "Cloning a governed project is not available in this version of datom.",
+      "Build the store without governance to clone the data repo.")
+  }
+  path <- abs_path(path)
+  engine(rs_clone(store$data_repo_url, path, store$github_pat))
+  conn <- datom_get_conn(path = path, store = store)
+  datom_inform("success", "Cloned {.val {conn$project_name}} to {.path {path}}")
+  conn
+}
+
+#' Bring the data clone up to date
+#'
+#' Fetches `origin` and fast-forwards the current branch; reports how many
+#' commits arrived and which tables moved. No storage traffic: git is the
+#' source of truth for metadata.
+#'
+#' @param conn A developer connection.
+#' @return Invisibly, a list: `commits_pulled`, `branch`, `tables_updated`,
+#'   `gov` (`NULL`: no governance clone).
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-pull-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "me"), "STUDY_001", store)
+#' me <- datom_get_conn(path = file.path(root, "me"), store = store)
+#' bea <- datom_clone(file.path(root, "bea"), store)
+#' datom_write(me, datom_example_data("lb", "2026-01-28"), "lb")
+#' datom_pull(bea)
+datom_pull <- function(conn) {
+  check_conn(conn)
+  if (!identical(conn$role, "developer") || is.null(conn$path)) {
+    datom_abort("role", "Pull requires developer role (this connection's role is {.val {conn$role}}).")
+  }
+  datom_inform("info", "Fetching from origin...")
+  res <- engine(rs_pull(conn))
+  n <- res$commits_pulled
+  if (n > 0) {
+    datom_inform("success", "{n} commit{?s} pulled.")
+  } else {
+    datom_inform("info", "Already up to date on {res$branch}.")
+  }
+  for (i in seq_along(res$tables)) {
+    datom_inform("success", "Manifest updated: {res$tables[i]} -> {res$change[i]}")
+  }
+  invisible(list(commits_pulled = n, branch = res$branch, tables_updated = res$tables, gov = NULL))
+}
+
+#' Project status: tables, git state, input inbox
+#'
+#' @param conn A [datom_get_conn()] connection.
+#' @return Invisibly, a list with `connection`, `tables`, and for developers
+#'   `git` and `input_files`.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-status-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "me"), "STUDY_001", store)
+#' datom_status(datom_get_conn(path = file.path(root, "me"), store = store))
+datom_status <- function(conn) {
+  check_conn(conn)
+  quiet <- isTRUE(getOption("datom.quiet", FALSE))
+  if (!quiet) cli::cli_h2("datom status")
+  datom_inform("info", "Project: {.val {conn$project_name}}")
+  datom_inform("info", "Root: {.path {conn$root}}")
+  if (!is.null(norm_prefix(conn$prefix))) datom_inform("info", "Prefix: {.val {conn$prefix}}")
+  datom_inform("info", "Role: {.val {conn$role}}")
+  label <- if (identical(conn$backend, "s3")) "S3" else "local"
+  tabs <- tryCatch(engine(rs_list(conn)), error = function(e) e)
+  tables <- if (inherits(tabs, "error")) {
+    datom_inform("warning", "Could not read {label} manifest")
+    list(count = 0L, available = FALSE, error = conditionMessage(tabs))
+  } else {
+    datom_inform("info", "Tables on {label}: {length(tabs$name)}")
+    list(count = length(tabs$name), available = TRUE)
+  }
+  out <- list(
+    connection = list(project_name = conn$project_name, root = conn$root, prefix = conn$prefix,
+                      region = conn$region, role = conn$role, has_path = !is.null(conn$path)),
+    tables = tables
+  )
+  if (!is.null(conn$path)) {
+    g <- engine(rs_git_status(conn$path))
+    if (length(g$uncommitted) == 0L) {
+      datom_inform("success", "Git: clean (no uncommitted changes)")
+    } else {
+      datom_inform("warning", "Git: {length(g$uncommitted)} uncommitted change{?s}")
+      if (!quiet) cli::cli_bullets(stats_set_names(esc(g$uncommitted), rep(" ", length(g$uncommitted))))
+    }
+    if (!is.null(g$branch)) datom_inform("info", "Branch: {g$branch}")
+    out$git <- list(uncommitted = g$uncommitted, branch = g$branch)
+    inbox <- file.path(conn$path, "input_files")
+    if (dir.exists(inbox)) out$input_files <- inbox_status(conn$path, inbox)
+  }
+  invisible(out)
+}
+
+inbox_status <- function(path, inbox) {
+  files <- list.files(inbox, full.names = TRUE)
+  files <- files[!dir.exists(files)]
+  if (length(files) == 0L) {
+    datom_inform("info", "Input files: directory empty")
+    return(list(n_total = 0L, n_new = 0L, n_changed = 0L, n_unchanged = 0L))
+  }
+  man <- tryCatch(jsonlite_read(file.path(path, ".datom", "manifest.json")), error = function(e) NULL)
+  state <- vapply(files, function(f) {
+    t <- sub("\\.[^.]*$", "", basename(f))
+    known <- man$tables[[t]]$original_file_sha
+    if (is.null(known)) "new" else if (identical(known, engine(rs_sha256_file(f)))) "unchanged" else "changed"
+  }, "")
+  n_new <- sum(state == "new"); n_changed <- sum(state == "changed"); n_unch <- sum(state == "unchanged")
+  if (n_new + n_changed > 0) {
+    datom_inform("warning", "Input files: {n_new} new, {n_changed} changed, {n_unch} unchanged")
+  } else {
+    datom_inform("success", "Input files: all {n_unch} unchanged")
+  }
+  list(n_total = length(files), n_new = n_new, n_changed = n_changed, n_unchanged = n_unch)
+}
+
+# Read a JSON file datom wrote (engine parser, R list out).
+jsonlite_read <- function(file) {
+  txt <- paste(readLines(file, warn = FALSE, encoding = "UTF-8"), collapse = "\n")
+  engine(rs_parse_json(txt))
+}
+
+#' A one-screen summary of a project
+#'
+#' @param conn A [datom_get_conn()] connection.
+#' @return An object of class `datom_summary`.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-summary-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "me"), "STUDY_001", store)
+#' datom_summary(datom_get_conn(path = file.path(root, "me"), store = store))
+datom_summary <- function(conn) {
+  check_conn(conn)
+  res <- tryCatch(engine(rs_list(conn)), error = function(e) {
+    datom_abort("storage", "Could not read manifest from data store.", conditionMessage(e))
+  })
+  versions <- sum(res$version_count)
+  last <- if (length(res$last_updated)) max(res$last_updated) else NA_character_
+  structure(list(
+    project_name = conn$project_name, role = conn$role, backend = conn$backend, root = conn$root,
+    prefix = conn$prefix, table_count = length(res$name), total_versions = as.integer(versions),
+    last_updated = last, remote_url = if (is.null(conn$path)) NULL else conn$data_repo_url
+  ), class = "datom_summary")
+}
+
+#' @export
+print.datom_summary <- function(x, ...) {
+  cli::cli_h3("datom project summary")
+  where <- if (is.null(norm_prefix(x$prefix))) x$root else paste0(x$root, "/", x$prefix)
+  label <- if (identical(x$backend, "s3")) "S3" else "local"
+  remote <- if (is.null(x$remote_url)) "{.emph <not visible to readers>}" else esc(x$remote_url)
+  cli::cli_bullets(c(
+    "*" = "Project: {.val {x$project_name}}",
+    "*" = "Role: {x$role}",
+    "*" = "Backend: {label} -- {where}",
+    "*" = "Tables: {x$table_count} ({x$total_versions} version{?s} total)",
+    "*" = "Last write: {x$last_updated}",
+    "*" = paste("Remote:", remote)
+  ))
+  invisible(x)
+}
+
+#' Re-publish the clone's metadata to storage
+#'
+#' The data side of dispatch: every table's `metadata.json`,
+#' `version_history.json` and version snapshot, then the manifest, copied
+#' from the data clone (git is canonical) into the data store.
+#'
+#' @param conn A developer connection.
+#' @param .confirm Ask before syncing in an interactive session.
+#' @return Invisibly, the names of the tables synced.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-dispatch-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "me"), "STUDY_001", store)
+#' datom_sync_dispatch(datom_get_conn(path = file.path(root, "me"), store = store), .confirm = FALSE)
+datom_sync_dispatch <- function(conn, .confirm = TRUE) {
+  check_developer(conn)
+  if (isTRUE(.confirm)) {
+    if (!interactive()) {
+      datom_abort("input", "datom_sync_dispatch() asks for confirmation in interactive sessions.",
+        "Call datom_sync_dispatch(conn, .confirm = FALSE) in scripts.")
+    }
+    ans <- readline("Re-publish all metadata of this project to storage? [y/N] ")
+    if (!tolower(ans) %in% c("y", "yes")) {
+      datom_inform("info", "Cancelled.")
+      return(invisible(character()))
+    }
+  }
+  tabs <- engine(rs_sync_metadata(conn, NULL))
+  datom_inform("success", "Synced metadata of {length(tabs)} table{?s} and the manifest to storage.")
+  invisible(tabs)
+}
+
+#' Cross-check the data clone against storage
+#'
+#' @param conn A developer connection.
+#' @param fix If `TRUE` and something is missing, re-publish the metadata
+#'   ([datom_sync_dispatch()]). A missing parquet object cannot be fixed this
+#'   way and stays reported.
+#' @return Invisibly, a list: `valid`, `repo_files`, `tables`, `fixed`.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-validate-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "me"), "STUDY_001", store)
+#' datom_validate(datom_get_conn(path = file.path(root, "me"), store = store))
+datom_validate <- function(conn, fix = FALSE) {
+  check_conn(conn)
+  if (!identical(conn$role, "developer") || is.null(conn$path)) {
+    datom_abort("role", "Validation requires developer role (this connection's role is {.val {conn$role}}).")
+  }
+  v <- engine(rs_validate(conn))
+  datom_inform("info", "No governance attached -- skipping dispatch/ref/migration_history checks")
+  repo_files <- data.frame(file = "manifest.json", local = v$manifest_local, s3 = v$manifest_s3,
+                           status = if (v$manifest_s3) "ok" else "missing_s3", stringsAsFactors = FALSE)
+  t <- v$tables
+  tables <- data.frame(table = t$table, metadata_local = t$metadata_local, metadata_s3 = t$metadata_s3,
+                       history_local = t$history_local, history_s3 = t$history_s3, data_s3 = t$data_s3,
+                       stringsAsFactors = FALSE)
+  tables$status <- vapply(seq_len(nrow(tables)), function(i) {
+    s <- c(if (!tables$metadata_s3[i]) "metadata_missing_s3", if (!tables$history_s3[i]) "history_missing_s3",
+           if (!tables$data_s3[i]) "data_missing_s3")
+    if (length(s)) paste(s, collapse = ",") else "ok"
+  }, "")
+  name_ok <- is.null(v$manifest_project) || identical(v$manifest_project, conn$project_name)
+  if (!name_ok) {
+    datom_inform("danger", "Project name mismatch: manifest says {v$manifest_project} but connection says {conn$project_name}")
+    datom_inform("info", "This may indicate a namespace collision. Check bucket/prefix configuration.")
+  }
+  n_repo <- sum(repo_files$status != "ok")
+  n_tab <- sum(tables$status != "ok")
+  valid <- n_repo + n_tab == 0 && name_ok
+  fixed <- FALSE
+  if (valid) {
+    datom_inform("success", "All checks passed. Git and storage are consistent.")
+  } else {
+    datom_inform("warning", "Found {n_repo + n_tab} issue{?s}: {n_repo} repo-level, {n_tab} table-level.")
+    if (isTRUE(fix)) {
+      datom_inform("info", "Attempting to fix by syncing metadata to storage...")
+      ok <- tryCatch({ engine(rs_sync_metadata(conn, NULL)); TRUE }, error = function(e) {
+        datom_inform("danger", "Fix failed: {conditionMessage(e)}"); FALSE
+      })
+      if (ok) {
+        fixed <- TRUE
+        datom_inform("success", "Fix applied. Re-run datom_validate() to verify.")
+      }
+    }
+  }
+  invisible(list(valid = valid, repo_files = repo_files, tables = tables, fixed = fixed))
+}
+
+#' Is a directory a datom repository?
+#'
+#' A cheap structural check, no network.
+#'
+#' @param path A directory.
+#' @param checks Any of `"all"`, `"git"`, `"datom"`, `"renv"`.
+#' @param verbose Print one line per sub-check.
+#' @return `TRUE` iff every selected sub-check passes.
+#' @export
+#' @examples
+#' is_valid_datom_repo(tempdir(), checks = c("git", "datom"))
+is_valid_datom_repo <- function(path, checks = c("all", "git", "datom", "renv"), verbose = FALSE) {
+  checks <- match.arg(checks, several.ok = TRUE)
+  if ("all" %in% checks) checks <- c("git", "datom", "renv")
+  sub <- c(
+    git_initialized = if ("git" %in% checks) dir.exists(file.path(path, ".git")) else NA,
+    datom_initialized = if ("datom" %in% checks) file.exists(file.path(path, ".datom", "project.yaml")) else NA,
+    datom_manifest = if ("datom" %in% checks) file.exists(file.path(path, ".datom", "manifest.json")) else NA,
+    renv_initialized = if ("renv" %in% checks) dir.exists(file.path(path, "renv")) else NA
+  )
+  sub <- sub[!is.na(sub)]
+  if (isTRUE(verbose)) {
+    for (n in names(sub)) datom_inform(if (sub[[n]]) "success" else "danger", n)
+  }
+  all(sub)
+}
