@@ -55,6 +55,13 @@ rs_history <- function(conn, name) .Call(wrap__rs_history, conn, name)
 # Parse a JSON text (FORMATS.md 4.6 rules) into R lists.
 rs_parse_json <- function(text) .Call(wrap__rs_parse_json, text)
 
+# A JSON object of a project's data store, parsed (FORMATS.md 4.6 rules);
+# NULL when absent. `key` is relative to the project's sub-namespace.
+rs_store_get_json <- function(conn, key) .Call(wrap__rs_store_get_json, conn, key)
+
+# metadata_sha of a JSON object stored in the project's data store.
+rs_store_metadata_sha <- function(conn, key) .Call(wrap__rs_store_metadata_sha, conn, key)
+
 # Clone a data repo into `path` (absent or empty).
 rs_clone <- function(url, path, token) .Call(wrap__rs_clone, url, path, token)
 

@@ -351,6 +351,33 @@ fn rs_parse_json(text: &str) -> Robj {
     })
 }
 
+/// A JSON object of a project's data store, parsed (FORMATS.md 4.6 rules);
+/// NULL when absent. `key` is relative to the project's sub-namespace.
+#[extendr]
+fn rs_store_get_json(conn: Robj, key: &str) -> Robj {
+    guard(|| {
+        crate::store::check_key(key)?;
+        let project = conn::project(sexp(&conn))?;
+        match project.get_json(key)? {
+            Some(v) => value::from_rvalue(&v).map_err(rerr),
+            None => Ok(().into()),
+        }
+    })
+}
+
+/// metadata_sha of a JSON object stored in the project's data store.
+#[extendr]
+fn rs_store_metadata_sha(conn: Robj, key: &str) -> Robj {
+    guard(|| {
+        crate::store::check_key(key)?;
+        let project = conn::project(sexp(&conn))?;
+        match project.get_json(key)? {
+            Some(v) => Ok(crate::identity::canon::metadata_sha(&v)?.0.into()),
+            None => Ok(().into()),
+        }
+    })
+}
+
 /// Clone a data repo into `path` (absent or empty).
 #[extendr]
 fn rs_clone(url: &str, path: &str, token: Robj) -> Robj {
@@ -457,6 +484,8 @@ extendr_module! {
     fn rs_list;
     fn rs_history;
     fn rs_parse_json;
+    fn rs_store_get_json;
+    fn rs_store_metadata_sha;
     fn rs_clone;
     fn rs_pull;
     fn rs_git_status;
