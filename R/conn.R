@@ -35,7 +35,7 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
     datom_abort("unsupported", "Governance-aware connections are not available in this version of datom.",
       "Connect with a store built without a governance component (governance = NULL).")
   }
-  loc <- component_location(store$data)
+  loc <- component_location(store$data, endpoint)
   if (!is.null(path)) {
     path <- abs_path(path)
     cfg <- engine(rs_read_config(path))
@@ -67,7 +67,7 @@ new_datom_conn <- function(project_name, loc, path, role, endpoint = NULL, data_
                            github_pat = NULL, github_api_url = NULL) {
   structure(list(
     project_name = project_name, backend = loc$backend, root = loc$root, prefix = loc$prefix,
-    region = loc$region, client = NULL, path = path, role = role, endpoint = endpoint,
+    region = loc$region, client = loc$client, path = path, role = role, endpoint = loc$endpoint,
     gov_root = NULL, gov_prefix = NULL, gov_region = NULL, gov_client = NULL, gov_backend = NULL,
     gov_local_path = NULL, data_repo_url = data_repo_url, github_pat = github_pat,
     github_api_url = github_api_url %||% "https://api.github.com"
@@ -86,6 +86,15 @@ check_reachable <- function(loc, call = sys.call(-1)) {
   if (identical(loc$backend, "local") && !dir.exists(loc$root)) {
     datom_abort("storage", "Data store directory {.path {loc$root}} does not exist.",
       "Check the store path, or create the store with datom_store_local(validate = TRUE).", call = call)
+  }
+  if (identical(loc$backend, "s3")) {
+    res <- rs_s3_check_bucket(loc)
+    if (inherits(res, "datom_engine_error")) {
+      if (res$kind %in% c("not_found", "storage") && grepl("does not exist|invalid or lack access", res$message)) {
+        engine(res, call = call)
+      }
+      cli::cli_warn(c("Could not verify data store reachability; proceeding.", i = esc(res$message)))
+    }
   }
 }
 

@@ -66,7 +66,7 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
   check_reachable(loc)
   now <- Sys.time()
   engine(rs_init_repo(
-    path, project_name, loc$backend, loc$root, loc$prefix, loc$region, store$data_repo_url,
+    path, project_name, loc, store$data_repo_url,
     as.numeric(max_file_size_gb), git_ignore, isTRUE(.force), datom_version(),
     format(now, "%Y-%m-%d"), format(now, "%Y-%m-%dT%H:%M:%SZ"), store$github_pat
   ))

@@ -150,12 +150,18 @@ is_local_url <- function(url) {
 
 local_url_path <- function(url) abs_path(sub("^file://", "", url))
 
-# Location fields of a data component.
-component_location <- function(x) {
+# Location and access of a data component: backend, root, prefix, region,
+# endpoint and (S3) the credentials, as the engine reads them.
+component_location <- function(x, endpoint = NULL, call = sys.call(-1)) {
   if (inherits(x, "datom_store_local")) {
-    list(backend = "local", root = x$path, prefix = x$prefix, region = NULL)
+    list(backend = "local", root = x$path, prefix = x$prefix, region = NULL, endpoint = NULL, client = NULL)
+  } else if (inherits(x, "datom_store_s3")) {
+    s3_access(x, endpoint)
+  } else if (inherits(x, "datom_store_s3_creds")) {
+    datom_abort("input", "A credentials-only data component has no location of its own.",
+      "Its bucket, prefix and region are resolved from ref.json, so it needs a governance component.", call = call)
   } else {
-    datom_abort("input", "Unsupported store component of class {.cls {class(x)[1]}}.")
+    datom_abort("input", "Unsupported store component of class {.cls {class(x)[1]}}.", call = call)
   }
 }
 

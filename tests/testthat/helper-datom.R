@@ -59,3 +59,81 @@ git <- function(dir, ...) {
 }
 
 quietly <- function(expr) suppressMessages(expr)
+
+# A real S3 server on loopback (moto's server from the build venv), started
+# and stopped by the tests themselves.
+s3_server <- local({
+  srv <- NULL
+  function() {
+    if (!is.null(srv) && srv$proc$is_alive()) return(srv)
+    py <- python_bin()
+    moto <- file.path(dirname(py), "moto_server")
+    need_component(file.exists(moto) && requireNamespace("processx", quietly = TRUE), "moto_server (DATOM_PYTHON venv)")
+    port <- free_port()
+    proc <- processx::process$new(moto, c("-H", "127.0.0.1", "-p", port),
+      env = c("current", LD_LIBRARY_PATH = ""), stdout = "|", stderr = "|", cleanup = TRUE)
+    endpoint <- sprintf("http://127.0.0.1:%d", port)
+    deadline <- Sys.time() + 30
+    repeat {
+      ok <- tryCatch({ con <- socketConnection("127.0.0.1", port, open = "r+", timeout = 1); close(con); TRUE },
+                     error = function(e) FALSE, warning = function(w) FALSE)
+      if (ok) break
+      if (!proc$is_alive() || Sys.time() > deadline) stop("moto_server did not start: ", proc$read_all_error())
+      Sys.sleep(0.2)
+    }
+    srv <<- list(proc = proc, endpoint = endpoint, port = port)
+    withr::defer(try(srv$proc$kill(), silent = TRUE), envir = testthat::teardown_env())
+    srv
+  }
+})
+
+free_port <- function() {
+  for (i in 1:50) {
+    port <- sample(20000:60000, 1)
+    ok <- tryCatch({ s <- serverSocket(port); close(s); TRUE }, error = function(e) FALSE, warning = function(w) FALSE)
+    if (ok) return(port)
+  }
+  stop("no free port found")
+}
+
+# Create a bucket on the test server (datom itself never creates buckets).
+s3_bucket <- function(name = paste0("datom-test-", paste(sample(letters, 8, TRUE), collapse = ""))) {
+  srv <- s3_server()
+  run_python(c(
+    "import sys, boto3",
+    "c = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',",
+    "                 aws_access_key_id='testing', aws_secret_access_key='testing')",
+    "c.create_bucket(Bucket=sys.argv[2])"
+  ), srv$endpoint, name)
+  name
+}
+
+s3_component <- function(bucket, prefix = NULL, validate = TRUE) {
+  datom_store_s3(bucket, prefix = prefix, region = "us-east-1", access_key = "testing",
+                 secret_key = "testing-secret", endpoint = s3_server()$endpoint, validate = validate)
+}
+
+# A fresh project whose data store is an S3 bucket on the test server.
+s3_project <- function(name = "STUDY_001", prefix = NULL, env = parent.frame()) {
+  root <- withr::local_tempdir("datom-s3-", .local_envir = env)
+  bucket <- s3_bucket()
+  store <- datom_store(data = s3_component(bucket, prefix),
+                       data_repo_url = file.path(root, "remotes", paste0(name, ".git")))
+  clone <- file.path(root, "clone")
+  quietly(datom_init_repo(clone, name, store))
+  conn <- datom_get_conn(path = clone, store = store)
+  list(root = root, store = store, clone = clone, conn = conn, bucket = bucket)
+}
+
+# Keys in a bucket (via boto3), for assertions about the layout.
+s3_keys <- function(bucket, prefix = "") {
+  out <- run_python(c(
+    "import sys, boto3",
+    "c = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',",
+    "                 aws_access_key_id='testing', aws_secret_access_key='testing')",
+    "p = c.get_paginator('list_objects_v2')",
+    "for page in p.paginate(Bucket=sys.argv[2], Prefix=sys.argv[3]):",
+    "    for o in page.get('Contents', []): print(o['Key'])"
+  ), s3_server()$endpoint, bucket, prefix)
+  sort(out)
+}

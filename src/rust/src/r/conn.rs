@@ -33,26 +33,49 @@ pub fn location(conn: SEXP) -> Result<Location> {
     Ok(Location { kind, root, prefix: field_str(conn, "prefix").filter(|p| !p.is_empty()), region: field_str(conn, "region") })
 }
 
-/// A store for a location.
-pub fn open_store(loc: &Location) -> Result<(Box<dyn crate::store::Store>, bool, String)> {
+/// A store for a location; `x` (a conn or an access list) carries the S3
+/// endpoint and credentials.
+pub fn open_store(loc: &Location, x: SEXP) -> Result<(Box<dyn crate::store::Store>, bool, String)> {
     match loc.kind.as_str() {
         "local" => {
             let display = std::path::Path::new(&loc.root).join(layout::store_root(loc.prefix_norm())).display().to_string();
             Ok((Box::new(LocalStore::new(&loc.root)), true, display))
         }
-        other => Err(Error::new(Kind::Input, format!("storage backend {other:?} is not available in this build"))),
+        "s3" => {
+            let cfg = s3_config(loc, x);
+            let display = format!("s3://{}/{}/", loc.root, layout::store_root(loc.prefix_norm()));
+            Ok((Box::new(crate::store::s3::S3Store::new(cfg)?), false, display))
+        }
+        other => Err(Error::new(Kind::Input, format!("unknown storage backend {other:?}"))),
+    }
+}
+
+/// S3 settings of a conn or access list: endpoint and `client` credentials.
+pub fn s3_config(loc: &Location, x: SEXP) -> crate::store::s3::S3Config {
+    let client = field(x, "client");
+    let cred = |k: &str| client.and_then(|c| field_str(c, k)).filter(|s| !s.is_empty());
+    let endpoint = field_str(x, "endpoint").filter(|s| !s.is_empty());
+    crate::store::s3::S3Config {
+        bucket: loc.root.clone(),
+        region: loc.region.clone().unwrap_or_else(|| "us-east-1".to_string()),
+        path_style: endpoint.is_some(),
+        endpoint,
+        access_key: cred("access_key"),
+        secret_key: cred("secret_key"),
+        session_token: cred("session_token"),
     }
 }
 
 /// The project a conn points at.
 pub fn project(conn: SEXP) -> Result<Project> {
     let name = field_str(conn, "project_name").ok_or_else(|| Error::input("conn has no project_name"))?;
-    let loc = location(conn)?;
-    project_at(&name, &loc)
+    project_at(&name, conn)
 }
 
-pub fn project_at(name: &str, loc: &Location) -> Result<Project> {
-    let (store, newline, display) = open_store(loc)?;
+/// A project `name` at the location described by `x` (a conn or access list).
+pub fn project_at(name: &str, x: SEXP) -> Result<Project> {
+    let loc = location(x)?;
+    let (store, newline, display) = open_store(&loc, x)?;
     Ok(Project::new(name, store, loc.prefix_norm(), newline, display))
 }
 

@@ -157,10 +157,7 @@ fn opt_value(x: &Robj, what: &str) -> Result<Option<crate::identity::rvalue::RVa
 fn rs_init_repo(
     path: &str,
     project_name: &str,
-    backend: &str,
-    root: &str,
-    prefix: Robj,
-    region: Robj,
+    loc: Robj,
     remote_url: &str,
     max_gb: f64,
     git_ignore: Robj,
@@ -171,16 +168,11 @@ fn rs_init_repo(
     token: Robj,
 ) -> Robj {
     guard(|| {
-        let loc = crate::model::Location {
-            kind: backend.to_string(),
-            root: root.to_string(),
-            prefix: opt_str(&prefix).filter(|p| !p.is_empty()),
-            region: opt_str(&region),
-        };
-        let project = conn::project_at(project_name, &loc)?;
+        let location = conn::location(sexp(&loc))?;
+        let project = conn::project_at(project_name, sexp(&loc))?;
         let req = crate::ops::init::InitRequest {
             path: std::path::Path::new(path),
-            data: loc,
+            data: location,
             remote_url,
             max_file_size_gb: max_gb,
             git_ignore: strings_owned(sexp(&git_ignore)).into_iter().flatten().collect(),
