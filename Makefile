@@ -73,8 +73,11 @@ document: wrappers
 
 ## Tests ----------------------------------------------------------------------
 
-cargo-test: r-deps
-	$(R_ENV) cargo test --release --locked --manifest-path src/rust/Cargo.toml
+# The engine's tests run against real servers: moto (S3) and the GitHub
+# stand-in (inst/tools/github-standin.py), both from the build venv.
+cargo-test: deps
+	$(R_ENV) DATOM_MOTO_SERVER=$(VENV)/bin/moto_server DATOM_PYTHON=$(PYTHON) \
+	  cargo test --release --locked --manifest-path src/rust/Cargo.toml
 
 check: deps
 	mkdir -p $(BUILD)

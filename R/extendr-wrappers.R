@@ -32,7 +32,7 @@ rs_parquet_read <- function(path, expected_sha) .Call(wrap__rs_parquet_read, pat
 rs_engine_version <- function() .Call(wrap__rs_engine_version)
 
 # Create a solo project's data clone, first commit, push and manifest mirror.
-rs_init_repo <- function(path, project_name, backend, root, prefix, region, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token) .Call(wrap__rs_init_repo, path, project_name, backend, root, prefix, region, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token)
+rs_init_repo <- function(path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token) .Call(wrap__rs_init_repo, path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token)
 
 # Is the data-store namespace of a project occupied? NULL or the owner.
 rs_namespace_owner <- function(conn) .Call(wrap__rs_namespace_owner, conn)
@@ -61,6 +61,18 @@ rs_store_get_json <- function(conn, key) .Call(wrap__rs_store_get_json, conn, ke
 
 # metadata_sha of a JSON object stored in the project's data store.
 rs_store_metadata_sha <- function(conn, key) .Call(wrap__rs_store_metadata_sha, conn, key)
+
+# HeadBucket with the location's credentials (FORMATS.md 9, API datom_store_s3).
+rs_s3_check_bucket <- function(loc) .Call(wrap__rs_s3_check_bucket, loc)
+
+# `GET /user` with a token: list(login, id).
+rs_github_user <- function(api_url, token) .Call(wrap__rs_github_user, api_url, token)
+
+# Create (or reuse an empty) GitHub repository: list(clone_url, full_name, created).
+rs_github_ensure_repo <- function(api_url, token, org, name, private) .Call(wrap__rs_github_ensure_repo, api_url, token, org, name, private)
+
+# Delete a GitHub repository given its clone URL.
+rs_github_delete_repo <- function(api_url, token, url) .Call(wrap__rs_github_delete_repo, api_url, token, url)
 
 # Clone a data repo into `path` (absent or empty).
 rs_clone <- function(url, path, token) .Call(wrap__rs_clone, url, path, token)

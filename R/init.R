@@ -15,8 +15,9 @@
 #' @param project_name The project name: 1-128 characters, starting with a
 #'   letter; letters, digits, `_`, `-`, space, parentheses.
 #' @param store A developer [datom_store()] (with a `data_repo_url`).
-#' @param create_repo Create the data repository on GitHub (needs the GitHub
-#'   client, not part of this build: use a `data_repo_url`).
+#' @param create_repo Create the data repository on GitHub (private, under
+#'   `store$github_org` or the token's user; an existing empty repository is
+#'   reused) instead of using `store$data_repo_url`.
 #' @param repo_name Repository name when creating one.
 #' @param max_file_size_gb Recorded in `project.yaml` (informational).
 #' @param git_ignore Patterns for `.gitignore` (`input_files/` is always added).
@@ -48,11 +49,12 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
     if (!is.null(store$data_repo_url)) {
       datom_abort("input", "{.arg create_repo} = TRUE and {.arg data_repo_url} are mutually exclusive.")
     }
-    datom_abort("unsupported", "create_repo = TRUE needs the GitHub client, which this build of datom does not include.",
-      "Create the repository yourself and pass its URL (or a local path) as data_repo_url.")
-  }
-  if (is.null(store$data_repo_url)) {
-    datom_abort("input", "No remote URL available.", "Set data_repo_url in datom_store().")
+    if (is.null(store$github_pat)) {
+      datom_abort("input", "{.arg create_repo} = TRUE needs a GitHub token.", "Pass github_pat to datom_store().")
+    }
+    check_string(repo_name, "repo_name")
+  } else if (is.null(store$data_repo_url)) {
+    datom_abort("input", "No remote URL available.", "Set data_repo_url in datom_store(), or use create_repo = TRUE.")
   }
   if (!is.null(store$governance)) {
     if (!is.null(store$gov_repo_url)) {
@@ -64,9 +66,31 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
   path <- abs_path(path)
   loc <- component_location(store$data)
   check_reachable(loc)
+  if (file.exists(file.path(path, ".datom", "project.yaml"))) {
+    datom_abort("conflict", "A datom repository already exists at {.path {path}}.",
+      "Delete its .datom folder to re-initialise, or connect with datom_get_conn().")
+  }
+  if (!isTRUE(.force)) {
+    owner <- engine(rs_namespace_owner(c(loc, list(project_name = project_name))))
+    if (!is.null(owner)) {
+      datom_abort("conflict", "The data store namespace of {.val {project_name}} is already occupied by project {owner}.",
+        "Each project needs its own namespace: use another prefix or bucket, or .force = TRUE for a deliberate takeover.")
+    }
+  }
+  remote <- store$data_repo_url
+  if (isTRUE(create_repo)) {
+    owner <- store$github_org
+    res <- engine(rs_github_ensure_repo(store$github_api_url, store$github_pat, owner, repo_name, TRUE))
+    if (isTRUE(res$created)) {
+      datom_inform("success", "Created GitHub repo {res$full_name}")
+    } else {
+      datom_inform("info", "Reusing empty GitHub repo {res$full_name}")
+    }
+    remote <- res$clone_url
+  }
   now <- Sys.time()
   engine(rs_init_repo(
-    path, project_name, loc, store$data_repo_url,
+    path, project_name, loc, remote,
     as.numeric(max_file_size_gb), git_ignore, isTRUE(.force), datom_version(),
     format(now, "%Y-%m-%d"), format(now, "%Y-%m-%dT%H:%M:%SZ"), store$github_pat
   ))

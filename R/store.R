@@ -97,12 +97,21 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
   if (!is.null(data_repo_url) && is_local_url(data_repo_url)) data_repo_url <- local_url_path(data_repo_url)
   if (!is.null(gov_local_path)) gov_local_path <- abs_path(gov_local_path)
   role <- if (!is.null(github_pat) || !is.null(data_repo_url)) "developer" else "reader"
+  api_url <- github_api_url %||% "https://api.github.com"
+  github_identity <- NULL
+  if (isTRUE(validate) && !is.null(github_pat)) {
+    res <- rs_github_user(api_url, github_pat)
+    if (inherits(res, "datom_engine_error")) {
+      datom_abort(res$kind, "GitHub PAT validation failed.", res$hint, c(i = paste("Underlying error:", esc(res$message))))
+    }
+    github_identity <- list(login = res$login, id = res$id)
+  }
   structure(list(
     governance = governance, data = data, role = role, github_pat = github_pat,
     data_repo_url = data_repo_url, gov_repo_url = gov_repo_url, gov_local_path = gov_local_path,
-    github_org = github_org, github_api_url = github_api_url %||% "https://api.github.com",
+    github_org = github_org, github_api_url = api_url,
     validated = isTRUE(validate),
-    identity = list(github = NULL, governance = NULL, data = NULL)
+    identity = list(github = github_identity, governance = NULL, data = NULL)
   ), class = "datom_store")
 }
 
@@ -192,6 +201,7 @@ print.datom_store <- function(x, ...) {
   pat <- mask_token(x$github_pat)
   b <- c(b, "*" = "GitHub PAT: {pat}")
   if (!identical(x$github_api_url, "https://api.github.com")) b <- c(b, "*" = "GitHub API URL: {.url {x$github_api_url}}")
+  if (!is.null(x$identity$github)) b <- c(b, "*" = "GitHub user: {.val {x$identity$github$login}}")
   cli::cli_bullets(b)
   cli::cli_text("{.strong Governance:}")
   if (is.null(x$governance)) cli::cli_text("{.emph not attached}") else print(x$governance)

@@ -26,7 +26,7 @@ run_python <- function(code, ...) {
   py <- python_bin()
   f <- tempfile(fileext = ".py")
   writeLines(code, f)
-  out <- suppressWarnings(system2(py, c(f, ...), stdout = TRUE, stderr = TRUE, env = py_env))
+  out <- suppressWarnings(system2(py, c(f, shQuote(c(...))), stdout = TRUE, stderr = TRUE, env = py_env))
   status <- attr(out, "status")
   if (!is.null(status) && status != 0) stop("python failed:\n", paste(out, collapse = "\n"))
   out
@@ -137,3 +137,35 @@ s3_keys <- function(bucket, prefix = "") {
   ), s3_server()$endpoint, bucket, prefix)
   sort(out)
 }
+
+# The GitHub stand-in (inst/tools/github-standin.py): REST endpoints and git
+# over smart HTTP with token auth, on loopback, started by the tests.
+github_token <- "ghp_datomtesttoken0001"
+github_token_noscope <- "ghp_datomtesttoken0002"
+
+github_standin <- local({
+  srv <- NULL
+  function() {
+    if (!is.null(srv) && srv$proc$is_alive()) return(srv)
+    py <- python_bin()
+    script <- system.file("tools", "github-standin.py", package = "datom")
+    need_component(nzchar(script) && requireNamespace("processx", quietly = TRUE), "GitHub stand-in script")
+    root <- tempfile("gh-standin-")
+    dir.create(root)
+    proc <- processx::process$new(py, c(script, "--root", root, "--port", "0", "--token", github_token,
+                                        "--token", github_token_noscope, "--token-scopes", paste0(github_token_noscope, "=repo")),
+      env = c("current", LD_LIBRARY_PATH = ""), stdout = "|", stderr = "|", cleanup = TRUE)
+    deadline <- Sys.time() + 30
+    url <- NULL
+    while (is.null(url)) {
+      proc$poll_io(500)
+      line <- proc$read_output_lines()
+      ready <- grep("^READY ", line, value = TRUE)
+      if (length(ready)) url <- sub("^READY ", "", ready[1])
+      if (is.null(url) && (!proc$is_alive() || Sys.time() > deadline)) stop("stand-in did not start: ", proc$read_all_error())
+    }
+    srv <<- list(proc = proc, url = url, api = paste0(url, "/api/v3"), root = root)
+    withr::defer(try(srv$proc$kill(), silent = TRUE), envir = testthat::teardown_env())
+    srv
+  }
+})

@@ -217,7 +217,8 @@ test_that("a push rejected as non-fast-forward changes nothing and says to pull"
 
 test_that("store and conn print without secrets", {
   p <- local_project()
-  s <- datom_store(data = p$store$data, data_repo_url = p$store$data_repo_url, github_pat = "ghp_supersecret123")
+  s <- datom_store(data = p$store$data, data_repo_url = p$store$data_repo_url, github_pat = "ghp_supersecret123",
+                   validate = FALSE)
   out <- paste(cli::cli_fmt(print(s)), collapse = "\n")
   expect_match(out, "ghp_\\*\\*\\*\\*")
   expect_false(grepl("supersecret", out))

@@ -26,6 +26,14 @@ pub enum Kind {
     Conflict,
     /// The caller's role may not do this (a reader writing).
     Role,
+    /// A credential was rejected (GitHub answered 401: bad, expired or revoked PAT).
+    Auth,
+    /// The credential is valid but lacks a scope or access (GitHub answered 403).
+    Permission,
+    /// A remote service could not be reached (connection refused, DNS, timeout).
+    Network,
+    /// Any other GitHub API failure (unexpected status, rate limit, bad response).
+    Github,
     /// Git failure (other than a rejected push).
     Git,
     /// Push rejected as non-fast-forward: nothing happened, pull and retry.
@@ -46,6 +54,10 @@ impl Kind {
             Kind::Integrity => "integrity",
             Kind::Conflict => "conflict",
             Kind::Role => "role",
+            Kind::Auth => "auth",
+            Kind::Permission => "permission",
+            Kind::Network => "network",
+            Kind::Github => "github",
             Kind::Git => "git",
             Kind::PushRejected => "push_rejected",
             Kind::Internal => "internal",

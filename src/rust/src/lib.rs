@@ -6,10 +6,12 @@
 pub mod column;
 pub mod error;
 pub mod git;
+pub mod github;
 pub mod identity;
 pub mod layout;
 pub mod model;
 pub mod ops;
+pub mod runtime;
 pub mod store;
 pub mod table;
 

@@ -128,6 +128,10 @@ impl Repo {
         let mut b = git2::build::RepoBuilder::new();
         b.fetch_options(fo);
         let repo = b.clone(url, path).map_err(|e| git_err(&format!("cannot clone {}", redact(url)), e))?;
+        // An empty remote cannot tell libgit2 its default branch: datom's is main.
+        if repo.head().is_err() {
+            repo.set_head(&format!("refs/heads/{DEFAULT_BRANCH}")).map_err(|e| git_err("HEAD", e))?;
+        }
         let r = Repo { repo };
         r.ensure_identity()?;
         Ok(r)
@@ -304,7 +308,7 @@ impl Repo {
             po.remote_callbacks(cb);
             let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
             if let Err(e) = r.push(&[spec.as_str()], Some(&mut po)) {
-                if e.code() == git2::ErrorCode::NotFastForward || e.message().contains("non-fast-forward") || e.message().contains("fetch first") {
+                if e.code() == git2::ErrorCode::NotFastForward || is_rejection(e.message()) {
                     return Err(push_rejected(remote, &branch));
                 }
                 return Err(Error::new(Kind::Git, format!("Failed to push to remote \"{remote}\": {}", redact(e.message())))
@@ -312,7 +316,7 @@ impl Repo {
             }
         }
         if let Some(s) = rejected.into_inner() {
-            if s.contains("non-fast-forward") || s.contains("fetch first") || s.contains("rejected") {
+            if is_rejection(&s) || s.contains("rejected") {
                 return Err(push_rejected(remote, &branch));
             }
             return Err(Error::new(Kind::Git, format!("Failed to push to remote \"{remote}\": {}", redact(&s)))
@@ -400,6 +404,14 @@ impl Repo {
             .map_err(|e| git_err("diff", e))?;
         Ok(d.deltas().filter_map(|x| x.new_file().path().map(|p| p.to_string_lossy().into_owned())).collect())
     }
+}
+
+/// Server answers that mean "the branch moved under you": the remote's ref
+/// changed between negotiation and update (a concurrent push).
+fn is_rejection(msg: &str) -> bool {
+    ["non-fast-forward", "fetch first", "failed to update ref", "cannot lock ref", "incorrect old value", "stale info"]
+        .iter()
+        .any(|p| msg.contains(p))
 }
 
 fn push_rejected(remote: &str, branch: &str) -> Error {

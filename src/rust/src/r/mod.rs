@@ -370,6 +370,52 @@ fn rs_store_metadata_sha(conn: Robj, key: &str) -> Robj {
     })
 }
 
+/// HeadBucket with the location's credentials (FORMATS.md 9, API datom_store_s3).
+#[extendr]
+fn rs_s3_check_bucket(loc: Robj) -> Robj {
+    guard(|| {
+        let l = conn::location(sexp(&loc))?;
+        let cfg = conn::s3_config(&l, sexp(&loc));
+        crate::store::s3::S3Store::new(cfg)?.head_bucket()?;
+        Ok(true.into())
+    })
+}
+
+/// `GET /user` with a token: list(login, id).
+#[extendr]
+fn rs_github_user(api_url: &str, token: &str) -> Robj {
+    guard(|| {
+        let u = crate::github::GitHub::new(api_url, token)?.user()?;
+        list_named(&["login", "id"], vec![u.login.into(), (u.id as f64).into()])
+    })
+}
+
+/// Create (or reuse an empty) GitHub repository: list(clone_url, full_name, created).
+#[extendr]
+fn rs_github_ensure_repo(api_url: &str, token: &str, org: Robj, name: &str, private: bool) -> Robj {
+    guard(|| {
+        let gh = crate::github::GitHub::new(api_url, token)?;
+        let org = opt_str(&org);
+        let (repo, how) = gh.ensure_repo(org.as_deref(), name, private)?;
+        list_named(
+            &["clone_url", "full_name", "created"],
+            vec![repo.clone_url.into(), repo.full_name.into(), matches!(how, crate::github::Ensured::Created).into()],
+        )
+    })
+}
+
+/// Delete a GitHub repository given its clone URL.
+#[extendr]
+fn rs_github_delete_repo(api_url: &str, token: &str, url: &str) -> Robj {
+    guard(|| {
+        let (owner, name) = crate::github::github_owner_repo(url, api_url).ok_or_else(|| {
+            Error::input(format!("{} is not a repository of the GitHub host at {api_url}", crate::git::redact(url)))
+        })?;
+        crate::github::GitHub::new(api_url, token)?.delete_repo(&owner, &name)?;
+        Ok(format!("{owner}/{name}").into())
+    })
+}
+
 /// Clone a data repo into `path` (absent or empty).
 #[extendr]
 fn rs_clone(url: &str, path: &str, token: Robj) -> Robj {
@@ -478,6 +524,10 @@ extendr_module! {
     fn rs_parse_json;
     fn rs_store_get_json;
     fn rs_store_metadata_sha;
+    fn rs_s3_check_bucket;
+    fn rs_github_user;
+    fn rs_github_ensure_repo;
+    fn rs_github_delete_repo;
     fn rs_clone;
     fn rs_pull;
     fn rs_git_status;

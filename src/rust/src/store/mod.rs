@@ -6,6 +6,7 @@
 //! either the old object or the new one, never a partial write.
 
 pub mod local;
+pub mod s3;
 
 use crate::error::Result;
 

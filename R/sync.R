@@ -1,0 +1,362 @@
+# Batch import of raw extracts: scan the inbox, import what is new or changed.
+
+# Formats datom imports (FORMATS.md 7), compared case-insensitively. `rds`
+# (a data frame saved with saveRDS()) is accepted on top of the flat formats.
+sync_formats <- c("csv", "tsv", "txt", "psv", "parquet", "rds", "sas7bdat", "xpt", "sav", "zsav", "por",
+                  "dta", "xls", "xlsx")
+
+# Optional packages that read some formats.
+sync_format_package <- c(sas7bdat = "haven", xpt = "haven", sav = "haven", zsav = "haven", por = "haven",
+                         dta = "haven", xls = "readxl", xlsx = "readxl")
+
+sync_manifest_columns <- c("name", "file", "format", "original_file_sha", "status")
+
+#' Scan the input folder for files to import
+#'
+#' Lists the files of a flat input folder (by default the data clone's
+#' `input_files/`, which git ignores), hashes each file's bytes
+#' (`original_file_sha`) and classifies it against the data clone's manifest:
+#' `"new"` (no table of that name yet), `"changed"` (the table was imported
+#' from different bytes), `"unchanged"` (same bytes: nothing to do) or
+#' `"unsupported_format"`. Nothing is parsed or written: pass the result
+#' (possibly filtered) to [datom_sync()].
+#'
+#' Each file becomes the table named after the file without its last
+#' extension (`dm.csv` -> `dm`). Accepted formats (case-insensitive): `csv`,
+#' `tsv`, `txt` (tab-delimited), `psv` (pipe-delimited), `parquet`, `rds`
+#' (a saved data frame), `sas7bdat`, `xpt`, `sav`, `zsav`, `por`, `dta`
+#' (through the haven package) and `xls`, `xlsx` (through readxl). The
+#' folder must be flat; hidden (dot) files are ignored.
+#'
+#' The classification uses the local manifest: run [datom_pull()] first so
+#' it is current.
+#'
+#' @param conn A developer [datom_get_conn()] connection.
+#' @param path `NULL` (the data clone's `input_files/`) or another directory.
+#' @param pattern A glob matched against file names (`"*"`: every file).
+#' @return A data frame, one row per file (sorted by file name): `name`
+#'   (table name), `file` (absolute path), `format` (extension as written),
+#'   `original_file_sha` (SHA-256 of the file) and `status` (`"new"`,
+#'   `"changed"`, `"unchanged"` or `"unsupported_format"`).
+#' @seealso [datom_sync()]
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-sync-manifest-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "clone"), "STUDY_001", store)
+#' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
+#' inbox <- file.path(root, "clone", "input_files")
+#' utils::write.csv(datom_example_data("dm", "2026-01-28"), file.path(inbox, "dm.csv"), row.names = FALSE)
+#' utils::write.csv(datom_example_data("ae", "2026-01-28"), file.path(inbox, "ae.csv"), row.names = FALSE)
+#' writeLines("not a table", file.path(inbox, "notes.md"))
+#' datom_sync_manifest(conn)
+#' datom_sync_manifest(conn, pattern = "d*")
+datom_sync_manifest <- function(conn, path = NULL, pattern = "*") {
+  check_sync_developer(conn)
+  check_string(pattern, "pattern")
+  path <- sync_input_dir(conn, path)
+  files <- inbox_files(path)
+  files <- files[grepl(utils::glob2rx(pattern), basename(files))]
+  if (!length(files)) {
+    datom_inform("info", "No files found in {.path {path}} matching {.val {pattern}}.")
+    return(empty_sync_manifest())
+  }
+  base <- basename(files)
+  has_ext <- grepl(".", base, fixed = TRUE)
+  format <- ifelse(has_ext, sub("^.*\\.", "", base), "")
+  name <- ifelse(has_ext, sub("\\.[^.]*$", "", base), base)
+  sha <- vapply(files, function(f) engine(rs_sha256_file(f)), "", USE.NAMES = FALSE)
+  known <- local_manifest_tables(conn)
+  status <- vapply(seq_along(files), function(i) {
+    if (!tolower(format[i]) %in% sync_formats) return("unsupported_format")
+    prev <- known[[name[i]]]$original_file_sha
+    if (is.null(prev)) "new" else if (identical(prev, sha[i])) "unchanged" else "changed"
+  }, "")
+  out <- data.frame(name = name, file = files, format = format, original_file_sha = sha, status = status,
+                    stringsAsFactors = FALSE)
+  n <- nrow(out)
+  n_new <- sum(status == "new"); n_chg <- sum(status == "changed"); n_unch <- sum(status == "unchanged")
+  datom_inform("info", "Scanned {n} file{?s}: {n_new} new, {n_chg} changed, {n_unch} unchanged")
+  uns <- out$file[status == "unsupported_format"]
+  if (length(uns)) {
+    k <- length(uns)
+    datom_inform("warning", "{k} file{?s} in an unsupported format: {.file {basename(uns)}}")
+  }
+  out
+}
+
+#' Import new and changed input files as tables
+#'
+#' Imports every `"new"` and `"changed"` row of a [datom_sync_manifest()]
+#' result as an `imported` table: the file is read into a data frame, hashed,
+#' and written with [datom_write()] (one commit, `Sync {table} ({status})`,
+#' and at most one upload per table). Each imported version records the
+#' file's `original_file_sha`, its format, and a self-entry as
+#' `source_lineage` (`{project, table, version_sha = data_sha}`), which is
+#' what derived tables inherit through [datom_parent()].
+#'
+#' Readers: `csv` with [utils::read.csv()], `tsv`/`txt` with
+#' [utils::read.delim()], `psv` with `read.delim(sep = "|")` (all with
+#' `stringsAsFactors = FALSE`); `parquet` with datom's own engine; `rds` with
+#' [readRDS()]; `sas7bdat`, `xpt`, `sav`, `zsav`, `por` and `dta` with the
+#' haven package and `xls`/`xlsx` with readxl, when installed (otherwise the
+#' call stops before any work, naming the package to install). Unchanged
+#' rows are skipped without being read; a file whose content equals the
+#' table's but whose bytes changed becomes a metadata-only version; a file
+#' reverted to older bytes makes the older content current again and reuses
+#' its stored object.
+#'
+#' A progress bar is shown in interactive sessions. If a write is rejected
+#' because the data repo moved on (someone else pushed), the sync stops:
+#' run [datom_pull()], then scan and sync again.
+#'
+#' @param conn A developer [datom_get_conn()] connection.
+#' @param manifest A data frame from [datom_sync_manifest()] (columns `name`,
+#'   `file`, `format`, `original_file_sha`, `status`); it may be filtered.
+#' @param continue_on_error `TRUE`: report a failing file and go on with the
+#'   others; `FALSE`: stop at the first failure.
+#' @return The manifest with two more columns: `result` (`"success"`,
+#'   `"skipped"` for unchanged rows, or `"error"`) and `error` (the message,
+#'   or `NA`).
+#' @seealso [datom_sync_manifest()], [datom_write()]
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-sync-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "clone"), "STUDY_001", store)
+#' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
+#' inbox <- file.path(root, "clone", "input_files")
+#' utils::write.csv(datom_example_data("dm", "2026-01-28"), file.path(inbox, "dm.csv"), row.names = FALSE)
+#' utils::write.table(datom_example_data("lb", "2026-01-28"), file.path(inbox, "lb.tsv"),
+#'                    sep = "\t", row.names = FALSE)
+#' datom_sync(conn, datom_sync_manifest(conn))
+#' # nothing new: a no-op
+#' datom_sync(conn, datom_sync_manifest(conn))
+#' # next month's extract: one new version of lb
+#' utils::write.table(datom_example_data("lb", "2026-02-28"), file.path(inbox, "lb.tsv"),
+#'                    sep = "\t", row.names = FALSE)
+#' datom_sync(conn, datom_sync_manifest(conn))
+#' datom_history(conn, "lb", short_hash = TRUE)
+datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
+  check_sync_developer(conn)
+  if (!is.data.frame(manifest)) {
+    datom_abort("input", "{.arg manifest} must be a data frame from {.fn datom_sync_manifest}, not {.obj_type_friendly {manifest}}.")
+  }
+  miss <- setdiff(sync_manifest_columns, names(manifest))
+  if (length(miss)) {
+    datom_abort("input", "Manifest missing required columns: {.field {miss}}.",
+      "Pass the data frame returned by datom_sync_manifest(), filtered by rows if needed.")
+  }
+  if (!is.logical(continue_on_error) || length(continue_on_error) != 1L || is.na(continue_on_error)) {
+    datom_abort("input", "{.arg continue_on_error} must be TRUE or FALSE.")
+  }
+  out <- manifest
+  n_rows <- nrow(out)
+  out$result <- rep(NA_character_, n_rows)
+  out$error <- rep(NA_character_, n_rows)
+  status <- as.character(out$status)
+  fmt <- tolower(as.character(out$format))
+  act <- which(status %in% c("new", "changed"))
+
+  # 0. optional readers, before any work
+  need <- unique(unname(sync_format_package[fmt[act]]))
+  need <- need[!is.na(need)]
+  absent <- need[!vapply(need, has_package, TRUE)]
+  if (length(absent)) {
+    files <- basename(out$file[act][!is.na(sync_format_package[fmt[act]]) & sync_format_package[fmt[act]] %in% absent])
+    install <- sprintf("install.packages(%s)", paste0("c(", paste0('"', absent, '"', collapse = ", "), ")"))
+    datom_abort("dependency",
+      "Importing {.file {files}} needs the {.pkg {absent}} package{?s}, which {?is/are} not installed.",
+      "Install with {.code {install}}, or convert the files to CSV or parquet. Nothing was synced.")
+  }
+
+  # 1. unsupported formats never block the other rows
+  uns <- which(status == "unsupported_format")
+  if (length(uns)) {
+    out$result[uns] <- "error"
+    out$error[uns] <- unsupported_advice(out$format[uns])
+    k <- length(uns)
+    datom_inform("danger", "{k} file{?s} in an unsupported format, not synced: {.file {basename(out$file[uns])}}")
+  }
+  out$result[status == "unchanged"] <- "skipped"
+  other <- which(is.na(out$result) & !seq_len(n_rows) %in% act)
+  if (length(other)) {
+    out$result[other] <- "error"
+    out$error[other] <- sprintf("Unknown status %s: expected new, changed, unchanged or unsupported_format.",
+                                encodeString(status[other], quote = "\""))
+  }
+
+  # 2. nothing to do
+  if (!length(act)) {
+    datom_inform("info", "No new or changed files. Nothing to sync.")
+    return(out)
+  }
+
+  # 3. one write per table
+  n <- length(act)
+  datom_inform("info", "Syncing {n} table{?s}...")
+  show_bar <- interactive() && !isTRUE(getOption("datom.quiet", FALSE))
+  if (show_bar) cli::cli_progress_bar("Syncing", total = n, clear = TRUE)
+  for (i in act) {
+    name <- out$name[i]
+    st <- status[i]
+    res <- tryCatch(
+      sync_one(conn, name = name, file = out$file[i], format = out$format[i], status = st),
+      error = function(e) e
+    )
+    if (show_bar) cli::cli_progress_update()
+    if (inherits(res, "datom_error_push_rejected")) {
+      out$result[i] <- "error"
+      out$error[i] <- err_text(res)
+      done <- sum(out$result[act] == "success", na.rm = TRUE)
+      datom_abort("push_rejected",
+        "Sync stopped at {.val {name}}: the data repo on origin has moved on (the local branch is behind).",
+        "Run {.code datom_pull(conn)}, then {.code datom_sync(conn, datom_sync_manifest(conn))} again. {done} table{?s} synced before the stop; nothing was changed for {.val {name}}.")
+    }
+    if (inherits(res, "error")) {
+      out$result[i] <- "error"
+      out$error[i] <- err_text(res)
+      if (!continue_on_error) {
+        datom_abort("sync", "Failed to sync {.val {name}}.",
+          "Set {.code continue_on_error = TRUE} to record failures and continue with the other files.",
+          x = paste("Cause:", esc(err_text(res))))
+      }
+      cause <- err_text(res)
+      datom_inform("danger", "Failed to sync {.val {name}}: {cause}")
+    } else {
+      out$result[i] <- "success"
+      short <- short_sha(res$metadata_sha)
+      what <- if (identical(res$action, "none")) "already current" else res$action
+      datom_inform("success", "{.val {name}} synced ({st}): {.val {short}} ({what})")
+    }
+  }
+  if (show_bar) cli::cli_progress_done()
+
+  # 4. summary
+  a <- sum(out$result == "success", na.rm = TRUE)
+  b <- sum(out$result == "error", na.rm = TRUE)
+  c_ <- sum(out$result == "skipped", na.rm = TRUE)
+  datom_inform("info", "Sync complete: {a} succeeded, {b} failed, {c_} skipped")
+  failed <- which(out$result == "error")
+  if (length(failed) && !isTRUE(getOption("datom.quiet", FALSE))) {
+    cli::cli_bullets(stats_set_names(
+      sprintf("%s: %s", esc(basename(out$file[failed])), esc(out$error[failed])),
+      rep("x", length(failed))
+    ))
+  }
+  out
+}
+
+# Helpers ----------------------------------------------------------------------
+
+check_sync_developer <- function(conn, call = sys.call(-1)) {
+  check_conn(conn, call = call)
+  if (!identical(conn$role, "developer") || is.null(conn$path)) {
+    datom_abort("role", "Sync operations require developer role (this connection's role is {.val {conn$role}}).",
+      "Connect with datom_get_conn(path = <data clone>, store = <developer store>).", call = call)
+  }
+}
+
+has_package <- function(pkg) requireNamespace(pkg, quietly = TRUE)
+
+sync_input_dir <- function(conn, path, call = sys.call(-1)) {
+  if (is.null(path)) {
+    path <- file.path(conn$path, "input_files")
+  } else {
+    check_string(path, "path", call = call)
+  }
+  path <- abs_path(path)
+  if (!dir.exists(path)) {
+    datom_abort("not_found", "Input directory not found: {.path {path}}.",
+      "Create it and place the files to import inside.", call = call)
+  }
+  path
+}
+
+# Non-hidden files of a flat folder; any subdirectory aborts.
+inbox_files <- function(path, call = sys.call(-1)) {
+  entries <- list.files(path, all.files = FALSE, full.names = TRUE, no.. = TRUE, include.dirs = TRUE)
+  dirs <- entries[dir.exists(entries)]
+  if (length(dirs)) {
+    datom_abort("input", "Input directory must be flat (no subdirectories): {.file {basename(dirs)}}.",
+      "Move the files of each subdirectory up into {.path {path}} (one file per table) or elsewhere.", call = call)
+  }
+  sort(entries)
+}
+
+# Tables of the data clone's manifest (git copy).
+local_manifest_tables <- function(conn) {
+  f <- file.path(conn$path, ".datom", "manifest.json")
+  if (!file.exists(f)) return(list())
+  jsonlite_read(f)$tables %||% list()
+}
+
+empty_sync_manifest <- function() {
+  data.frame(name = character(), file = character(), format = character(), original_file_sha = character(),
+             status = character(), stringsAsFactors = FALSE)
+}
+
+unsupported_advice <- function(format) {
+  sprintf(
+    "Unsupported format %s: datom imports %s. Convert the file to CSV or parquet, or read it yourself and call datom_write().",
+    encodeString(format, quote = "\""), paste(sync_formats, collapse = ", ")
+  )
+}
+
+# Exported function `fun` of an optional package (looked up at run time).
+optional_fun <- function(pkg, fun) {
+  if (!has_package(pkg)) {
+    datom_abort("dependency", "Reading this format needs the {.pkg {pkg}} package, which is not installed.",
+      "Install it with {.code install.packages(\"{pkg}\")}, or convert the file to CSV or parquet.")
+  }
+  getExportedValue(pkg, fun)
+}
+
+# Read one input file into a data frame.
+read_input_file <- function(file, format) {
+  fmt <- tolower(format)
+  df <- switch(fmt,
+    csv = utils::read.csv(file, stringsAsFactors = FALSE),
+    tsv = ,
+    txt = utils::read.delim(file, stringsAsFactors = FALSE),
+    psv = utils::read.delim(file, sep = "|", stringsAsFactors = FALSE),
+    parquet = parquet_read(file),
+    rds = readRDS(file),
+    sas7bdat = optional_fun("haven", "read_sas")(file),
+    xpt = optional_fun("haven", "read_xpt")(file),
+    sav = ,
+    zsav = optional_fun("haven", "read_sav")(file),
+    por = optional_fun("haven", "read_por")(file),
+    dta = optional_fun("haven", "read_dta")(file),
+    xls = ,
+    xlsx = optional_fun("readxl", "read_excel")(file),
+    datom_abort("unsupported", unsupported_advice(format))
+  )
+  if (!is.data.frame(df)) {
+    datom_abort("input", "{.file {basename(file)}} did not produce a data frame (got {.obj_type_friendly {df}}).")
+  }
+  df
+}
+
+# Import one file and write it as an imported table (quietly: the caller
+# reports the outcome).
+sync_one <- function(conn, name, file, format, status) {
+  check_name(name, "name")
+  if (!file.exists(file)) datom_abort("not_found", "Input file not found: {.path {file}}.")
+  # the bytes actually imported are the ones recorded
+  sha <- engine(rs_sha256_file(file))
+  df <- read_input_file(file, format)
+  data_sha <- datom_hash(df)$data_sha
+  old <- options(datom.quiet = TRUE)
+  on.exit(options(old), add = TRUE)
+  datom_write(
+    conn, df, name,
+    message = sprintf("Sync %s (%s)", name, status),
+    .table_type = "imported",
+    .original_file_sha = sha,
+    .original_format = format,
+    .source_lineage = list(list(project = conn$project_name, table = name, version_sha = data_sha))
+  )
+}
