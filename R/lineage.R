@@ -35,7 +35,7 @@
 #' datom_init_repo(file.path(root, "clone"), "STUDY_001", store)
 #' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
 #' # a raw extract, imported from the inbox
-#' utils::write.csv(datom_example_data("dm", "2026-01-28"),
+#' utils::write.csv(datom_example_data("dm"),
 #'                  file.path(root, "clone", "input_files", "dm.csv"), row.names = FALSE)
 #' datom_sync(conn, datom_sync_manifest(conn))
 #' v <- datom_history(conn, "dm")$version[1]
@@ -239,14 +239,14 @@ datom_get_parents <- function(conn, name, version = NULL) {
 #'                  row.names = FALSE)
 #' datom_sync(conn, datom_sync_manifest(conn))
 #' ae <- datom_read(conn, "ae")
-#' datom_write(conn, ae[ae$AESER == "Y", ], "ae_serious",
+#' datom_write(conn, ae[ae$AESEV == "SEVERE", ], "ae_severe",
 #'             parents = list(datom_parent(conn, "ae", datom_history(conn, "ae")$version[1])))
-#' res <- datom_validate_lineage(conn, "ae_serious")
+#' res <- datom_validate_lineage(conn, "ae_severe")
 #' res$status
 #' res$parents
 #' # a reader can run the same audit from the store alone
 #' reader <- datom_get_conn(store = datom_store(data = store$data), project_name = "STUDY_001")
-#' datom_validate_lineage(reader, "ae_serious")$status
+#' datom_validate_lineage(reader, "ae_severe")$status
 datom_validate_lineage <- function(conn, name, version = NULL, conns = NULL) {
   fn_call <- sys.call()
   check_conn(conn)
@@ -395,11 +395,15 @@ match_version_prefix <- function(versions, prefix, table, call = sys.call(-1)) {
 # Resolve a version (full id or unique prefix) through the storage history.
 resolve_version <- function(conn, table, version, call = sys.call(-1)) {
   hist <- engine(rs_store_get_json(conn, sprintf("%s/.metadata/version_history.json", table)), call = call)
+  # a full id is its own key (FORMATS.md 6): its snapshot decides
+  full <- nchar(version) == 64L
   if (is.null(hist)) {
+    if (full) return(version)
     datom_abort("not_found", "No version history found for table {.val {table}} in project {.val {conn$project_name}}.",
       "See datom_list() for the tables of this project.", call = call)
   }
   versions <- vapply(hist, function(e) if (is.character(e$version) && length(e$version) == 1L) e$version else NA_character_, "")
+  if (full && !version %in% versions) return(version)
   match_version_prefix(versions, version, table, call = call)
 }
 

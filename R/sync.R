@@ -34,7 +34,7 @@ sync_manifest_columns <- c("name", "file", "format", "original_file_sha", "statu
 #' @param conn A developer [datom_get_conn()] connection.
 #' @param path `NULL` (the data clone's `input_files/`) or another directory.
 #' @param pattern A glob matched against file names (`"*"`: every file).
-#' @return A data frame, one row per file (sorted by file name): `name`
+#' @return A data frame, one row per file (sorted by file name, byte order): `name`
 #'   (table name), `file` (absolute path), `format` (extension as written),
 #'   `original_file_sha` (SHA-256 of the file) and `status` (`"new"`,
 #'   `"changed"`, `"unchanged"` or `"unsupported_format"`).
@@ -206,7 +206,6 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
       sync_one(conn, name = name, file = out$file[i], format = out$format[i], status = st),
       error = function(e) e
     )
-    if (show_bar) cli::cli_progress_update()
     if (inherits(res, "datom_error_push_rejected")) {
       out$result[i] <- "error"
       out$error[i] <- err_text(res)
@@ -231,6 +230,7 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
       what <- if (identical(res$action, "none")) "already current" else res$action
       datom_inform("success", "{.val {name}} synced ({st}): {.val {short}} ({what})")
     }
+    if (show_bar) cli::cli_progress_update()
   }
   if (show_bar) cli::cli_progress_done()
 
@@ -283,7 +283,7 @@ inbox_files <- function(path, call = sys.call(-1)) {
     datom_abort("input", "Input directory must be flat (no subdirectories): {.file {basename(dirs)}}.",
       "Move the files of each subdirectory up into {.path {path}} (one file per table) or elsewhere.", call = call)
   }
-  sort(entries)
+  sort(entries, method = "radix")  # byte order: the same in every locale
 }
 
 # Tables of the data clone's manifest (git copy).

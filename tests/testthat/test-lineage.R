@@ -47,6 +47,13 @@ build_chain <- function(env = parent.frame()) {
        adsl = w_adsl, adae = w_adae, summ = w_sum)
 }
 
+# Every message of `expr` is captured (none leaks); one must match `pattern`.
+expect_msgs <- function(expr, pattern) {
+  msgs <- capture_messages(expr)
+  expect_true(any(grepl(pattern, msgs)), label = sprintf("a message matching %s among: %s", pattern, paste(msgs, collapse = "")))
+  invisible(msgs)
+}
+
 lin <- function(project, table, sha) list(project = project, table = table, version_sha = sha)
 
 # A lineage walker built on the public API: follow `parents` across projects,
@@ -182,7 +189,7 @@ test_that("validation proves parents and sources across projects, for developers
   ch <- build_chain()
   devs <- list(RAW = ch$raw$conn, ANALYSIS = ch$ana$conn)
   for (conns in list(devs, ch$readers)) {
-    expect_message(res <- datom_validate_lineage(conns$ANALYSIS, "adae", conns = conns["RAW"]), "consistent with parents")
+    expect_msgs(res <- datom_validate_lineage(conns$ANALYSIS, "adae", conns = conns["RAW"]), "consistent with parents")
     expect_identical(res$status, "ok")
     expect_identical(res$parents$status, c("ok", "ok"))
     expect_identical(res$parents$table, c("ae", "adsl"))
@@ -197,7 +204,7 @@ test_that("validation proves parents and sources across projects, for developers
     expect_identical(res$status, "ok")
 
     # a foreign project without a conn: not reachable -> error, never aborts
-    expect_message(res <- datom_validate_lineage(conns$ANALYSIS, "adae"), "Could not fetch parent metadata")
+    expect_msgs(res <- datom_validate_lineage(conns$ANALYSIS, "adae"), "Could not fetch parent metadata")
     expect_identical(res$status, "error")
     expect_identical(res$parents$status, c("unreachable", "ok"))
     expect_identical(res$sources$status, c("unreachable", "unreachable"))
@@ -208,7 +215,7 @@ test_that("validation proves parents and sources across projects, for developers
     expect_identical(res$status, "error")
 
     # imported tables have no parents: unchecked, but the source is proven
-    expect_message(res <- datom_validate_lineage(conns$RAW, "dm"), "has no parents")
+    expect_msgs(res <- datom_validate_lineage(conns$RAW, "dm"), "has no parents")
     expect_identical(res$status, "unchecked")
     expect_identical(res$sources$status, "ok")
     expect_identical(nrow(res$parents), 0L)
@@ -234,7 +241,7 @@ test_that("a lineage that is not the union of the parents' lineages is a mismatc
   dm2 <- datom_read(ch$raw$conn, "dm")
   quietly(datom_write(ch$ana$conn, dm2[1:5, ], "dm_head", parents = list(p)))
   conns <- list(RAW = ch$raw$conn)
-  expect_message(res <- datom_validate_lineage(ch$ana$conn, "dm_head", conns = conns), "source_lineage mismatch")
+  expect_msgs(res <- datom_validate_lineage(ch$ana$conn, "dm_head", conns = conns), "source_lineage mismatch")
   expect_identical(res$status, "mismatch")
   expect_identical(res$parents$status, "ok")
   expect_identical(res$sources$status, c("ok", "ok"))  # both recorded sources exist
@@ -260,7 +267,7 @@ test_that("a tampered parent is detected: edited snapshot, deleted or altered pa
   fake <- paste(rev(strsplit(ch$dm_sha1, "")[[1]]), collapse = "")
   writeLines(sub(ch$dm_sha1, fake, original, fixed = TRUE), snap)
   expect_true(any(grepl(fake, readLines(snap), fixed = TRUE)))
-  expect_message(res <- datom_validate_lineage(ch$ana$conn, "adsl", conns = conns_dev), "Parent RAW/dm")
+  expect_msgs(res <- datom_validate_lineage(ch$ana$conn, "adsl", conns = conns_dev), "Parent RAW/dm")
   expect_identical(res$status, "error")
   expect_identical(res$parents$status, "data_sha_mismatch")
   expect_match(res$message, "1 of 1 parent")
@@ -295,7 +302,7 @@ test_that("a tampered parent is detected: edited snapshot, deleted or altered pa
   expect_true(file.exists(obj))
   bytes <- readBin(obj, "raw", file.size(obj))
   unlink(obj)
-  expect_message(res <- datom_validate_lineage(ch$ana$conn, "adsl", conns = conns_dev), "Source RAW/dm")
+  expect_msgs(res <- datom_validate_lineage(ch$ana$conn, "adsl", conns = conns_dev), "Source RAW/dm")
   expect_identical(res$status, "error")
   expect_identical(res$parents$status, "object_missing")
   expect_identical(res$sources$status, "object_missing")
