@@ -62,6 +62,18 @@ rs_store_get_json <- function(conn, key) .Call(wrap__rs_store_get_json, conn, ke
 # metadata_sha of a JSON object stored in the project's data store.
 rs_store_metadata_sha <- function(conn, key) .Call(wrap__rs_store_metadata_sha, conn, key)
 
+# Full keys and sizes of every object of the project's namespace.
+rs_storage_list <- function(conn) .Call(wrap__rs_storage_list, conn)
+
+# Delete the project's namespace or a relative prefix in it.
+rs_storage_delete_prefix <- function(conn, prefix) .Call(wrap__rs_storage_delete_prefix, conn, prefix)
+
+# Copy a project's objects between two stores.
+rs_storage_copy <- function(from, to) .Call(wrap__rs_storage_copy, from, to)
+
+# Verify a copy: structural (sizes) or content (SHA-256).
+rs_storage_verify <- function(from, to, keys, content) .Call(wrap__rs_storage_verify, from, to, keys, content)
+
 # HeadBucket with the location's credentials (FORMATS.md 9, API datom_store_s3).
 rs_s3_check_bucket <- function(loc) .Call(wrap__rs_s3_check_bucket, loc)
 

@@ -5,6 +5,7 @@
 pub mod collab;
 pub mod init;
 pub mod read;
+pub mod storage;
 pub mod write;
 
 use crate::error::{Error, Kind, Result};

@@ -370,6 +370,56 @@ fn rs_store_metadata_sha(conn: Robj, key: &str) -> Robj {
     })
 }
 
+/// Full keys and sizes of every object of the project's namespace.
+#[extendr]
+fn rs_storage_list(conn: Robj) -> Robj {
+    guard(|| {
+        let p = conn::project(sexp(&conn))?;
+        let l = crate::ops::storage::list(&p)?;
+        list_named(
+            &["key", "size"],
+            vec![l.iter().map(|o| o.key.clone()).collect::<Vec<_>>().into(), l.iter().map(|o| o.size as f64).collect::<Vec<_>>().into()],
+        )
+    })
+}
+
+/// Delete the project's namespace or a relative prefix in it.
+#[extendr]
+fn rs_storage_delete_prefix(conn: Robj, prefix: Robj) -> Robj {
+    guard(|| {
+        let p = conn::project(sexp(&conn))?;
+        let r = opt_str(&prefix);
+        Ok((crate::ops::storage::delete_prefix(&p, r.as_deref())? as f64).into())
+    })
+}
+
+/// Copy a project's objects between two stores.
+#[extendr]
+fn rs_storage_copy(from: Robj, to: Robj) -> Robj {
+    guard(|| {
+        let a = conn::project(sexp(&from))?;
+        let b = conn::project(sexp(&to))?;
+        let c = crate::ops::storage::copy(&a, &b)?;
+        list_named(
+            &["key", "bytes"],
+            vec![c.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(), c.iter().map(|x| x.1 as f64).collect::<Vec<_>>().into()],
+        )
+    })
+}
+
+/// Verify a copy: structural (sizes) or content (SHA-256).
+#[extendr]
+fn rs_storage_verify(from: Robj, to: Robj, keys: Robj, content: bool) -> Robj {
+    guard(|| {
+        let a = conn::project(sexp(&from))?;
+        let b = conn::project(sexp(&to))?;
+        let keys = if keys.is_null() { None } else { Some(strings_owned(sexp(&keys)).into_iter().flatten().collect()) };
+        let v = crate::ops::storage::verify(&a, &b, keys, content)?;
+        let issue: Strings = v.iter().map(|(_, i)| match i { Some(s) => Rstr::from(s.as_str()), None => Rstr::na() }).collect();
+        list_named(&["key", "issue"], vec![v.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(), issue.into()])
+    })
+}
+
 /// HeadBucket with the location's credentials (FORMATS.md 9, API datom_store_s3).
 #[extendr]
 fn rs_s3_check_bucket(loc: Robj) -> Robj {
@@ -524,6 +574,10 @@ extendr_module! {
     fn rs_parse_json;
     fn rs_store_get_json;
     fn rs_store_metadata_sha;
+    fn rs_storage_list;
+    fn rs_storage_delete_prefix;
+    fn rs_storage_copy;
+    fn rs_storage_verify;
     fn rs_s3_check_bucket;
     fn rs_github_user;
     fn rs_github_ensure_repo;
