@@ -38,6 +38,8 @@ pub enum Kind {
     Git,
     /// Push rejected as non-fast-forward: nothing happened, pull and retry.
     PushRejected,
+    /// The user interrupted a long operation.
+    Interrupted,
     /// Anything that should not happen.
     Internal,
 }
@@ -60,6 +62,7 @@ impl Kind {
             Kind::Github => "github",
             Kind::Git => "git",
             Kind::PushRejected => "push_rejected",
+            Kind::Interrupted => "interrupted",
             Kind::Internal => "internal",
         }
     }

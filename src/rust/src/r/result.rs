@@ -27,6 +27,7 @@ pub fn guard<F>(f: F) -> Robj
 where
     F: FnOnce() -> Result<Robj>,
 {
+    crate::runtime::set_interrupt_check(super::sexp::user_interrupted);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => error_value(&e),

@@ -14,6 +14,19 @@ use std::ffi::CStr;
 extern "C" {
     fn Rf_translateCharUTF8(x: SEXP) -> *const std::os::raw::c_char;
     fn Rf_getCharCE(x: SEXP) -> cetype_t;
+    fn R_ToplevelExec(fun: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>, data: *mut std::ffi::c_void) -> extendr_ffi::Rboolean;
+    fn R_CheckUserInterrupt();
+}
+
+unsafe extern "C" fn check_interrupt_cb(_: *mut std::ffi::c_void) {
+    R_CheckUserInterrupt();
+}
+
+/// Has the user interrupted? Runs R's interrupt check inside
+/// R_ToplevelExec so a pending interrupt returns here instead of jumping
+/// over Rust frames. Only ever called on the R main thread (from block_on).
+pub fn user_interrupted() -> bool {
+    unsafe { R_ToplevelExec(Some(check_interrupt_cb), std::ptr::null_mut()) == extendr_ffi::Rboolean::FALSE }
 }
 
 pub fn sexp(x: &Robj) -> SEXP {
