@@ -27,12 +27,18 @@ datom_clone <- function(path, store, ...) {
   if (is.null(store$data_repo_url)) {
     datom_abort("input", "The store has no {.arg data_repo_url}.", "Pass the data repo URL to datom_store(data_repo_url = ).")
   }
-  if (!is.null(store$gov_repo_url)) {
-    datom_abort("unsupported", "Cloning a governed project is not available in this version of datom.",
-      "Build the store without governance to clone the data repo.")
-  }
   path <- abs_path(path)
   engine(rs_clone(store$data_repo_url, path, store$github_pat))
+  if (!is.null(store$gov_repo_url) && !is.null(store$governance)) {
+    gov_path <- gov_clone_path(store, path)
+    if (dir.exists(gov_path)) {
+      st <- engine(rs_git_status(gov_path))
+      if (length(st$uncommitted)) {
+        datom_abort("conflict", "Gov clone at {.path {gov_path}} has uncommitted changes; commit or stash before cloning.")
+      }
+    }
+    engine(rs_gov_ensure_clone(store$gov_repo_url, gov_path, store$github_pat))
+  }
   conn <- datom_get_conn(path = path, store = store)
   datom_inform("success", "Cloned {.val {conn$project_name}} to {.path {path}}")
   conn
@@ -73,7 +79,13 @@ datom_pull <- function(conn) {
   for (i in seq_along(res$tables)) {
     datom_inform("success", "Manifest updated: {res$tables[i]} -> {res$change[i]}")
   }
-  invisible(list(commits_pulled = n, branch = res$branch, tables_updated = res$tables, gov = NULL))
+  gov <- NULL
+  if (!is.null(conn$gov_local_path)) {
+    pull_gov_clone(conn)
+    datom_inform("success", "Gov repo up to date")
+    gov <- list(pulled = TRUE)
+  }
+  invisible(list(commits_pulled = n, branch = res$branch, tables_updated = res$tables, gov = gov))
 }
 
 #' Project status: tables, git state, input inbox
@@ -213,21 +225,82 @@ print.datom_summary <- function(x, ...) {
 #' datom_init_repo(file.path(root, "me"), "STUDY_001", store)
 #' datom_sync_dispatch(datom_get_conn(path = file.path(root, "me"), store = store), .confirm = FALSE)
 datom_sync_dispatch <- function(conn, .confirm = TRUE) {
-  check_developer(conn)
+  check_conn(conn)
+  if (!identical(conn$role, "developer")) datom_abort("role", "Sync dispatch requires developer role.")
+  if (is.null(conn$path)) datom_abort("input", "Sync dispatch needs a connection with a local data clone (path).")
+  tables <- sync_table_names(conn$path)
   if (isTRUE(.confirm)) {
     if (!interactive()) {
-      datom_abort("input", "datom_sync_dispatch() asks for confirmation in interactive sessions.",
-        "Call datom_sync_dispatch(conn, .confirm = FALSE) in scripts.")
+      datom_abort("input", "Interactive confirmation required.", "Call datom_sync_dispatch(conn, .confirm = FALSE) in scripts.")
     }
-    ans <- readline("Re-publish all metadata of this project to storage? [y/N] ")
-    if (!tolower(ans) %in% c("y", "yes")) {
-      datom_inform("info", "Cancelled.")
-      return(invisible(character()))
+    datom_inform("warning", "This will update governance metadata and per-table metadata for {length(tables)} table{?s}")
+    datom_inform("info", "Current location: {location_label(conn)}")
+    ans <- readline("Proceed? [y/N] ")
+    if (!tolower(trimws(ans)) %in% c("y", "yes")) {
+      datom_inform("info", "Sync cancelled")
+      return(invisible(list(repo_files = character(), tables = list())))
     }
   }
-  tabs <- engine(rs_sync_metadata(conn, NULL))
-  datom_inform("success", "Synced metadata of {length(tabs)} table{?s} and the manifest to storage.")
-  invisible(tabs)
+  repo_files <- character()
+  if (is.null(conn$gov_root)) {
+    datom_inform("info", "No governance attached -- skipping governance files")
+  } else if (is.null(conn$gov_local_path)) {
+    datom_inform("warning", "No gov clone on this connection -- governance files skipped")
+  } else {
+    res <- tryCatch({
+      if (!dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
+      engine(rs_gov_sync_dispatch(conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path,
+                                  conn$github_pat, conn$project_name, conn_location(conn)))
+    }, datom_error = function(e) {
+      datom_inform("warning", "Failed to sync dispatch/ref/migration_history to gov: {esc(conditionMessage(e))}")
+      NULL
+    })
+    for (i in seq_along(res$file)) {
+      if (is.na(res$error[i])) {
+        repo_files <- c(repo_files, paste0("projects/", conn$project_name, "/", res$file[i]))
+      } else {
+        datom_inform("warning", "Failed to sync {res$file[i]} to gov: {esc(res$error[i])}")
+      }
+    }
+    g <- recorded_governance(conn$path)
+    if (!is.null(g)) {
+      ok <- rs_store_put_json(conn, ".metadata/governance.json", g)
+      if (inherits(ok, "datom_engine_error")) {
+        datom_inform("warning", "governance.json storage upload failed: {esc(ok$message)}")
+      } else {
+        repo_files <- c(repo_files, ".metadata/governance.json")
+      }
+    }
+  }
+  out <- list()
+  for (t in tables) {
+    r <- rs_sync_table_metadata(conn, t)
+    out[[t]] <- if (inherits(r, "datom_engine_error")) {
+      datom_inform("danger", "Failed to sync {t}: {esc(r$message)}")
+      list(name = t, action = "error", error = r$message)
+    } else {
+      list(name = t, action = "synced",
+           s3_keys = c(paste0(t, "/.metadata/metadata.json"), paste0(t, "/.metadata/version_history.json"),
+                       paste0(t, "/.metadata/", r, ".json")))
+    }
+  }
+  m <- rs_store_put_json(conn, ".metadata/manifest.json", jsonlite_read(file.path(conn$path, ".datom", "manifest.json")))
+  if (inherits(m, "datom_engine_error")) {
+    datom_inform("danger", "Failed to sync the manifest: {esc(m$message)}")
+  } else {
+    repo_files <- c(".metadata/manifest.json", repo_files)
+  }
+  datom_inform("success", "Synced {length(repo_files)} repo-level file{?s}")
+  n_err <- sum(vapply(out, function(x) identical(x$action, "error"), TRUE))
+  datom_inform("info", "Sync dispatch complete: {length(out) - n_err} table{?s} synced, {n_err} error{?s}")
+  invisible(list(repo_files = repo_files, tables = out))
+}
+
+# Tables of a data clone: top-level folders holding metadata.json.
+sync_table_names <- function(path) {
+  d <- list.dirs(path, full.names = FALSE, recursive = FALSE)
+  d <- d[!startsWith(d, ".") & !d %in% c("input_files", "renv", "man", "R", "tests", "vignettes", "src")]
+  sort(d[file.exists(file.path(path, d, "metadata.json"))])
 }
 
 #' Cross-check the data clone against storage
@@ -250,9 +323,18 @@ datom_validate <- function(conn, fix = FALSE) {
     datom_abort("role", "Validation requires developer role (this connection's role is {.val {conn$role}}).")
   }
   v <- engine(rs_validate(conn))
-  datom_inform("info", "No governance attached -- skipping dispatch/ref/migration_history checks")
   repo_files <- data.frame(file = "manifest.json", local = v$manifest_local, s3 = v$manifest_s3,
                            status = if (v$manifest_s3) "ok" else "missing_s3", stringsAsFactors = FALSE)
+  if (is.null(conn$gov_root)) {
+    datom_inform("info", "No governance attached -- skipping dispatch/ref/migration_history checks")
+  } else {
+    files <- c("dispatch.json", "ref.json", "migration_history.json")
+    local <- if (is.null(conn$gov_local_path)) rep(NA, 3L) else
+      file.exists(file.path(conn$gov_local_path, "projects", conn$project_name, files))
+    s3 <- engine(rs_gov_mirror_status(conn_gov_access(conn), conn$project_name))
+    status <- ifelse(!s3, "missing_s3", ifelse(!is.na(local) & !local, "missing_local", "ok"))
+    repo_files <- rbind(repo_files, data.frame(file = files, local = local, s3 = s3, status = status, stringsAsFactors = FALSE))
+  }
   t <- v$tables
   tables <- data.frame(table = t$table, metadata_local = t$metadata_local, metadata_s3 = t$metadata_s3,
                        history_local = t$history_local, history_s3 = t$history_s3, data_s3 = t$data_s3,
@@ -277,7 +359,7 @@ datom_validate <- function(conn, fix = FALSE) {
     datom_inform("warning", "Found {n_repo + n_tab} issue{?s}: {n_repo} repo-level, {n_tab} table-level.")
     if (isTRUE(fix)) {
       datom_inform("info", "Attempting to fix by syncing metadata to storage...")
-      ok <- tryCatch({ engine(rs_sync_metadata(conn, NULL)); TRUE }, error = function(e) {
+      ok <- tryCatch({ datom_sync_dispatch(conn, .confirm = FALSE); TRUE }, error = function(e) {
         datom_inform("danger", "Fix failed: {conditionMessage(e)}"); FALSE
       })
       if (ok) {

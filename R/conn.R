@@ -31,18 +31,42 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
   if (!is_datom_store(store)) datom_abort("input", "{.arg store} must be a {.cls datom_store} from {.fn datom_store}.")
   check_string_or_null(path, "path")
   check_string_or_null(endpoint, "endpoint")
-  if (!is.null(store$governance)) {
-    datom_abort("unsupported", "Governance-aware connections are not available in this version of datom.",
-      "Connect with a store built without a governance component (governance = NULL).")
-  }
-  loc <- component_location(store$data, endpoint)
+  creds_only <- inherits(store$data, "datom_store_s3_creds")
+  loc <- if (creds_only) NULL else component_location(store$data, endpoint)
   if (!is.null(path)) {
     path <- abs_path(path)
     cfg <- engine(rs_read_config(path))
-    if (file.exists(file.path(path, ".datom", "governance.json"))) {
-      datom_abort("unsupported", "Project {.val {cfg$project_name}} is governed; governance is not available in this version of datom.")
+    gfile <- file.path(path, ".datom", "governance.json")
+    gov <- NULL
+    if (file.exists(gfile)) {
+      g <- jsonlite_read(gfile)
+      if (is.null(store$governance)) {
+        datom_abort("input", "Project {.val {cfg$project_name}} is governed but no governance store was supplied.",
+          "Add governance = <{g$gov_storage$type} store at {g$gov_storage$root}> and gov_repo_url = \"{g$gov_repo_url}\" to datom_store().")
+      }
+      if (!is.null(store$gov_repo_url) && !same_url(store$gov_repo_url, g$gov_repo_url)) {
+        datom_abort("input", "Governance URL mismatch: the project records {.url {g$gov_repo_url}} but the store has {.url {store$gov_repo_url}}.",
+          "Pull the data clone, or fix gov_repo_url in datom_store().")
+      }
+      gov <- list(access = component_location(store$governance, endpoint), url = g$gov_repo_url,
+                  path = gov_clone_path(store, path, g$gov_repo_url))
+      clone_ref <- if (dir.exists(gov$path)) gov$path else NULL
+      ref <- resolve_ref(gov$access, clone_ref, cfg$project_name, creds_only)
+      if (!is.null(ref)) {
+        new_loc <- ref_location(ref, store$data, endpoint)
+        if (!is.null(loc) && (!same_root(new_loc$root, loc$root) || !identical(norm_prefix(new_loc$prefix), norm_prefix(loc$prefix)))) {
+          datom_inform("info", "Ref location differs from store -- pulling git to sync")
+          engine(rs_pull(list(path = path, github_pat = store$github_pat)))
+          cfg <- engine(rs_read_config(path))
+        }
+        loc <- new_loc
+      }
+    } else if (!is.null(store$governance)) {
+      cli::cli_warn(c("Project {.val {cfg$project_name}} has no governance attached; the governance credentials are ignored.",
+                      i = "Use datom_attach_gov() to attach it."))
     }
-    if (!same_root(cfg$root, loc$root) || !identical(norm_prefix(cfg$prefix), norm_prefix(loc$prefix))) {
+    if (is.null(loc)) datom_abort("input", "Cannot connect: credentials-only data store has no location.")
+    if (!creds_only && is.null(gov) && (!same_root(cfg$root, loc$root) || !identical(norm_prefix(cfg$prefix), norm_prefix(loc$prefix)))) {
       datom_abort("input",
         "Store/config mismatch: the project lives at {.path {cfg$root}} (prefix {.val {norm_prefix(cfg$prefix) %||% '(none)'}}) but the store points at {.path {loc$root}} (prefix {.val {norm_prefix(loc$prefix) %||% '(none)'}}).",
         "Build the store with the data location recorded in .datom/project.yaml.")
@@ -51,25 +75,74 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
     return(new_datom_conn(
       project_name = cfg$project_name, loc = loc, path = path, role = "developer",
       endpoint = endpoint, data_repo_url = cfg$git_remote %||% cfg$remote_url,
-      github_pat = store$github_pat, github_api_url = store$github_api_url
+      github_pat = store$github_pat, github_api_url = store$github_api_url, gov = gov
     ))
   }
   if (is.null(project_name)) {
     datom_abort("input", "{.arg project_name} is required for reader connections (no local repo).")
   }
   check_name(project_name, "project_name")
+  gov <- NULL
+  if (!is.null(store$governance)) {
+    gov <- list(access = component_location(store$governance, endpoint), url = store$gov_repo_url, path = NULL)
+    ref <- resolve_ref(gov$access, NULL, project_name, creds_only)
+    if (!is.null(ref)) {
+      new_loc <- ref_location(ref, store$data, endpoint)
+      if (!is.null(loc) && (!same_root(new_loc$root, loc$root) || !identical(norm_prefix(new_loc$prefix), norm_prefix(loc$prefix)))) {
+        cli::cli_warn(c("Data has been migrated to a new location; ref.json points to {new_loc$root} but your store has {loc$root}.",
+                        i = "Update your store config."))
+      }
+      loc <- new_loc
+    }
+  } else if (!creds_only) {
+    g <- rs_store_get_json(c(loc, list(project_name = project_name)), ".metadata/governance.json")
+    if (!inherits(g, "datom_engine_error") && !is.null(g)) {
+      cli::cli_warn(c("Project {.val {project_name}} is governed but you connected with data credentials only; coordinates may go stale after a migration.",
+                      i = "Rebuild the store with a governance component ({g$gov_storage$type} {g$gov_storage$root}, repo {g$gov_repo_url})."))
+    }
+  }
+  if (is.null(loc)) datom_abort("input", "Cannot connect: credentials-only data store has no location.")
   check_reachable(loc)
   new_datom_conn(project_name = project_name, loc = loc, path = NULL, role = "reader",
-    endpoint = endpoint, data_repo_url = NULL, github_pat = NULL, github_api_url = store$github_api_url)
+    endpoint = endpoint, data_repo_url = NULL, github_pat = NULL, github_api_url = store$github_api_url, gov = gov)
+}
+
+# ref.json of a project: the gov clone's copy when given, else the gov store's.
+# A failure warns and returns NULL (the store's location is used), except for
+# a credentials-only data component, which has no other location.
+resolve_ref <- function(gov_access, clone, project, creds_only, call = sys.call(-1)) {
+  ref <- rs_gov_ref(gov_access, clone, project)
+  if (!is.null(clone) && !inherits(ref, "datom_engine_error") && is.null(ref)) ref <- rs_gov_ref(gov_access, NULL, project)
+  if (inherits(ref, "datom_engine_error") || is.null(ref)) {
+    why <- if (is.null(ref)) "not registered" else ref$message
+    if (creds_only) datom_abort("input", "Cannot connect: credentials-only data store has no location (ref.json: {esc(why)}).", call = call)
+    cli::cli_warn(c("Could not resolve ref.json for project {project}; proceeding with store-configured data location.", i = esc(why)))
+    return(NULL)
+  }
+  if (!is.null(ref$previous_root)) {
+    cli::cli_warn("Data of {project} was migrated from {ref$previous_root}; that location sunsets {ref$previous_sunset_at %||% 'unknown'}.")
+  }
+  ref
+}
+
+# The data location a ref points at, with the data component's credentials.
+ref_location <- function(ref, data, endpoint = NULL) {
+  client <- if (inherits(data, c("datom_store_s3", "datom_store_s3_creds")))
+    list(access_key = data$access_key, secret_key = data$secret_key, session_token = data$session_token) else NULL
+  list(backend = ref$type, root = ref$root, prefix = ref$prefix,
+       region = if (identical(ref$type, "s3")) ref$region %||% "us-east-1" else NULL,
+       endpoint = endpoint %||% data$endpoint, client = client)
 }
 
 new_datom_conn <- function(project_name, loc, path, role, endpoint = NULL, data_repo_url = NULL,
-                           github_pat = NULL, github_api_url = NULL) {
+                           github_pat = NULL, github_api_url = NULL, gov = NULL) {
+  g <- gov$access
   structure(list(
     project_name = project_name, backend = loc$backend, root = loc$root, prefix = loc$prefix,
     region = loc$region, client = loc$client, path = path, role = role, endpoint = loc$endpoint,
-    gov_root = NULL, gov_prefix = NULL, gov_region = NULL, gov_client = NULL, gov_backend = NULL,
-    gov_local_path = NULL, data_repo_url = data_repo_url, github_pat = github_pat,
+    gov_root = g$root, gov_prefix = g$prefix, gov_region = g$region, gov_client = g$client,
+    gov_backend = g$backend, gov_local_path = gov$path, gov_repo_url = gov$url,
+    data_repo_url = data_repo_url, github_pat = github_pat,
     github_api_url = github_api_url %||% "https://api.github.com"
   ), class = "datom_conn")
 }
@@ -141,7 +214,13 @@ print.datom_conn <- function(x, ...) {
   )
   if (!is.null(norm_prefix(x$prefix))) b <- c(b, "*" = "Data prefix: {.val {x$prefix}}")
   if (identical(x$backend, "s3")) b <- c(b, "*" = "Data region: {.val {x$region}}")
-  if (is.null(x$gov_root)) b <- c(b, "*" = "Governance: not attached")
+  if (is.null(x$gov_root)) {
+    b <- c(b, "*" = "Governance: not attached")
+  } else {
+    b <- c(b, "*" = "Gov backend: {.val {x$gov_backend}}", "*" = "Gov root: {.path {x$gov_root}}")
+    if (!is.null(norm_prefix(x$gov_prefix))) b <- c(b, "*" = "Gov prefix: {.val {x$gov_prefix}}")
+    if (!is.null(x$gov_region) && !identical(x$gov_region, x$region)) b <- c(b, "*" = "Gov region: {.val {x$gov_region}}")
+  }
   if (!is.null(x$endpoint)) b <- c(b, "*" = "Endpoint: {.url {x$endpoint}}")
   if (!is.null(x$path)) b <- c(b, "*" = "Path: {.path {x$path}}")
   if (!is.null(x$data_repo_url)) b <- c(b, "*" = "Data repo: {.url {x$data_repo_url}}")

@@ -32,7 +32,7 @@ rs_parquet_read <- function(path, expected_sha) .Call(wrap__rs_parquet_read, pat
 rs_engine_version <- function() .Call(wrap__rs_engine_version)
 
 # Create a solo project's data clone, first commit, push and manifest mirror.
-rs_init_repo <- function(path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token) .Call(wrap__rs_init_repo, path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token)
+rs_init_repo <- function(path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token, governance) .Call(wrap__rs_init_repo, path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token, governance)
 
 # Is the data-store namespace of a project occupied? NULL or the owner.
 rs_namespace_owner <- function(conn) .Call(wrap__rs_namespace_owner, conn)
@@ -61,6 +61,9 @@ rs_store_get_json <- function(conn, key) .Call(wrap__rs_store_get_json, conn, ke
 
 # metadata_sha of a JSON object stored in the project's data store.
 rs_store_metadata_sha <- function(conn, key) .Call(wrap__rs_store_metadata_sha, conn, key)
+
+# Write an R value as a JSON object of the project's data store.
+rs_store_put_json <- function(conn, key, x) .Call(wrap__rs_store_put_json, conn, key, x)
 
 # Full keys and sizes of every object of the project's namespace.
 rs_storage_list <- function(conn) .Call(wrap__rs_storage_list, conn)
@@ -100,4 +103,52 @@ rs_sync_metadata <- function(conn, table) .Call(wrap__rs_sync_metadata, conn, ta
 
 # Cross-check the clone against storage.
 rs_validate <- function(conn) .Call(wrap__rs_validate, conn)
+
+# Mirror one table's metadata, history and current snapshot; its metadata_sha.
+rs_sync_table_metadata <- function(conn, table) .Call(wrap__rs_sync_table_metadata, conn, table)
+
+# Initialise (or adopt) the governance repo and its local clone.
+rs_gov_init <- function(url, clone, token) .Call(wrap__rs_gov_init, url, clone, token)
+
+# Clone the gov repo if absent (TRUE), else check its remote (FALSE).
+rs_gov_ensure_clone <- function(url, clone, token) .Call(wrap__rs_gov_ensure_clone, url, clone, token)
+
+# Fetch + fast-forward the gov clone; the number of commits pulled.
+rs_gov_pull <- function(clone, token) .Call(wrap__rs_gov_pull, clone, token)
+
+# Is a project registered in the gov clone?
+rs_gov_is_registered <- function(clone, name) .Call(wrap__rs_gov_is_registered, clone, name)
+
+# Register a project (commit + push on the gov clone, then the store mirror).
+rs_gov_register <- function(gov_loc, url, clone, token, name, data_loc) .Call(wrap__rs_gov_register, gov_loc, url, clone, token, name, data_loc)
+
+# Unregister a project (commit + push on the gov clone).
+rs_gov_unregister <- function(gov_loc, url, clone, token, name) .Call(wrap__rs_gov_unregister, gov_loc, url, clone, token, name)
+
+# Delete a project's objects from the gov store.
+rs_gov_delete_mirror <- function(gov_loc, name) .Call(wrap__rs_gov_delete_mirror, gov_loc, name)
+
+# A project's ref.json, from the gov clone (when `clone` is a string) or the gov store.
+rs_gov_ref <- function(gov_loc, clone, name) .Call(wrap__rs_gov_ref, gov_loc, clone, name)
+
+# Registered projects, from the gov clone (when `clone` is a string) or the gov store.
+rs_gov_projects <- function(gov_loc, clone) .Call(wrap__rs_gov_projects, gov_loc, clone)
+
+# Gov side of datom_sync_dispatch: (file, error message or NULL) pairs.
+rs_gov_sync_dispatch <- function(gov_loc, url, clone, token, name, data_loc) .Call(wrap__rs_gov_sync_dispatch, gov_loc, url, clone, token, name, data_loc)
+
+# Record a data migration in ref.json and migration_history.json.
+rs_gov_record_migration <- function(gov_loc, url, clone, token, name, from, to, details, sunset_at) .Call(wrap__rs_gov_record_migration, gov_loc, url, clone, token, name, from, to, details, sunset_at)
+
+# Is the gov clone initialised (projects/.gitkeep)?
+rs_gov_is_initialised <- function(clone) .Call(wrap__rs_gov_is_initialised, clone)
+
+# Write a JSON file of the data clone, commit it and push (undone on failure).
+rs_commit_json <- function(conn, rel, x, message) .Call(wrap__rs_commit_json, conn, rel, x, message)
+
+# Repoint storage.data of project.yaml, commit, push.
+rs_set_data_store <- function(conn, loc, message) .Call(wrap__rs_set_data_store, conn, loc, message)
+
+# Which of dispatch/ref/migration_history.json the gov store holds for a project.
+rs_gov_mirror_status <- function(gov_loc, name) .Call(wrap__rs_gov_mirror_status, gov_loc, name)
 

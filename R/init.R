@@ -56,12 +56,9 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
   } else if (is.null(store$data_repo_url)) {
     datom_abort("input", "No remote URL available.", "Set data_repo_url in datom_store(), or use create_repo = TRUE.")
   }
-  if (!is.null(store$governance)) {
-    if (!is.null(store$gov_repo_url)) {
-      datom_abort("unsupported", "Registering a project in a governance repo is not available in this version of datom.",
-        "Initialise the project without governance (governance = NULL).")
-    }
-    datom_inform("info", "The store has a governance component but no gov_repo_url: the project is initialised solo.")
+  governed <- !is.null(store$governance) && !is.null(store$gov_repo_url)
+  if (!is.null(store$governance) && !governed) {
+    datom_inform("info", "The store has a governance component but no gov_repo_url: the project is initialised solo (attach later with datom_attach_gov()).")
   }
   path <- abs_path(path)
   loc <- component_location(store$data)
@@ -76,6 +73,20 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
       datom_abort("conflict", "The data store namespace of {.val {project_name}} is already occupied by project {owner}.",
         "Each project needs its own namespace: use another prefix or bucket, or .force = TRUE for a deliberate takeover.")
     }
+  }
+  governance <- NULL
+  if (governed) {
+    gov_path <- gov_clone_path(store, path)
+    gov_loc <- component_location(store$governance)
+    if (!dir.exists(gov_path)) datom_inform("info", "Cloning gov repo to {.path {gov_path}}")
+    if (!engine(rs_gov_ensure_clone(store$gov_repo_url, gov_path, store$github_pat))) {
+      engine(rs_gov_pull(gov_path, store$github_pat))
+    }
+    if (engine(rs_gov_is_registered(gov_path, project_name))) {
+      datom_abort("conflict", "Project {.val {project_name}} is already registered in the governance repo.",
+        "Choose a different name, or decommission the old project first.")
+    }
+    governance <- list(gov_repo_url = store$gov_repo_url, gov_storage = gov_storage_record(gov_loc), attached_at = utc_now())
   }
   remote <- store$data_repo_url
   if (isTRUE(create_repo)) {
@@ -92,8 +103,20 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
   engine(rs_init_repo(
     path, project_name, loc, remote,
     as.numeric(max_file_size_gb), git_ignore, isTRUE(.force), datom_version(),
-    format(now, "%Y-%m-%d"), format(now, "%Y-%m-%dT%H:%M:%SZ"), store$github_pat
+    format(now, "%Y-%m-%d"), format(now, "%Y-%m-%dT%H:%M:%SZ"), store$github_pat, governance
   ))
+  if (governed) {
+    reg <- rs_gov_register(gov_loc, store$gov_repo_url, gov_path, store$github_pat, project_name, loc)
+    if (inherits(reg, "datom_engine_error")) {
+      datom_abort(reg$kind, "Data repo pushed but gov registration failed: {esc(reg$message)}",
+        "The local clone is intact at {path}; after fixing the cause run datom_sync_dispatch(conn) to register.")
+    }
+    datom_inform("success", "Registered project {.val {project_name}} in gov repo")
+    ok <- rs_store_put_json(c(loc, list(project_name = project_name)), ".metadata/governance.json", governance)
+    if (inherits(ok, "datom_engine_error")) {
+      cli::cli_warn(c("Could not mirror governance.json to the data store (the git copy is canonical).", i = esc(ok$message)))
+    }
+  }
   datom_inform("success", "Initialized datom repository {.val {project_name}} at {.path {path}}")
   invisible(TRUE)
 }

@@ -66,6 +66,7 @@ datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message
     check_lineage(lineage, ".source_lineage")
   }
   check_storable(data)
+  check_ref_guard(conn)
   res <- engine(rs_write(
     conn, data, as.numeric(nrow(data)), name, metadata, parent_records, lineage, .table_type,
     .original_file_sha, .original_format, message, datom_version(), column_extras(data)
@@ -160,4 +161,21 @@ resync_table <- function(conn, name) {
                  s3_keys = c(sprintf("%s/.metadata/metadata.json", name), sprintf("%s/.metadata/version_history.json", name),
                              sprintf("%s/.metadata/%s.json", name, res$metadata_sha)),
                  commit_sha = res$commit_sha))
+}
+
+# Write-time guard of governed projects: ref.json is read from the gov
+# store (never the clone) and must point where the conn writes.
+check_ref_guard <- function(conn, call = sys.call(-1)) {
+  if (is.null(conn$gov_root)) return(invisible(TRUE))
+  ref <- rs_gov_ref(conn_gov_access(conn), NULL, conn$project_name)
+  if (inherits(ref, "datom_engine_error") || is.null(ref)) {
+    why <- if (is.null(ref)) "not found" else ref$message
+    datom_abort("storage", "Cannot write: ref.json could not be read from governance store ({esc(why)}); writing without a verified location risks orphaning data.",
+      "Check the governance store credentials, then retry.", call = call)
+  }
+  if (!same_root(ref$root, conn$root) || !identical(norm_prefix(ref$prefix), norm_prefix(conn$prefix))) {
+    datom_abort("conflict", "Data location changed since connection was created: ref.json says {ref$root} (prefix {ref$prefix %||% '(none)'}), the connection writes to {conn$root} (prefix {conn$prefix %||% '(none)'}).",
+      "Run datom_pull(conn), then rebuild the connection with datom_get_conn().", call = call)
+  }
+  invisible(TRUE)
 }

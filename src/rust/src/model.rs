@@ -272,6 +272,47 @@ impl ProjectConfig {
     }
 }
 
+/// project.yaml with only its `storage.data` block replaced by `loc`
+/// (the legacy flat `storage` block is rewritten in the current layout).
+pub fn replace_storage_data(text: &str, loc: &Location) -> Result<String> {
+    let mut block = String::from("  data:\n");
+    block += &format!("    type: {}\n", yaml_scalar(&loc.kind));
+    block += &format!("    root: {}\n", yaml_scalar(&loc.root));
+    match loc.prefix_norm() {
+        Some(p) => block += &format!("    prefix: {}\n", yaml_scalar(p)),
+        None => block += "    prefix: ~\n",
+    }
+    if loc.kind == "s3" {
+        block += &format!("    region: {}\n", yaml_scalar(loc.region.as_deref().unwrap_or("us-east-1")));
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let Some(st) = lines.iter().position(|l| l.trim_end() == "storage:") else {
+        let mut cfg = ProjectConfig::from_yaml(text)?;
+        cfg.data = loc.clone();
+        return Ok(cfg.to_yaml());
+    };
+    let end_storage = (st + 1..lines.len()).find(|&i| !lines[i].trim().is_empty() && indent(lines[i]) == 0).unwrap_or(lines.len());
+    let Some(d) = (st + 1..end_storage).find(|&i| lines[i].trim_end() == "  data:") else {
+        let mut cfg = ProjectConfig::from_yaml(text)?;
+        cfg.data = loc.clone();
+        return Ok(cfg.to_yaml());
+    };
+    let end_data = (d + 1..end_storage).find(|&i| !lines[i].trim().is_empty() && indent(lines[i]) <= 2).unwrap_or(end_storage);
+    let mut out = String::new();
+    for l in &lines[..d] {
+        out += l;
+        out.push('\n');
+    }
+    out += &block;
+    for l in &lines[end_data..] {
+        out += l;
+        out.push('\n');
+    }
+    ProjectConfig::from_yaml(&out)?;
+    Ok(out)
+}
+
 /// The subset of YAML that project.yaml uses: block mappings of scalars.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Yaml {
@@ -557,6 +598,12 @@ mod tests {
         assert!(y.contains("    prefix: ~\n"));
         assert!(!y.contains("region"));
         assert_eq!(ProjectConfig::from_yaml(&y).unwrap(), local);
+        // storage.data replaced in place, every other line (even unknown keys) kept
+        let with_extra = format!("{}custom_key: kept\n", p.to_yaml());
+        let r = replace_storage_data(&with_extra, &local.data).unwrap();
+        assert_eq!(r, format!("{}custom_key: kept\n", local.to_yaml()));
+        let back = replace_storage_data(&r, &p.data).unwrap();
+        assert_eq!(back, with_extra);
         // legacy flat storage block, true/false booleans, stale region
         let legacy = "project_name: P\nstorage:\n  type: local\n  root: /x\n  region: us-east-1\nsync:\n  continue_on_error: false\nrenv: true\n";
         let c = ProjectConfig::from_yaml(legacy).unwrap();

@@ -332,6 +332,54 @@ impl Repo {
         Ok(())
     }
 
+    /// Does `remote` have at least one branch? (An unreachable remote is an error.)
+    pub fn remote_has_refs(&self, remote: &str, creds: &Creds) -> Result<bool> {
+        let mut r = self.repo.find_remote(remote).map_err(|e| git_err("remote", e))?;
+        let conn = r
+            .connect_auth(git2::Direction::Fetch, Some(callbacks(creds)), None)
+            .map_err(|e| git_err(&format!("cannot reach remote {remote}"), e))?;
+        let heads = conn.list().map_err(|e| git_err("ls-remote", e))?;
+        Ok(heads.iter().any(|h| h.name().starts_with("refs/heads/")))
+    }
+
+    /// Name of the first configured remote.
+    pub fn first_remote_name(&self) -> Option<String> {
+        let names = self.repo.remotes().ok()?;
+        let first = names.iter().flatten().flatten().next().map(|s| s.to_string());
+        first
+    }
+
+    /// The tip of `remote`'s copy of the default branch after a fetch.
+    pub fn remote_branch_oid(&self, remote: &str) -> Result<Option<git2::Oid>> {
+        Ok(self.repo.find_reference(&format!("refs/remotes/{remote}/{DEFAULT_BRANCH}")).ok().and_then(|r| r.target()))
+    }
+
+    /// Undo the first commit of a repository: the branch becomes unborn
+    /// again and the index empty (working files are left alone).
+    pub fn unborn_reset(&self) -> Result<()> {
+        if let Ok(h) = self.repo.head() {
+            if let Some(name) = h.name().ok().map(|s| s.to_string()) {
+                drop(h);
+                if let Ok(mut r) = self.repo.find_reference(&name) {
+                    r.delete().map_err(|e| git_err("branch", e))?;
+                }
+            }
+        }
+        let mut index = self.repo.index().map_err(|e| git_err("index", e))?;
+        index.clear().map_err(|e| git_err("index", e))?;
+        index.write().map_err(|e| git_err("index", e))?;
+        Ok(())
+    }
+
+    /// Is `path` in HEAD's tree?
+    pub fn is_tracked(&self, path: &str) -> bool {
+        self.head_oid()
+            .and_then(|o| self.repo.find_commit(o).ok())
+            .and_then(|c| c.tree().ok())
+            .map(|t| t.get_path(Path::new(path)).is_ok())
+            .unwrap_or(false)
+    }
+
     /// Fetch `remote`'s branches.
     pub fn fetch(&self, remote: &str, creds: &Creds) -> Result<()> {
         let mut r = self.repo.find_remote(remote).map_err(|e| git_err("remote", e))?;

@@ -127,6 +127,65 @@ pub fn sync_all_metadata(project: &Project, clone: &CloneCtx) -> Result<Vec<Stri
     Ok(tables)
 }
 
+/// Write files of the data clone, commit them with `message` and push
+/// (rules of API 1.9): when the push fails the commit is undone and every
+/// file is restored, so nothing happened. Returns the commit (the current
+/// HEAD when nothing changed).
+pub fn commit_files(clone: &CloneCtx, files: &[(String, Vec<u8>)], message: &str) -> Result<String> {
+    let repo = Repo::open(&clone.path)?;
+    let before = repo.head_sha();
+    let mut old: Vec<(std::path::PathBuf, Option<Vec<u8>>)> = Vec::new();
+    for (rel, bytes) in files {
+        let p = clone.file(rel);
+        old.push((p.clone(), std::fs::read(&p).ok()));
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).map_err(|e| Error::new(Kind::Storage, format!("cannot create {}: {e}", d.display())))?;
+        }
+        crate::store::local::write_atomic(&p, bytes)?;
+    }
+    let restore = |old: &[(std::path::PathBuf, Option<Vec<u8>>)]| {
+        for (p, b) in old {
+            match b {
+                Some(b) => {
+                    let _ = crate::store::local::write_atomic(p, b);
+                }
+                None => {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
+    };
+    let paths: Vec<&str> = files.iter().map(|(r, _)| r.as_str()).collect();
+    let commit = match repo.commit_paths(&paths, message) {
+        Ok(c) => c,
+        Err(e) => {
+            restore(&old);
+            return Err(e);
+        }
+    };
+    if before.as_deref() == Some(commit.as_str()) {
+        return Ok(commit);
+    }
+    if let Err(e) = repo.push("origin", &clone.creds) {
+        if let Some(b) = &before {
+            let _ = repo.reset_hard(b);
+        }
+        restore(&old);
+        return Err(e);
+    }
+    Ok(commit)
+}
+
+/// Replace the `storage.data` block of project.yaml (every other line is
+/// kept), commit `message`, push. Returns the commit.
+pub fn set_data_store(clone: &CloneCtx, loc: &model::Location, message: &str) -> Result<String> {
+    let p = clone.file(layout::repo::PROJECT_YAML);
+    let text = std::fs::read_to_string(&p)
+        .map_err(|_| Error::new(Kind::NotFound, format!("No .datom/project.yaml in {}", clone.path.display())))?;
+    let new = model::replace_storage_data(&text, loc)?;
+    commit_files(clone, &[(layout::repo::PROJECT_YAML.to_string(), new.into_bytes())], message)
+}
+
 /// One table's validation row.
 pub struct TableCheck {
     pub table: String,

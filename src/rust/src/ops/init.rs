@@ -26,6 +26,8 @@ pub struct InitRequest<'a> {
     pub created_date: &'a str,
     /// Local wall-clock time with a `Z` suffix (the initial manifest's quirk).
     pub local_now_z: &'a str,
+    /// `.datom/governance.json` for a governed init (part of the first commit).
+    pub governance: Option<crate::identity::rvalue::RValue>,
 }
 
 pub struct InitOutcome {
@@ -181,6 +183,9 @@ pub fn init_repo(project: &Project, req: &InitRequest<'_>, creds: &crate::git::C
         let gi: String = ignore.iter().map(|l| format!("{l}\n")).collect();
         created.write(&path.join(layout::repo::GITIGNORE), &gi)?;
         created.write(&path.join(layout::repo::README), &readme(&project.name, req))?;
+        if let Some(g) = &req.governance {
+            created.write(&path.join(layout::repo::GOVERNANCE), &model::json_text(g, true))?;
+        }
         if git::is_local_remote(req.remote_url) {
             let bare = git::local_remote_path(req.remote_url);
             if !bare.exists() {
@@ -196,10 +201,11 @@ pub fn init_repo(project: &Project, req: &InitRequest<'_>, creds: &crate::git::C
         };
         repo.ensure_identity()?;
         repo.set_remote("origin", req.remote_url)?;
-        let commit = repo.commit_paths(
-            &[layout::repo::PROJECT_YAML, layout::repo::MANIFEST, layout::repo::GITIGNORE, layout::repo::README],
-            "Initialize datom repository",
-        )?;
+        let mut files = vec![layout::repo::PROJECT_YAML, layout::repo::MANIFEST, layout::repo::GITIGNORE, layout::repo::README];
+        if req.governance.is_some() {
+            files.push(layout::repo::GOVERNANCE);
+        }
+        let commit = repo.commit_paths(&files, "Initialize datom repository")?;
         repo.push("origin", creds)?;
         Ok(commit)
     })();

@@ -3,6 +3,7 @@
 //! calls the engine, and shapes the result. Errors go through `result`.
 
 mod conn;
+mod gov;
 mod frame;
 mod result;
 mod sexp;
@@ -166,6 +167,7 @@ fn rs_init_repo(
     created_date: &str,
     local_now_z: &str,
     token: Robj,
+    governance: Robj,
 ) -> Robj {
     guard(|| {
         let location = conn::location(sexp(&loc))?;
@@ -180,6 +182,7 @@ fn rs_init_repo(
             datom_version,
             created_date,
             local_now_z,
+            governance: opt_value(&governance, "governance")?,
         };
         let creds = crate::git::Creds { token: opt_str(&token) };
         let out = crate::ops::init::init_repo(&project, &req, &creds)?;
@@ -357,6 +360,18 @@ fn rs_store_get_json(conn: Robj, key: &str) -> Robj {
     })
 }
 
+/// Write an R value as a JSON object of the project's data store.
+#[extendr]
+fn rs_store_put_json(conn: Robj, key: &str, x: Robj) -> Robj {
+    guard(|| {
+        crate::store::check_key(key)?;
+        let project = conn::project(sexp(&conn))?;
+        let v = value::to_rvalue(sexp(&x), "value")?;
+        project.put_json(key, &v)?;
+        Ok(true.into())
+    })
+}
+
 /// metadata_sha of a JSON object stored in the project's data store.
 #[extendr]
 fn rs_store_metadata_sha(conn: Robj, key: &str) -> Robj {
@@ -499,7 +514,8 @@ fn rs_git_status(path: &str) -> Robj {
     guard(|| {
         let repo = crate::git::Repo::open(std::path::Path::new(path))?;
         let branch: Robj = repo.branch().map(Robj::from).unwrap_or_else(|_| ().into());
-        list_named(&["uncommitted", "branch"], vec![repo.uncommitted()?.into(), branch])
+        let head: Robj = repo.head_sha().map(Robj::from).unwrap_or_else(|| ().into());
+        list_named(&["uncommitted", "branch", "head"], vec![repo.uncommitted()?.into(), branch, head])
     })
 }
 
@@ -519,6 +535,16 @@ fn rs_sync_metadata(conn: Robj, table: Robj) -> Robj {
             }
             None => Ok(crate::ops::collab::sync_all_metadata(&project, &clone)?.into()),
         }
+    })
+}
+
+/// Mirror one table's metadata, history and current snapshot; its metadata_sha.
+#[extendr]
+fn rs_sync_table_metadata(conn: Robj, table: &str) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        Ok(crate::ops::collab::sync_table_metadata(&project, &clone, table)?.into())
     })
 }
 
@@ -555,6 +581,7 @@ fn rs_validate(conn: Robj) -> Robj {
 
 extendr_module! {
     mod datom;
+    use gov;
     fn rs_hash;
     fn rs_check;
     fn rs_metadata_sha;
@@ -574,6 +601,7 @@ extendr_module! {
     fn rs_parse_json;
     fn rs_store_get_json;
     fn rs_store_metadata_sha;
+    fn rs_store_put_json;
     fn rs_storage_list;
     fn rs_storage_delete_prefix;
     fn rs_storage_copy;
@@ -587,4 +615,5 @@ extendr_module! {
     fn rs_git_status;
     fn rs_sync_metadata;
     fn rs_validate;
+    fn rs_sync_table_metadata;
 }

@@ -1,0 +1,441 @@
+# Governance: the organisation's portfolio register (a git repo of
+# projects/NAME/{dispatch,ref,migration_history}.json, mirrored to a gov store).
+
+#' Create (or adopt) the organisation's governance repository
+#'
+#' One-time bootstrap: the governance repo gets `README.md` and
+#' `projects/.gitkeep` (commit `Initialize governance repository`), and a
+#' local clone. Every project initialised later against this repo registers
+#' itself in it. A `gov_repo_url` that is a local path is a bare repository
+#' datom creates (no account needed).
+#'
+#' @param gov_store The governance store component ([datom_store_local()] or
+#'   [datom_store_s3()]). Nothing is written to it here.
+#' @param gov_repo_url URL (or local path) of the governance repo.
+#' @param gov_local_path Where the gov clone lives (default: a folder named
+#'   after the repo in the user data directory of datom).
+#' @param create_repo Create the repository on GitHub (with `github_pat`).
+#' @param repo_name Repository name, required with `create_repo = TRUE`.
+#' @param github_pat,github_org,private,github_api_url GitHub settings for
+#'   `create_repo = TRUE` and for HTTPS clones of private repositories.
+#' @return The governance repo URL, invisibly.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-gov-example")
+#' url <- datom_init_gov(datom_store_local(file.path(root, "gov-store")),
+#'                       gov_repo_url = file.path(root, "remotes", "acme-gov.git"),
+#'                       gov_local_path = file.path(root, "gov_clone"))
+#' list.files(file.path(root, "gov_clone"), recursive = TRUE, all.files = TRUE, pattern = "^[^.]|gitkeep")
+datom_init_gov <- function(gov_store, gov_repo_url = NULL, gov_local_path = NULL, create_repo = FALSE,
+                           repo_name = NULL, github_pat = NULL, github_org = NULL, private = TRUE,
+                           github_api_url = NULL) {
+  if (!inherits(gov_store, c("datom_store_s3", "datom_store_local"))) {
+    datom_abort("input", "{.arg gov_store} must be a datom_store_s3 or datom_store_local object.")
+  }
+  check_string_or_null(gov_repo_url, "gov_repo_url")
+  check_string_or_null(gov_local_path, "gov_local_path")
+  check_string_or_null(github_pat, "github_pat")
+  check_string_or_null(github_org, "github_org")
+  if (isTRUE(create_repo) && !is.null(gov_repo_url)) {
+    datom_abort("input", "{.arg gov_repo_url} and {.arg create_repo} = TRUE are mutually exclusive.")
+  }
+  if (!isTRUE(create_repo) && is.null(gov_repo_url)) {
+    datom_abort("input", "No governance repo URL available.", "Pass gov_repo_url, or create_repo = TRUE with a github_pat.")
+  }
+  if (isTRUE(create_repo)) {
+    check_string(repo_name %||% "", "repo_name")
+    if (is.null(github_pat)) datom_abort("input", "{.arg create_repo} = TRUE needs {.arg github_pat}.")
+    api <- sub("/+$", "", github_api_url %||% "https://api.github.com")
+    res <- engine(rs_github_ensure_repo(api, github_pat, github_org, repo_name, isTRUE(private)))
+    datom_inform(if (isTRUE(res$created)) "success" else "info",
+                 if (isTRUE(res$created)) "Created GitHub repo {res$full_name}" else "Reusing empty GitHub repo {res$full_name}")
+    gov_repo_url <- res$clone_url
+  } else if (is_local_url(gov_repo_url)) {
+    gov_repo_url <- local_url_path(gov_repo_url)
+  }
+  path <- abs_path(gov_local_path %||% file.path(tools::R_user_dir("datom", "data"), repo_basename(gov_repo_url)))
+  if (!dir.exists(path)) datom_inform("info", "Cloning gov repo to {.path {path}}")
+  state <- engine(rs_gov_init(gov_repo_url, path, github_pat))
+  switch(state,
+    already = datom_inform("info", "Governance repository already initialised at {.path {path}}"),
+    repushed = datom_inform("info", "Local skeleton exists but remote is empty -- re-pushed to {.url {gov_repo_url}}"),
+    datom_inform("success", "Governance repository initialised at {.path {path}}")
+  )
+  invisible(gov_repo_url)
+}
+
+repo_basename <- function(url) sub("\\.git$", "", basename(sub("/+$", "", url)))
+
+same_url <- function(a, b) identical(sub("(\\.git)?/*$", "", a), sub("(\\.git)?/*$", "", b))
+
+# The gov clone of a store next to a data clone: `gov_local_path`, or a
+# sibling of the data clone named after the gov repo.
+gov_clone_path <- function(store, data_path, url = store$gov_repo_url) {
+  if (!is.null(store$gov_local_path)) return(store$gov_local_path)
+  file.path(dirname(data_path), repo_basename(url))
+}
+
+# governance.json's gov_storage object (no credentials, no clone paths).
+gov_storage_record <- function(loc) {
+  out <- list(type = loc$backend, root = loc$root)
+  if (!is.null(norm_prefix(loc$prefix))) out$prefix <- loc$prefix
+  if (identical(loc$backend, "s3")) out$region <- loc$region %||% "us-east-1"
+  out
+}
+
+# Engine access list of a conn's gov store.
+conn_gov_access <- function(conn) {
+  list(backend = conn$gov_backend, root = conn$gov_root, prefix = conn$gov_prefix,
+       region = conn$gov_region, endpoint = conn$endpoint, client = conn$gov_client)
+}
+
+utc_now <- function() format(Sys.time(), "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
+
+#' Refresh the governance clone only
+#'
+#' Fetch and fast-forward the gov clone (cloning it first if it is missing):
+#' other engineers' registrations and decommissions appear and vanish. No
+#' data clone and no storage traffic.
+#'
+#' @param conn A developer connection of a governed project.
+#' @return `TRUE`, invisibly.
+#' @export
+#' @examples
+#' # see vignette("governing-a-portfolio")
+datom_pull_gov <- function(conn) {
+  check_conn(conn)
+  if (!identical(conn$role, "developer")) datom_abort("role", "Gov pull requires developer role.")
+  if (is.null(conn$gov_root)) {
+    datom_abort("input", "datom_pull_gov() requires governance, but this project has no governance attached.")
+  }
+  if (is.null(conn$gov_local_path)) {
+    datom_abort("input", "Gov pull requires a local gov clone path.", "Set gov_local_path in datom_store().")
+  }
+  pull_gov_clone(conn)
+  datom_inform("success", "Gov repo up to date")
+  invisible(TRUE)
+}
+
+pull_gov_clone <- function(conn) {
+  if (!dir.exists(conn$gov_local_path)) {
+    engine(rs_gov_ensure_clone(conn$gov_repo_url, conn$gov_local_path, conn$github_pat))
+    datom_inform("success", "Cloned gov repo to {.path {conn$gov_local_path}}")
+  } else {
+    engine(rs_gov_pull(conn$gov_local_path, conn$github_pat))
+  }
+}
+
+#' The portfolio: every project registered in the governance repo
+#'
+#' @param x A governed [datom_get_conn()] connection (its gov clone when
+#'   present, else its gov store), or a [datom_store()] with a governance
+#'   component (the gov store).
+#' @return A data frame sorted by name: `name`, `data_backend`, `data_root`,
+#'   `data_prefix`, `registered_at`.
+#' @export
+#' @examples
+#' # see vignette("governing-a-portfolio")
+datom_projects <- function(x) {
+  clone <- NULL
+  if (is_datom_conn(x)) {
+    if (is.null(x$gov_root)) {
+      datom_abort("input", "datom_projects() requires governance, but this project has no governance attached.",
+        "Attach one with datom_attach_gov().")
+    }
+    access <- conn_gov_access(x)
+    if (!is.null(x$gov_local_path) && dir.exists(x$gov_local_path)) clone <- x$gov_local_path
+  } else if (is_datom_store(x)) {
+    if (is.null(x$governance)) datom_abort("input", "The store has no governance component.")
+    access <- component_location(x$governance)
+  } else {
+    datom_abort("input", "{.arg x} must be a datom_conn or datom_store.")
+  }
+  rows <- tryCatch(engine(rs_gov_projects(access, clone)), error = function(e) {
+    datom_abort("storage", "Failed to list projects from governance store.", conditionMessage(e))
+  })
+  out <- data.frame(
+    name = vapply(rows, function(r) r$name, ""),
+    data_backend = vapply(rows, function(r) r$type, ""),
+    data_root = vapply(rows, function(r) r$root, ""),
+    data_prefix = vapply(rows, function(r) r$prefix %||% NA_character_, ""),
+    stringsAsFactors = FALSE
+  )
+  out$registered_at <- if (is.null(clone) || nrow(out) == 0L) rep(NA_character_, nrow(out)) else
+    format(file.mtime(file.path(clone, "projects", out$name, "ref.json")), "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
+  out[order(out$name, method = "radix"), , drop = FALSE]
+}
+
+#' Delete a project's data repository and local clone
+#'
+#' Deletes the data GitHub repository (REST, needs the `delete_repo` scope)
+#' and the local clone; not the data store. Each step warns and continues.
+#'
+#' @param conn A developer connection.
+#' @param confirm Must be identical to the project name.
+#' @param force_gov_attached Allow it for a governed project (used by
+#'   [datom_decommission()]).
+#' @return `TRUE`, invisibly.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-repo-delete")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "clone"), "SCRATCH", store)
+#' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
+#' datom_storage_delete_prefix(conn)
+#' datom_repo_delete(conn, confirm = "SCRATCH")
+datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE) {
+  check_developer(conn)
+  if (missing(confirm) || !identical(confirm, conn$project_name)) {
+    datom_abort("input", "Confirmation does not match the project name.",
+      "Pass confirm = \"{conn$project_name}\" to delete it.")
+  }
+  if (!is.null(conn$gov_root) && !isTRUE(force_gov_attached)) {
+    datom_abort("input", "Refusing to delete the data repo of a governed project.",
+      "Use datom_decommission(), or pass force_gov_attached = TRUE from a governed teardown.")
+  }
+  datom_inform("info", "Deleting data repo for {.val {conn$project_name}}...")
+  url <- conn$data_repo_url
+  if (is.null(url)) {
+    datom_inform("danger", "Cannot delete GitHub repository: data_repo_url is not set on this conn; rebuild the conn with datom_get_conn()")
+  } else if (is_local_url(url)) {
+    bare <- local_url_path(url)
+    if (dir.exists(bare)) unlink(bare, recursive = TRUE)
+    datom_inform("success", "Deleted local bare repository {.path {bare}}")
+  } else if (is.null(conn$github_pat)) {
+    datom_inform("warning", "No GitHub PAT on conn. Delete {url} manually.")
+  } else {
+    res <- rs_github_delete_repo(conn$github_api_url, conn$github_pat, url)
+    if (inherits(res, "datom_engine_error")) {
+      if (identical(res$kind, "input")) {
+        datom_inform("info", "No GitHub remote found -- skipping repo deletion")
+      } else {
+        datom_inform("danger", "Could not delete the GitHub repo: {esc(res$message)}")
+        datom_inform("info", "Delete it manually.")
+      }
+    } else {
+      datom_inform("success", "Deleted GitHub repo {.code {res}}")
+    }
+  }
+  datom_inform("info", "Removing local clone {.path {conn$path}}...")
+  if (unlink(conn$path, recursive = TRUE) == 0L && !dir.exists(conn$path)) {
+    datom_inform("success", "Removed local data clone {.path {conn$path}}")
+  } else {
+    datom_inform("danger", "Could not remove {.path {conn$path}}")
+  }
+  invisible(TRUE)
+}
+
+#' Decommission a project everywhere it lives
+#'
+#' Five steps, in order, each warn-and-continue: delete the project's data
+#' store namespace (`datom/{project}/`), delete the data repository, remove
+#' the local data clone, unregister the project from the governance repo
+#' (commit and push), delete its governance store entry. `confirm` must
+#' equal the project name exactly; there is no prompt.
+#'
+#' @param conn A developer connection.
+#' @param confirm The project name, exactly.
+#' @return `TRUE`, invisibly.
+#' @export
+#' @examples
+#' # see vignette("governing-a-portfolio")
+datom_decommission <- function(conn, confirm = NULL) {
+  check_conn(conn)
+  if (!identical(conn$role, "developer") || is.null(conn$path)) {
+    datom_abort("role", "Decommission requires a developer connection.")
+  }
+  if (!identical(confirm, conn$project_name)) {
+    datom_abort("input", "Confirmation does not match the project name.",
+      "Pass confirm = \"{conn$project_name}\" to decommission it; nothing was touched.")
+  }
+  name <- conn$project_name
+  step <- function(expr) tryCatch(expr, error = function(e) {
+    datom_inform("danger", esc(conditionMessage(e)))
+    datom_inform("info", "Continuing with remaining teardown steps...")
+    NULL
+  })
+  if (!isTRUE(getOption("datom.quiet", FALSE))) cli::cli_h2("Decommissioning {name}")
+  ns <- if (is.null(norm_prefix(conn$prefix))) paste0("datom/", name, "/") else
+    paste0(sub("^/+|/+$", "", conn$prefix), "/datom/", name, "/")
+  datom_inform("info", "Removing data store contents under {ns}")
+  step({ engine(rs_storage_delete_prefix(conn, NULL)); datom_inform("success", "Data storage objects deleted") })
+  step(datom_repo_delete(conn, confirm, force_gov_attached = TRUE))
+  if (is.null(conn$gov_root)) {
+    datom_inform("info", "No governance attached -- skipping gov unregister")
+  } else if (is.null(conn$gov_local_path)) {
+    datom_inform("warning", "No gov_local_path on connection -- skipping gov unregister")
+  } else {
+    step({
+      if (!dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
+      engine(rs_gov_unregister(conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path, conn$github_pat, name))
+      datom_inform("success", "Unregistered {name} from governance")
+    })
+  }
+  if (!is.null(conn$gov_root)) {
+    step({
+      engine(rs_gov_delete_mirror(conn_gov_access(conn), name))
+      datom_inform("success", "Removed gov storage entry projects/{name}/")
+    })
+  }
+  datom_inform("success", "Decommissioned {name}")
+  invisible(TRUE)
+}
+
+#' Attach governance to a project that started without one
+#'
+#' Promotes a solo project to a governed one: the project is registered in
+#' the governance repo (`projects/NAME/`, commit `Register project NAME`,
+#' mirrored to the governance store), and the data repo records the pointer
+#' (`.datom/governance.json`, commit `Attach governance: NAME`). Irreversible:
+#' governance cannot be detached or swapped.
+#'
+#' @param conn A developer connection of the project.
+#' @param gov_store The governance store component.
+#' @param gov_repo_url URL (or local path) of an initialised governance repo.
+#' @param gov_local_path Where the gov clone lives (default: a sibling of the
+#'   data clone named after the gov repo).
+#' @param create_repo Create and seed a new governance repo on GitHub with
+#'   the connection's token.
+#' @param repo_name,github_org,private As in [datom_init_gov()].
+#' @return A new governed connection, invisibly (rebind:
+#'   `conn <- datom_attach_gov(conn, ...)`).
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-attach-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "store")),
+#'                      data_repo_url = file.path(root, "remotes", "p.git"))
+#' datom_init_repo(file.path(root, "p"), "PILOT", store)
+#' conn <- datom_get_conn(path = file.path(root, "p"), store = store)
+#' gov <- datom_store_local(file.path(root, "gov-store"))
+#' url <- datom_init_gov(gov, gov_repo_url = file.path(root, "remotes", "gov.git"),
+#'                       gov_local_path = file.path(root, "gov_clone"))
+#' conn <- datom_attach_gov(conn, gov, gov_repo_url = url,
+#'                          gov_local_path = file.path(root, "gov_clone"))
+#' datom_projects(conn)
+datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_path = NULL, create_repo = FALSE,
+                             repo_name = NULL, github_org = NULL, private = TRUE) {
+  check_conn(conn)
+  if (!identical(conn$role, "developer") || is.null(conn$path)) {
+    datom_abort("role", "datom_attach_gov() requires a developer connection; readers cannot attach governance.")
+  }
+  if (!inherits(gov_store, c("datom_store_s3", "datom_store_local"))) {
+    datom_abort("input", "{.arg gov_store} must be a datom_store_s3 or datom_store_local object.")
+  }
+  check_string_or_null(gov_repo_url, "gov_repo_url")
+  check_string_or_null(gov_local_path, "gov_local_path")
+  if (isTRUE(create_repo) && !is.null(gov_repo_url)) {
+    datom_abort("input", "{.arg gov_repo_url} and {.arg create_repo} = TRUE are mutually exclusive.")
+  }
+  name <- conn$project_name
+  engine(rs_read_config(conn$path))
+  recorded <- recorded_governance(conn$path)
+  if (!is.null(recorded) || !is.null(conn$gov_root)) {
+    rec_url <- recorded$gov_repo_url %||% conn$gov_repo_url
+    if (is.null(gov_repo_url) || same_url(local_or_url(gov_repo_url), rec_url)) {
+      datom_inform("info", "Project {.val {name}} is already attached to governance")
+      return(invisible(conn))
+    }
+    datom_abort("conflict", "Project {.val {name}} is already attached to a different gov repo (recorded {.url {rec_url}}, requested {.url {gov_repo_url}}).",
+      "Governance cannot be detached or swapped.")
+  }
+  if (!isTRUE(create_repo) && is.null(gov_repo_url)) {
+    datom_abort("input", "No governance repo URL available.", "Pass gov_repo_url, or create_repo = TRUE.")
+  }
+  if (isTRUE(create_repo)) {
+    check_string(repo_name %||% "", "repo_name")
+    if (is.null(conn$github_pat)) datom_abort("input", "create_repo = TRUE requires a GitHub PAT on the store.")
+  }
+  gov_loc <- component_location(gov_store)
+  if (isTRUE(create_repo)) {
+    gov_repo_url <- datom_init_gov(gov_store, gov_local_path = gov_local_path %||% file.path(dirname(conn$path), repo_name),
+      create_repo = TRUE, repo_name = repo_name, github_pat = conn$github_pat, github_org = github_org,
+      private = private, github_api_url = conn$github_api_url)
+  }
+  gov_repo_url <- local_or_url(gov_repo_url)
+  gov_path <- abs_path(gov_local_path %||% file.path(dirname(conn$path), repo_basename(gov_repo_url)))
+  if (!engine(rs_gov_ensure_clone(gov_repo_url, gov_path, conn$github_pat))) {
+    engine(rs_gov_pull(gov_path, conn$github_pat))
+  }
+  if (!engine(rs_gov_is_initialised(gov_path))) {
+    datom_abort("input", "Governance repo at {.url {gov_repo_url}} is empty or uninitialised.", "Run datom_init_gov() first.")
+  }
+  data_loc <- conn_location(conn)
+  existing <- engine(rs_gov_ref(gov_loc, gov_path, name))
+  if (!is.null(existing)) {
+    if (!same_root(existing$root, conn$root) || !identical(norm_prefix(existing$prefix), norm_prefix(conn$prefix))) {
+      datom_abort("conflict", "Project {.val {name}} is already registered in the governance repo.",
+        "Choose a different name, or decommission the old project first.")
+    }
+  } else {
+    engine(rs_gov_register(gov_loc, gov_repo_url, gov_path, conn$github_pat, name, data_loc))
+    datom_inform("success", "Registered project {.val {name}} in gov repo")
+  }
+  datom_repo_attach_governance(conn, gov_repo_url, gov_store)
+  datom_inform("success", "Attached governance to project {.val {name}}")
+  new <- conn
+  new[c("gov_root", "gov_prefix", "gov_region", "gov_client", "gov_backend")] <-
+    list(gov_loc$root, gov_loc$prefix, gov_loc$region, gov_loc$client, gov_loc$backend)
+  new["gov_local_path"] <- list(gov_path)
+  new["gov_repo_url"] <- list(gov_repo_url)
+  invisible(new)
+}
+
+#' Record the data-side governance pointer of a project
+#'
+#' Writes `.datom/governance.json` (the governance repo URL and the
+#' governance store's location, never credentials or clone paths), commits
+#' it (`Attach governance: NAME`), pushes, and mirrors it to the data store.
+#' The pointer is write-once. The governance repo itself is not touched
+#' ([datom_attach_gov()] does both halves).
+#'
+#' @param conn A developer connection.
+#' @param gov_repo_url URL of the governance repo.
+#' @param gov_store The governance store component.
+#' @param message Commit message (default `Attach governance: NAME`).
+#' @return The data-repo commit SHA, invisibly.
+#' @export
+#' @examples
+#' # see datom_attach_gov()
+datom_repo_attach_governance <- function(conn, gov_repo_url, gov_store, message = NULL) {
+  check_developer(conn)
+  check_string(gov_repo_url, "gov_repo_url")
+  if (!inherits(gov_store, c("datom_store_s3", "datom_store_local"))) {
+    datom_abort("input", "{.arg gov_store} must be a datom_store_s3 or datom_store_local object.")
+  }
+  check_string_or_null(message, "message")
+  engine(rs_read_config(conn$path))
+  gov_repo_url <- local_or_url(gov_repo_url)
+  name <- conn$project_name
+  recorded <- recorded_governance(conn$path)
+  if (!is.null(recorded)) {
+    if (same_url(recorded$gov_repo_url, gov_repo_url)) {
+      datom_inform("info", "Project {.val {name}} already records this governance repo -- no change")
+      return(invisible(engine(rs_git_status(conn$path))$head %||% NA_character_))
+    }
+    datom_abort("conflict", "Project {.val {name}} already records a different gov repo ({.url {recorded$gov_repo_url}}).",
+      "The governance pointer is write-once.")
+  }
+  record <- list(gov_repo_url = gov_repo_url, gov_storage = gov_storage_record(component_location(gov_store)),
+                 attached_at = utc_now())
+  sha <- engine(rs_commit_json(conn, ".datom/governance.json", record, message %||% paste0("Attach governance: ", name)))
+  ok <- rs_store_put_json(conn, ".metadata/governance.json", record)
+  if (inherits(ok, "datom_engine_error")) {
+    cli::cli_warn(c("governance.json storage upload failed (the local copy is intact).", i = esc(ok$message)))
+  }
+  datom_inform("success", "Wrote data-side governance record for {.val {name}}")
+  invisible(sha)
+}
+
+recorded_governance <- function(path) {
+  f <- file.path(path, ".datom", "governance.json")
+  if (file.exists(f)) jsonlite_read(f) else NULL
+}
+
+local_or_url <- function(url) if (is_local_url(url)) local_url_path(url) else url
+
+# A conn's data location as an engine access list.
+conn_location <- function(conn) {
+  list(backend = conn$backend, root = conn$root, prefix = conn$prefix, region = conn$region,
+       endpoint = conn$endpoint, client = conn$client)
+}

@@ -1,0 +1,106 @@
+#' Move a project's data to another store
+#'
+#' Migrates the project's whole namespace (`datom/{project}/`: parquet
+#' objects and metadata) to `new_store` — local to S3, bucket to bucket —
+#' and repoints the project at it:
+#'
+#' 1. copy every object to the new location, then verify the copy by content
+#'    (SHA-256 of both sides); any difference stops here and the old location
+#'    stays authoritative (nothing else changed);
+#' 2. governed projects: `ref.json` gets the new location as `current` and
+#'    the old one first in `previous` (with `migrated_at` and `sunset_at`),
+#'    `migration_history.json` gets a `data_migration` event; both are
+#'    committed and pushed on the gov clone, then mirrored to the gov store;
+#' 3. `storage.data` of `.datom/project.yaml` is replaced (every other key
+#'    kept), committed (`Update data store: NAME`) and pushed.
+#'
+#' The old location is not deleted: readers still pointed at it are warned
+#' (from `ref.json`) and read from the new one. Delete the old copy after
+#' the sunset date with [datom_storage_delete_prefix()].
+#'
+#' @param conn A developer connection.
+#' @param new_store The destination store component ([datom_store_local()] or
+#'   [datom_store_s3()]).
+#' @param message Commit message for `project.yaml` (default
+#'   `Update data store: NAME`).
+#' @param sunset_days Days the old location is kept for readers (recorded as
+#'   `sunset_at` in `ref.json`).
+#' @return The data-repo commit SHA, invisibly. Rebuild the connection with
+#'   [datom_get_conn()] and a store whose data component is `new_store`.
+#' @export
+#' @examples
+#' root <- file.path(tempdir(), "datom-migrate-example")
+#' store <- datom_store(data = datom_store_local(file.path(root, "old")),
+#'                      data_repo_url = file.path(root, "remote.git"))
+#' datom_init_repo(file.path(root, "clone"), "MOVING", store)
+#' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
+#' datom_write(conn, data.frame(x = 1:3), "t", message = "first")
+#' new <- datom_store_local(file.path(root, "new"))
+#' datom_repo_set_data_store(conn, new)
+#' conn <- datom_get_conn(path = file.path(root, "clone"),
+#'                        store = datom_store(data = new, data_repo_url = file.path(root, "remote.git")))
+#' datom_read(conn, "t")
+datom_repo_set_data_store <- function(conn, new_store, message = NULL, sunset_days = 90) {
+  check_conn(conn)
+  if (!identical(conn$role, "developer") || is.null(conn$path)) {
+    datom_abort("role", "datom_repo_set_data_store() requires a developer connection.")
+  }
+  if (!inherits(new_store, c("datom_store_s3", "datom_store_local"))) {
+    datom_abort("input", "{.arg new_store} must be a datom_store_s3 or datom_store_local component (not a composite store or credentials only).")
+  }
+  check_string_or_null(message, "message")
+  if (!is.numeric(sunset_days) || length(sunset_days) != 1L || is.na(sunset_days) || sunset_days < 0) {
+    datom_abort("input", "{.arg sunset_days} must be a single non-negative number.")
+  }
+  name <- conn$project_name
+  cfg <- engine(rs_read_config(conn$path))
+  new_loc <- component_location(new_store)
+  to_conn <- conn
+  to_conn[c("backend", "root", "prefix", "region", "client", "endpoint")] <-
+    list(new_loc$backend, new_loc$root, new_loc$prefix, new_loc$region, new_loc$client, new_loc$endpoint)
+  same <- function(a, b) identical(a$backend, b$backend) && same_root(a$root, b$root) &&
+    identical(norm_prefix(a$prefix), norm_prefix(b$prefix))
+  if (same(conn, to_conn)) {
+    datom_inform("info", "The data of {.val {name}} already lives there -- nothing to migrate")
+    return(invisible(engine(rs_git_status(conn$path))$head))
+  }
+  governed <- !is.null(conn$gov_root)
+  if (governed && is.null(conn$gov_local_path)) {
+    datom_abort("input", "Migrating a governed project needs its gov clone.", "Set gov_local_path in datom_store().")
+  }
+  owner <- engine(rs_namespace_owner(to_conn))
+  if (!is.null(owner) && !identical(owner, name)) {
+    datom_abort("conflict", "The destination namespace is already occupied by project {.val {owner}}.",
+      "Each project needs its own namespace: use another prefix or bucket.")
+  }
+  # 1. copy + verify: any failure leaves the old location authoritative.
+  n <- length(engine(rs_storage_list(conn))$key)
+  datom_inform("info", "Copying {n} object{?s} of {.val {name}} ({conn$backend} -> {to_conn$backend})...")
+  copied <- engine(rs_storage_copy(conn, to_conn))
+  v <- engine(rs_storage_verify(conn, to_conn, NULL, TRUE))
+  bad <- !is.na(v$issue)
+  if (any(bad)) {
+    datom_abort("integrity", "Migration verification failed for {sum(bad)} object{?s} (first: {v$key[bad][1]}: {v$issue[bad][1]}); the old location is still authoritative.",
+      "Fix the destination and run datom_repo_set_data_store() again.")
+  }
+  total <- format(sum(copied$bytes), big.mark = ",", scientific = FALSE)
+  datom_inform("success", "Copied and verified {length(copied$key)} object{?s} ({total} bytes)")
+  # 2. governance: ref.json + migration_history.json
+  if (governed) {
+    if (!dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
+    sunset <- format(Sys.time() + sunset_days * 86400, "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
+    details <- list(from = location_label(conn), to = location_label(to_conn))
+    engine(rs_gov_record_migration(conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path, conn$github_pat,
+                                   name, conn_location(conn), conn_location(to_conn), details, sunset))
+    datom_inform("success", "Updated ref.json of {.val {name}}: old location sunsets {sunset}")
+  }
+  # 3. project.yaml
+  sha <- engine(rs_set_data_store(conn, conn_location(to_conn), message %||% paste0("Update data store: ", name)))
+  datom_inform("success", "Updated .datom/project.yaml data store pointer for {.val {name}}")
+  invisible(sha)
+}
+
+location_label <- function(x) {
+  ns <- if (is.null(norm_prefix(x$prefix))) "datom/" else paste0(sub("^/+|/+$", "", x$prefix), "/datom/")
+  if (identical(x$backend, "s3")) paste0("s3://", x$root, "/", ns) else file.path(x$root, ns)
+}

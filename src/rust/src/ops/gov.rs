@@ -1,0 +1,757 @@
+//! Governance (FORMATS.md 10, API.md 3.2/3.5/3.7/3.8): the organisation's
+//! portfolio register, a git repository of
+//! `projects/NAME/{dispatch,ref,migration_history}.json`, mirrored to a
+//! governance store under `{GP/}datom/projects/`.
+//!
+//! Every change to the register is made on the local gov clone after a
+//! fetch + fast-forward, committed, pushed, and only then mirrored to the
+//! store. A rejected push (another engineer registered concurrently) undoes
+//! the local commit and retries on top of the new remote state; any other
+//! failure undoes the commit and leaves the clone as it was.
+
+use super::Project;
+use crate::error::{Error, Kind, Result};
+use crate::git::{self, Creds, Repo};
+use crate::identity::rvalue::RValue;
+use crate::layout;
+use crate::model::{self, as_str, get, Location};
+use crate::store::Store;
+use std::path::{Path, PathBuf};
+
+const README: &str = "# Governance Repository\n\nThis repository registers the datom projects of an organisation. Each registered project has a folder under `projects/` holding its `dispatch.json`, `ref.json` and `migration_history.json`.\n";
+const PUSH_ATTEMPTS: usize = 4;
+
+/// A governance repo: its local clone, remote URL, credentials and store.
+pub struct Gov<'a> {
+    pub clone: &'a Path,
+    pub url: &'a str,
+    pub creds: &'a Creds,
+    pub store: &'a Project,
+}
+
+/// The governance store's `projects` namespace as a [`Project`] whose keys are
+/// relative to `{GP/}datom/projects`.
+pub fn gov_store(store: Box<dyn Store>, prefix: Option<&str>, json_newline: bool, display: String) -> Project {
+    Project { name: "projects".to_string(), store, root: layout::gov_root(prefix), json_newline, display }
+}
+
+/// What `init_gov` found and did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InitGov {
+    /// Skeleton committed and pushed.
+    Created,
+    /// Local skeleton present and the remote has it: nothing to do.
+    AlreadyInitialised,
+    /// Local skeleton present but the remote was empty: pushed again.
+    Repushed,
+    /// The remote was already seeded: cloned, nothing new to commit.
+    Cloned,
+}
+
+fn strip_url(u: &str) -> &str {
+    let u = u.trim_end_matches('/');
+    u.strip_suffix(".git").unwrap_or(u).trim_end_matches('/')
+}
+
+/// Same repository URL, ignoring a trailing `.git` / `/` (and `file://` on paths).
+pub fn same_url(a: &str, b: &str) -> bool {
+    let norm = |u: &str| -> String {
+        let u = strip_url(u);
+        if git::is_local_remote(u) {
+            let p = git::local_remote_path(u);
+            std::fs::canonicalize(&p).unwrap_or(p).to_string_lossy().into_owned()
+        } else {
+            u.to_string()
+        }
+    };
+    norm(a) == norm(b)
+}
+
+fn io_err(what: &str, e: std::io::Error) -> Error {
+    Error::new(Kind::Storage, format!("{what}: {e}"))
+}
+
+fn is_nonempty_dir(p: &Path) -> bool {
+    std::fs::read_dir(p).map(|mut d| d.next().is_some()).unwrap_or(false)
+}
+
+fn check_remote(repo: &Repo, clone: &Path, url: &str) -> Result<()> {
+    let actual = repo.first_remote_url().unwrap_or_default();
+    if !same_url(&actual, url) {
+        return Err(Error::new(
+            Kind::Conflict,
+            format!(
+                "Gov clone at {} has a different remote URL (expected {}, found {})",
+                clone.display(),
+                git::redact(url),
+                git::redact(&actual)
+            ),
+        )
+        .with_hint("Remove the directory or change gov_local_path."));
+    }
+    Ok(())
+}
+
+fn prepare_remote(url: &str) -> Result<()> {
+    if git::is_local_remote(url) {
+        git::ensure_bare(&git::local_remote_path(url))?;
+    }
+    Ok(())
+}
+
+/// Create (or adopt) the governance repository and its local clone.
+pub fn init_gov(url: &str, clone: &Path, creds: &Creds) -> Result<InitGov> {
+    prepare_remote(url)?;
+    let gitkeep = clone.join(layout::gov::REPO_GITKEEP);
+    let repo = if clone.join(".git").exists() {
+        let repo = Repo::open(clone)?;
+        check_remote(&repo, clone, url)?;
+        if gitkeep.exists() && repo.head_oid().is_some() {
+            let remote = repo_remote_name(&repo);
+            return if repo.remote_has_refs(&remote, creds)? {
+                Ok(InitGov::AlreadyInitialised)
+            } else {
+                repo.push(&remote, creds)?;
+                Ok(InitGov::Repushed)
+            };
+        }
+        repo
+    } else {
+        if is_nonempty_dir(clone) {
+            return Err(Error::new(Kind::Conflict, format!("{} exists but is not a git repository", clone.display()))
+                .with_hint("Remove the directory or choose another gov_local_path."));
+        }
+        clone_fresh(url, clone, creds)?
+    };
+    if gitkeep.exists() {
+        return Ok(InitGov::Cloned);
+    }
+    std::fs::create_dir_all(clone.join("projects")).map_err(|e| io_err("cannot create projects/", e))?;
+    crate::store::local::write_atomic(&gitkeep, b"\n")?;
+    let readme = clone.join(layout::gov::REPO_README);
+    let mut paths = vec![layout::gov::REPO_GITKEEP];
+    if !readme.exists() {
+        crate::store::local::write_atomic(&readme, README.as_bytes())?;
+        paths.push(layout::gov::REPO_README);
+    }
+    let before = repo.head_sha();
+    repo.commit_paths(&paths, "Initialize governance repository")?;
+    if let Err(e) = repo.push(&repo_remote_name(&repo), creds) {
+        undo(&repo, before.as_deref(), clone, &paths);
+        return Err(e);
+    }
+    Ok(InitGov::Created)
+}
+
+fn repo_remote_name(repo: &Repo) -> String {
+    if repo.remote_url("origin").is_some() {
+        "origin".into()
+    } else {
+        repo.first_remote_name().unwrap_or_else(|| "origin".into())
+    }
+}
+
+fn clone_fresh(url: &str, clone: &Path, creds: &Creds) -> Result<Repo> {
+    if let Some(parent) = clone.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| io_err("cannot create the gov clone's parent", e))?;
+    }
+    Repo::clone(url, clone, creds).map_err(|e| {
+        let _ = std::fs::remove_dir_all(clone);
+        Error::new(e.kind, format!("Failed to clone the governance repo {}: {}", git::redact(url), e.message))
+            .with_hint("Check gov_repo_url and your credentials.")
+    })
+}
+
+/// Clone the gov repo into `clone` when it is absent (returns `true`), else
+/// check the existing clone's remote (returns `false`).
+pub fn ensure_clone(url: &str, clone: &Path, creds: &Creds) -> Result<bool> {
+    if clone.join(".git").exists() {
+        let repo = Repo::open(clone)?;
+        check_remote(&repo, clone, url)?;
+        return Ok(false);
+    }
+    if is_nonempty_dir(clone) {
+        return Err(Error::new(Kind::Conflict, format!("{} exists but is not a git repository", clone.display()))
+            .with_hint("Remove the directory or choose another gov_local_path."));
+    }
+    clone_fresh(url, clone, creds)?;
+    Ok(true)
+}
+
+/// Is the clone initialised (`projects/.gitkeep`)?
+pub fn is_initialised(clone: &Path) -> bool {
+    clone.join(layout::gov::REPO_GITKEEP).exists()
+}
+
+/// Fetch + fast-forward the gov clone; the number of commits pulled.
+pub fn pull(clone: &Path, creds: &Creds) -> Result<usize> {
+    let repo = Repo::open(clone)?;
+    sync_remote(&repo, creds)
+}
+
+fn sync_remote(repo: &Repo, creds: &Creds) -> Result<usize> {
+    let remote = repo_remote_name(repo);
+    repo.fetch(&remote, creds).map_err(|e| {
+        Error::new(Kind::Git, format!("Failed to fetch the governance repo: {}", e.message)).with_hint("Check gov_repo_url and your credentials.")
+    })?;
+    if repo.head_oid().is_none() {
+        // An unborn clone of a repo that has since been seeded.
+        if let Some(oid) = repo.remote_branch_oid(&remote)? {
+            repo.reset_hard(&oid.to_string())?;
+            return Ok(1);
+        }
+        return Ok(0);
+    }
+    repo.fast_forward(&remote).map_err(|e| {
+        Error::new(Kind::Conflict, format!("Gov clone cannot be fast-forwarded: {}", e.message))
+            .with_hint("Resolve the gov clone with git (it must not carry local commits), then retry.")
+    })
+}
+
+/// Undo a local commit (and files it added) after a failed push.
+fn undo(repo: &Repo, before: Option<&str>, clone: &Path, added: &[&str]) {
+    match before {
+        Some(b) => {
+            let _ = repo.reset_hard(b);
+        }
+        None => {
+            let _ = repo.unborn_reset();
+        }
+    }
+    for p in added {
+        let f = clone.join(p);
+        if f.exists() && !repo.is_tracked(p) {
+            let _ = std::fs::remove_file(&f);
+        }
+    }
+}
+
+/// Apply `change` on an up-to-date clone, commit `paths` with `message`,
+/// push; a rejected push is retried on top of the new remote state. Returns
+/// whether a commit was pushed (false when `change` left nothing to commit).
+fn commit_and_push<F>(g: &Gov<'_>, message: &str, mut change: F) -> Result<bool>
+where
+    F: FnMut(&Path) -> Result<Vec<String>>,
+{
+    let repo = Repo::open(g.clone)?;
+    check_remote(&repo, g.clone, g.url)?;
+    let remote = repo_remote_name(&repo);
+    let mut last = None;
+    for _ in 0..PUSH_ATTEMPTS {
+        sync_remote(&repo, g.creds)?;
+        let before = repo.head_sha();
+        let paths = change(g.clone)?;
+        let refs: Vec<&str> = paths.iter().map(|s| s.as_str()).collect();
+        let commit = repo.commit_paths(&refs, message)?;
+        if before.as_deref() == Some(commit.as_str()) {
+            return Ok(false);
+        }
+        match repo.push(&remote, g.creds) {
+            Ok(()) => return Ok(true),
+            Err(e) => {
+                undo(&repo, before.as_deref(), g.clone, &refs);
+                if e.kind != Kind::PushRejected {
+                    return Err(Error::new(e.kind, format!("Failed to push the governance repo: {}", e.message))
+                        .with_hint("Check gov_repo_url and your credentials; the gov clone was left as it was."));
+                }
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::new(Kind::PushRejected, "governance push rejected"))
+        .with_hint("Other engineers are updating the governance repo; run datom_pull_gov(conn) and retry."))
+}
+
+fn project_dir(clone: &Path, name: &str) -> PathBuf {
+    clone.join("projects").join(name)
+}
+
+fn rel(name: &str, file: &str) -> String {
+    format!("projects/{name}/{file}")
+}
+
+const FILES: [&str; 3] = ["dispatch.json", "ref.json", "migration_history.json"];
+
+/// `dispatch.json` (10.1).
+pub fn dispatch_json() -> RValue {
+    RValue::named(vec![(
+        "methods",
+        RValue::named(vec![
+            ("r", RValue::named(vec![("default", RValue::str("datom::datom_read"))])),
+            ("python", RValue::named(vec![("default", RValue::str("datom.read"))])),
+        ]),
+    )])
+}
+
+fn empty_array() -> RValue {
+    RValue::List { names: None, values: Vec::new() }
+}
+
+/// A location a project lived in before a migration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreviousLocation {
+    pub location: Location,
+    pub migrated_at: Option<String>,
+    pub sunset_at: Option<String>,
+}
+
+/// `ref.json` (10.2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefJson {
+    pub current: Location,
+    pub previous: Vec<PreviousLocation>,
+}
+
+fn loc_json(l: &Location) -> Vec<(&'static str, RValue)> {
+    let mut pairs = vec![("type", RValue::str(&l.kind)), ("root", RValue::str(&l.root))];
+    if let Some(p) = l.prefix_norm() {
+        pairs.push(("prefix", RValue::str(p)));
+    }
+    if l.kind == "s3" {
+        pairs.push(("region", RValue::str(l.region.clone().unwrap_or_else(|| "us-east-1".into()))));
+    }
+    pairs
+}
+
+impl RefJson {
+    pub fn new(current: Location) -> RefJson {
+        RefJson { current, previous: Vec::new() }
+    }
+    pub fn to_rvalue(&self) -> RValue {
+        let prev: Vec<RValue> = self
+            .previous
+            .iter()
+            .map(|p| {
+                let mut pairs = loc_json(&p.location);
+                if let Some(m) = &p.migrated_at {
+                    pairs.push(("migrated_at", RValue::str(m)));
+                }
+                if let Some(s) = &p.sunset_at {
+                    pairs.push(("sunset_at", RValue::str(s)));
+                }
+                RValue::named(pairs)
+            })
+            .collect();
+        RValue::named(vec![
+            ("current", RValue::named(loc_json(&self.current))),
+            ("previous", RValue::List { names: None, values: prev }),
+        ])
+    }
+}
+
+fn parse_prefix(v: Option<&RValue>) -> Option<String> {
+    as_str(v).map(|s| s.to_string()).filter(|s| !s.is_empty())
+}
+
+fn parse_location(v: &RValue, what: &str) -> Result<Location> {
+    let root = as_str(get(v, "root")).filter(|s| !s.is_empty());
+    let Some(root) = root else {
+        return Err(Error::new(Kind::Json, format!("Invalid ref.json: missing {what}.root")));
+    };
+    let kind = as_str(get(v, "type")).unwrap_or("s3").to_string();
+    if kind != "s3" && kind != "local" {
+        return Err(Error::new(Kind::Json, format!("Invalid ref.json: {what}.type must be \"s3\" or \"local\", not {kind:?}")));
+    }
+    let region = if kind == "s3" { Some(as_str(get(v, "region")).unwrap_or("us-east-1").to_string()) } else { None };
+    Ok(Location { kind, root: root.to_string(), prefix: parse_prefix(get(v, "prefix")), region })
+}
+
+/// Parse a `ref.json` value with the reader rules of 10.2.
+pub fn parse_ref(v: &RValue) -> Result<RefJson> {
+    let Some(cur) = get(v, "current") else {
+        return Err(Error::new(Kind::Json, "Invalid ref.json: missing current.root"));
+    };
+    let current = parse_location(cur, "current")?;
+    let mut previous = Vec::new();
+    if let Some(p) = get(v, "previous") {
+        for e in model::elements(p) {
+            previous.push(PreviousLocation {
+                location: parse_location(e, "previous")?,
+                migrated_at: as_str(get(e, "migrated_at")).map(|s| s.to_string()),
+                sunset_at: as_str(get(e, "sunset_at")).map(|s| s.to_string()),
+            });
+        }
+    }
+    Ok(RefJson { current, previous })
+}
+
+fn read_file_json(p: &Path, what: &str) -> Result<Option<RValue>> {
+    match std::fs::read_to_string(p) {
+        Ok(t) => Ok(Some(model::read_json(&t, what)?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(&format!("cannot read {what}"), e)),
+    }
+}
+
+/// A project's `ref.json` from the gov clone (`None` when not registered).
+pub fn read_ref_clone(clone: &Path, name: &str) -> Result<Option<RefJson>> {
+    read_file_json(&project_dir(clone, name).join("ref.json"), "ref.json")?.map(|v| parse_ref(&v)).transpose()
+}
+
+/// A project's `ref.json` from the governance store.
+pub fn read_ref_store(store: &Project, name: &str) -> Result<Option<RefJson>> {
+    store.get_json(&layout::gov::reference(name))?.map(|v| parse_ref(&v)).transpose()
+}
+
+/// Registered projects of the gov clone, sorted by name; an unreadable
+/// `ref.json` is reported per project instead of failing the listing.
+pub fn projects_clone(clone: &Path) -> Result<Vec<(String, Result<RefJson>)>> {
+    let dir = clone.join("projects");
+    let rd = std::fs::read_dir(&dir).map_err(|e| io_err(&format!("cannot list {}", dir.display()), e))?;
+    let mut names: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("ref.json").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    Ok(names
+        .into_iter()
+        .map(|n| {
+            let r = read_ref_clone(clone, &n).and_then(|o| o.ok_or_else(|| Error::new(Kind::NotFound, "ref.json vanished")));
+            (n, r)
+        })
+        .collect())
+}
+
+/// Registered projects of the governance store, sorted by name.
+pub fn projects_store(store: &Project) -> Result<Vec<(String, Result<RefJson>)>> {
+    let prefix = format!("{}/", store.root);
+    let objs = store.store.list(&prefix)?;
+    let mut names: Vec<String> = objs
+        .iter()
+        .filter_map(|o| o.key.strip_prefix(&prefix))
+        .filter_map(|k| k.strip_suffix("/ref.json"))
+        .filter(|n| !n.contains('/'))
+        .map(|n| n.to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names
+        .into_iter()
+        .map(|n| {
+            let r = read_ref_store(store, &n).and_then(|o| o.ok_or_else(|| Error::new(Kind::NotFound, "ref.json vanished")));
+            (n, r)
+        })
+        .collect())
+}
+
+fn write_json_file(clone: &Path, rel_path: &str, v: &RValue) -> Result<()> {
+    let p = clone.join(rel_path);
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(|e| io_err("cannot create the project folder", e))?;
+    }
+    crate::store::local::write_atomic(&p, model::json_text(v, true).as_bytes())
+}
+
+fn mirror(g: &Gov<'_>, name: &str, files: &[&str]) -> Result<()> {
+    for f in files {
+        let v = read_file_json(&project_dir(g.clone, name).join(f), f)?
+            .ok_or_else(|| Error::new(Kind::NotFound, format!("projects/{name}/{f} is missing from the gov clone")))?;
+        g.store.put_json(&format!("{name}/{f}"), &v)?;
+    }
+    Ok(())
+}
+
+fn not_initialised(url: &str) -> Error {
+    Error::new(Kind::Input, format!("Governance repo at {} is empty or uninitialised", git::redact(url)))
+        .with_hint("Run datom_init_gov() first.")
+}
+
+fn already_registered(name: &str) -> Error {
+    Error::new(Kind::Conflict, format!("Project {name:?} is already registered in the governance repo"))
+        .with_hint("Choose a different name, or decommission the old project first.")
+}
+
+/// Register a project: the three files in one commit `Register project
+/// NAME`, pushed, then mirrored to the governance store.
+pub fn register(g: &Gov<'_>, name: &str, data: &Location) -> Result<()> {
+    layout::check_name(name, "project_name")?;
+    commit_and_push(g, &format!("Register project {name}"), |clone| {
+        if !is_initialised(clone) {
+            return Err(not_initialised(g.url));
+        }
+        if project_dir(clone, name).exists() {
+            return Err(already_registered(name));
+        }
+        write_json_file(clone, &rel(name, "dispatch.json"), &dispatch_json())?;
+        write_json_file(clone, &rel(name, "ref.json"), &RefJson::new(data.clone()).to_rvalue())?;
+        write_json_file(clone, &rel(name, "migration_history.json"), &empty_array())?;
+        Ok(FILES.iter().map(|f| rel(name, f)).collect())
+    })
+    .inspect_err(|_| {
+        // A registration that did not land leaves no folder behind (undo
+        // removed the untracked files; drop the directory too).
+        let d = project_dir(g.clone, name);
+        if d.exists() && std::fs::read_dir(&d).map(|mut x| x.next().is_none()).unwrap_or(false) {
+            let _ = std::fs::remove_dir(&d);
+        }
+    })?;
+    mirror(g, name, &FILES)
+}
+
+/// Remove `projects/NAME/` (commit `Unregister project NAME`, push).
+/// Returns false when the project was not registered.
+pub fn unregister(g: &Gov<'_>, name: &str) -> Result<bool> {
+    layout::check_name(name, "project_name")?;
+    let pushed = commit_and_push(g, &format!("Unregister project {name}"), |clone| {
+        let d = project_dir(clone, name);
+        let mut paths = Vec::new();
+        if d.exists() {
+            for e in std::fs::read_dir(&d).map_err(|e| io_err("cannot list the project folder", e))?.flatten() {
+                if let Ok(f) = e.file_name().into_string() {
+                    paths.push(rel(name, &f));
+                }
+            }
+            std::fs::remove_dir_all(&d).map_err(|e| io_err("cannot remove the project folder", e))?;
+        }
+        Ok(paths)
+    })?;
+    Ok(pushed)
+}
+
+/// Delete `projects/NAME/` from the governance store; the number deleted.
+pub fn delete_mirror(store: &Project, name: &str) -> Result<u64> {
+    layout::check_name(name, "project_name")?;
+    store.store.delete_prefix(&format!("{}/{}/", store.root, name))
+}
+
+/// Re-write dispatch.json and ref.json (normalised) when present, commit
+/// each change (`Update dispatch for NAME`, `Update ref for NAME`), push,
+/// and mirror all three files to the store. Registers the project first when
+/// it is missing from the clone. Returns (file, outcome) per file; a
+/// failure of one file does not stop the others.
+pub fn sync_dispatch(g: &Gov<'_>, name: &str, data: &Location) -> Result<Vec<(String, std::result::Result<(), Error>)>> {
+    let dir = project_dir(g.clone, name);
+    pull(g.clone, g.creds)?;
+    if !dir.join("ref.json").exists() {
+        register(g, name, data)?;
+        return Ok(FILES.iter().map(|f| (f.to_string(), Ok(()))).collect());
+    }
+    let mut out = Vec::new();
+    let d = commit_and_push(g, &format!("Update dispatch for {name}"), |clone| {
+        write_json_file(clone, &rel(name, "dispatch.json"), &dispatch_json())?;
+        Ok(vec![rel(name, "dispatch.json")])
+    })
+    .and_then(|_| mirror(g, name, &["dispatch.json"]));
+    out.push(("dispatch.json".to_string(), d));
+    let r = commit_and_push(g, &format!("Update ref for {name}"), |clone| {
+        let cur = read_ref_clone(clone, name)?.ok_or_else(|| Error::new(Kind::NotFound, "ref.json is missing"))?;
+        write_json_file(clone, &rel(name, "ref.json"), &cur.to_rvalue())?;
+        Ok(vec![rel(name, "ref.json")])
+    })
+    .and_then(|_| mirror(g, name, &["ref.json"]));
+    out.push(("ref.json".to_string(), r));
+    let m = if dir.join("migration_history.json").exists() {
+        mirror(g, name, &["migration_history.json"])
+    } else {
+        Ok(())
+    };
+    out.push(("migration_history.json".to_string(), m));
+    Ok(out)
+}
+
+/// Record a data migration: `ref.json` gets `current = to` and the old
+/// current prepended to `previous` (with `migrated_at`, `sunset_at`);
+/// `migration_history.json` gets the event prepended. Two commits (`Update
+/// ref for NAME`, `Record migration for NAME: data_migration`), one push
+/// attempt each, then mirrors. Refuses when the ref does not currently point
+/// at `from` (someone else migrated the project).
+pub fn record_migration(g: &Gov<'_>, name: &str, from: &Location, to: &Location, details: RValue, sunset_at: &str) -> Result<RefJson> {
+    let now = model::now_utc();
+    let mut result = None;
+    commit_and_push(g, &format!("Update ref for {name}"), |clone| {
+        let mut r = read_ref_clone(clone, name)?.ok_or_else(|| {
+            Error::new(Kind::NotFound, format!("Project {name:?} is not registered in the governance repo"))
+                .with_hint("Register it with datom_sync_dispatch(conn) first.")
+        })?;
+        if !same_location(&r.current, from) {
+            if same_location(&r.current, to) {
+                result = Some(r.clone());
+                return Ok(vec![]);
+            }
+            return Err(Error::new(
+                Kind::Conflict,
+                format!("ref.json of {name} points at {}, not at this connection's {}", r.current.root, from.root),
+            )
+            .with_hint("Run datom_pull(conn) and rebuild the connection with datom_get_conn()."));
+        }
+        r.previous.insert(
+            0,
+            PreviousLocation { location: from.clone(), migrated_at: Some(now.clone()), sunset_at: Some(sunset_at.to_string()) },
+        );
+        r.current = to.clone();
+        write_json_file(clone, &rel(name, "ref.json"), &r.to_rvalue())?;
+        result = Some(r);
+        Ok(vec![rel(name, "ref.json")])
+    })?;
+    commit_and_push(g, &format!("Record migration for {name}: data_migration"), |clone| {
+        let p = rel(name, "migration_history.json");
+        let mut events: Vec<RValue> = read_file_json(&clone.join(&p), "migration_history.json")?
+            .map(|v| model::elements(&v).to_vec())
+            .unwrap_or_default();
+        let already = events.first().is_some_and(|e| {
+            as_str(get(e, "event_type")) == Some("data_migration")
+                && get(e, "details").and_then(|d| get(d, "to")) == get(&details, "to")
+                && get(e, "details").and_then(|d| get(d, "from")) == get(&details, "from")
+        });
+        if !already {
+            let ev = RValue::named(vec![
+                ("event_type", RValue::str("data_migration")),
+                ("details", details.clone()),
+                ("occurred_at", RValue::str(&now)),
+            ]);
+            events.insert(0, ev);
+        }
+        write_json_file(clone, &p, &RValue::List { names: None, values: events })?;
+        Ok(vec![p])
+    })?;
+    mirror(g, name, &["ref.json", "migration_history.json"])?;
+    Ok(result.expect("ref read"))
+}
+
+/// Same data location (type, root, normalised prefix).
+pub fn same_location(a: &Location, b: &Location) -> bool {
+    let root = |l: &Location| -> String {
+        if l.kind == "local" {
+            let p = PathBuf::from(&l.root);
+            std::fs::canonicalize(&p).unwrap_or(p).to_string_lossy().trim_end_matches('/').to_string()
+        } else {
+            l.root.clone()
+        }
+    };
+    let pre = |l: &Location| l.prefix_norm().map(|p| p.trim_matches('/').to_string()).filter(|p| !p.is_empty());
+    a.kind == b.kind && root(a) == root(b) && pre(a) == pre(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::local::LocalStore;
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("datom-gov-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn store(d: &Path) -> Project {
+        gov_store(Box::new(LocalStore::new(d.join("gov-store"))), None, true, d.display().to_string())
+    }
+
+    fn loc(root: &str, prefix: Option<&str>) -> Location {
+        Location { kind: "local".into(), root: root.into(), prefix: prefix.map(|s| s.into()), region: None }
+    }
+
+    #[test]
+    fn parse_ref_reader_rules() {
+        let v = model::read_json(r#"{"current":{"type":"s3","root":"b","prefix":{}},"previous":[]}"#, "x").unwrap();
+        let r = parse_ref(&v).unwrap();
+        assert_eq!(r.current.prefix, None);
+        assert_eq!(r.current.region.as_deref(), Some("us-east-1"));
+        let v = model::read_json(r#"{"current":{"type":"local","prefix":""}}"#, "x").unwrap();
+        assert!(parse_ref(&v).unwrap_err().message.contains("missing current.root"));
+        let r = RefJson::new(loc("/srv/x", None));
+        assert_eq!(model::json_text(&r.to_rvalue(), false), "{\n  \"current\": {\n    \"type\": \"local\",\n    \"root\": \"/srv/x\"\n  },\n  \"previous\": []\n}");
+        assert_eq!(parse_ref(&r.to_rvalue()).unwrap(), r);
+    }
+
+    #[test]
+    fn init_register_pull_unregister_migrate() {
+        let d = tmp("flow");
+        let url = d.join("remotes/acme-gov.git");
+        let url = url.to_str().unwrap();
+        let a = d.join("a");
+        let creds = Creds::default();
+        assert_eq!(init_gov(url, &a, &creds).unwrap(), InitGov::Created);
+        assert_eq!(std::fs::read(a.join("projects/.gitkeep")).unwrap(), b"\n");
+        assert_eq!(init_gov(url, &a, &creds).unwrap(), InitGov::AlreadyInitialised);
+        // a second engineer adopts the seeded repo
+        let b = d.join("b");
+        assert_eq!(init_gov(url, &b, &creds).unwrap(), InitGov::Cloned);
+        // a clone with a different remote is refused
+        let other = d.join("other.git");
+        assert_eq!(init_gov(other.to_str().unwrap(), &a, &creds).unwrap_err().kind, Kind::Conflict);
+
+        let st = store(&d);
+        let ga = Gov { clone: &a, url, creds: &creds, store: &st };
+        register(&ga, "STUDY_001", &loc("/data", None)).unwrap();
+        assert_eq!(register(&ga, "STUDY_001", &loc("/data", None)).unwrap_err().kind, Kind::Conflict);
+        // b registers concurrently without pulling: the push is retried on top
+        let gb = Gov { clone: &b, url, creds: &creds, store: &st };
+        register(&gb, "STUDY_002", &loc("/data", Some("p"))).unwrap();
+        assert!(b.join("projects/STUDY_001/ref.json").exists());
+        assert_eq!(pull(&a, &creds).unwrap(), 1);
+        let names: Vec<String> = projects_clone(&a).unwrap().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, vec!["STUDY_001", "STUDY_002"]);
+        let names: Vec<String> = projects_store(&st).unwrap().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, vec!["STUDY_001", "STUDY_002"]);
+        assert_eq!(read_ref_store(&st, "STUDY_002").unwrap().unwrap().current.prefix.as_deref(), Some("p"));
+        let mh = std::fs::read_to_string(a.join("projects/STUDY_001/migration_history.json")).unwrap();
+        assert_eq!(mh, "[]\n");
+        let disp = std::fs::read_to_string(a.join("projects/STUDY_001/dispatch.json")).unwrap();
+        assert!(disp.contains("\"default\": \"datom::datom_read\""));
+
+        // migration
+        let r = record_migration(
+            &ga,
+            "STUDY_001",
+            &loc("/data", None),
+            &loc("/new", None),
+            RValue::named(vec![("from", RValue::str("/data/datom/")), ("to", RValue::str("/new/datom/"))]),
+            "2027-01-01T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(r.current.root, "/new");
+        assert_eq!(r.previous[0].location.root, "/data");
+        let s = read_ref_store(&st, "STUDY_001").unwrap().unwrap();
+        assert_eq!(s, r);
+        // a second run is a no-op (already at the target)
+        record_migration(&ga, "STUDY_001", &loc("/data", None), &loc("/new", None), RValue::named(vec![("from", RValue::str("/data/datom/")), ("to", RValue::str("/new/datom/"))]), "x").unwrap();
+        let mh = model::read_json(&std::fs::read_to_string(a.join("projects/STUDY_001/migration_history.json")).unwrap(), "m").unwrap();
+        assert_eq!(model::elements(&mh).len(), 1);
+
+        // unregister from b (behind a): retried after fetch, then a pulls it away
+        assert!(unregister(&gb, "STUDY_002").unwrap());
+        assert!(!b.join("projects/STUDY_002").exists());
+        assert_eq!(delete_mirror(&st, "STUDY_002").unwrap(), 3);
+        pull(&a, &creds).unwrap();
+        assert!(!a.join("projects/STUDY_002").exists());
+        assert!(!unregister(&ga, "STUDY_002").unwrap());
+        assert_eq!(projects_store(&st).unwrap().len(), 1);
+
+        // sync_dispatch re-registers a project missing from the register
+        let res = sync_dispatch(&ga, "STUDY_003", &loc("/d3", None)).unwrap();
+        assert!(res.iter().all(|(_, r)| r.is_ok()));
+        assert!(read_ref_store(&st, "STUDY_003").unwrap().is_some());
+        st.store.delete_prefix(&format!("{}/STUDY_003/", st.root)).unwrap();
+        sync_dispatch(&ga, "STUDY_003", &loc("/d3", None)).unwrap();
+        assert!(read_ref_store(&st, "STUDY_003").unwrap().is_some());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn failed_push_leaves_no_registration() {
+        let d = tmp("fail");
+        let url = d.join("remote.git");
+        let url_s = url.to_str().unwrap();
+        let a = d.join("a");
+        let creds = Creds::default();
+        init_gov(url_s, &a, &creds).unwrap();
+        // remote vanishes: fetch fails before anything is written
+        std::fs::remove_dir_all(&url).unwrap();
+        let st = store(&d);
+        let g = Gov { clone: &a, url: url_s, creds: &creds, store: &st };
+        assert!(register(&g, "P", &loc("/x", None)).is_err());
+        assert!(!a.join("projects/P").exists());
+        assert!(st.store.list("datom/").unwrap().is_empty());
+        // an uninitialised repo is refused
+        let url2 = d.join("empty.git");
+        git::ensure_bare(&url2).unwrap();
+        let c2 = d.join("c2");
+        ensure_clone(url2.to_str().unwrap(), &c2, &creds).unwrap();
+        let g2 = Gov { clone: &c2, url: url2.to_str().unwrap(), creds: &creds, store: &st };
+        assert!(register(&g2, "P", &loc("/x", None)).unwrap_err().message.contains("uninitialised"));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

@@ -1,0 +1,222 @@
+//! Bindings of the governance engine (`crate::ops::gov`).
+
+use super::conn;
+use super::result::guard;
+use super::sexp::*;
+use crate::error::Result;
+use crate::git::Creds;
+use crate::ops::gov::{self, Gov, RefJson};
+use extendr_api::prelude::*;
+use std::path::Path;
+
+fn creds(token: &Robj) -> Creds {
+    Creds { token: token.as_str().map(|s| s.to_string()) }
+}
+
+fn gov_store(loc: &Robj) -> Result<crate::ops::Project> {
+    let l = conn::location(sexp(loc))?;
+    let (store, newline, display) = conn::open_store(&l, sexp(loc))?;
+    Ok(gov::gov_store(store, l.prefix_norm(), newline, display))
+}
+
+fn ref_to_r(name: Option<&str>, r: &RefJson) -> Result<Robj> {
+    let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
+    let prev = r.previous.first();
+    super::list_named(
+        &["name", "type", "root", "prefix", "region", "previous_root", "previous_sunset_at"],
+        vec![
+            opt(name.map(|s| s.to_string())),
+            r.current.kind.clone().into(),
+            r.current.root.clone().into(),
+            opt(r.current.prefix.clone()),
+            opt(r.current.region.clone()),
+            opt(prev.map(|p| p.location.root.clone())),
+            opt(prev.and_then(|p| p.sunset_at.clone())),
+        ],
+    )
+}
+
+/// Initialise (or adopt) the governance repo and its local clone.
+#[extendr]
+fn rs_gov_init(url: &str, clone: &str, token: Robj) -> Robj {
+    guard(|| {
+        let s = match gov::init_gov(url, Path::new(clone), &creds(&token))? {
+            gov::InitGov::Created => "created",
+            gov::InitGov::AlreadyInitialised => "already",
+            gov::InitGov::Repushed => "repushed",
+            gov::InitGov::Cloned => "cloned",
+        };
+        Ok(s.into())
+    })
+}
+
+/// Clone the gov repo if absent (TRUE), else check its remote (FALSE).
+#[extendr]
+fn rs_gov_ensure_clone(url: &str, clone: &str, token: Robj) -> Robj {
+    guard(|| Ok(gov::ensure_clone(url, Path::new(clone), &creds(&token))?.into()))
+}
+
+/// Fetch + fast-forward the gov clone; the number of commits pulled.
+#[extendr]
+fn rs_gov_pull(clone: &str, token: Robj) -> Robj {
+    guard(|| Ok((gov::pull(Path::new(clone), &creds(&token))? as i32).into()))
+}
+
+/// Is a project registered in the gov clone?
+#[extendr]
+fn rs_gov_is_registered(clone: &str, name: &str) -> Robj {
+    guard(|| Ok(Path::new(clone).join("projects").join(name).join("ref.json").exists().into()))
+}
+
+/// Register a project (commit + push on the gov clone, then the store mirror).
+#[extendr]
+fn rs_gov_register(gov_loc: Robj, url: &str, clone: &str, token: Robj, name: &str, data_loc: Robj) -> Robj {
+    guard(|| {
+        let store = gov_store(&gov_loc)?;
+        let c = creds(&token);
+        let g = Gov { clone: Path::new(clone), url, creds: &c, store: &store };
+        let data = conn::location(sexp(&data_loc))?;
+        gov::register(&g, name, &data)?;
+        Ok(true.into())
+    })
+}
+
+/// Unregister a project (commit + push on the gov clone).
+#[extendr]
+fn rs_gov_unregister(gov_loc: Robj, url: &str, clone: &str, token: Robj, name: &str) -> Robj {
+    guard(|| {
+        let store = gov_store(&gov_loc)?;
+        let c = creds(&token);
+        let g = Gov { clone: Path::new(clone), url, creds: &c, store: &store };
+        Ok(gov::unregister(&g, name)?.into())
+    })
+}
+
+/// Delete a project's objects from the gov store.
+#[extendr]
+fn rs_gov_delete_mirror(gov_loc: Robj, name: &str) -> Robj {
+    guard(|| Ok((gov::delete_mirror(&gov_store(&gov_loc)?, name)? as f64).into()))
+}
+
+/// A project's ref.json, from the gov clone (when `clone` is a string) or the gov store.
+#[extendr]
+fn rs_gov_ref(gov_loc: Robj, clone: Robj, name: &str) -> Robj {
+    guard(|| {
+        let r = match clone.as_str() {
+            Some(c) => gov::read_ref_clone(Path::new(c), name)?,
+            None => gov::read_ref_store(&gov_store(&gov_loc)?, name)?,
+        };
+        match r {
+            Some(r) => ref_to_r(Some(name), &r),
+            None => Ok(().into()),
+        }
+    })
+}
+
+/// Registered projects, from the gov clone (when `clone` is a string) or the gov store.
+#[extendr]
+fn rs_gov_projects(gov_loc: Robj, clone: Robj) -> Robj {
+    guard(|| {
+        let list = match clone.as_str() {
+            Some(c) => gov::projects_clone(Path::new(c))?,
+            None => gov::projects_store(&gov_store(&gov_loc)?)?,
+        };
+        let mut rows: Vec<Robj> = Vec::new();
+        for (n, r) in &list {
+            rows.push(match r {
+                Ok(r) => ref_to_r(Some(n), r)?,
+                Err(e) => super::list_named(&["name", "error"], vec![n.clone().into(), e.message.clone().into()])?,
+            });
+        }
+        Ok(List::from_values(rows).into())
+    })
+}
+
+/// Gov side of datom_sync_dispatch: (file, error message or NULL) pairs.
+#[extendr]
+fn rs_gov_sync_dispatch(gov_loc: Robj, url: &str, clone: &str, token: Robj, name: &str, data_loc: Robj) -> Robj {
+    guard(|| {
+        let store = gov_store(&gov_loc)?;
+        let c = creds(&token);
+        let g = Gov { clone: Path::new(clone), url, creds: &c, store: &store };
+        let data = conn::location(sexp(&data_loc))?;
+        let res = gov::sync_dispatch(&g, name, &data)?;
+        let files: Vec<String> = res.iter().map(|(f, _)| f.clone()).collect();
+        let errs: Vec<Option<String>> = res.iter().map(|(_, r)| r.as_ref().err().map(|e| e.message.clone())).collect();
+        super::list_named(&["file", "error"], vec![files.into(), errs.into()])
+    })
+}
+
+/// Record a data migration in ref.json and migration_history.json.
+#[extendr]
+fn rs_gov_record_migration(gov_loc: Robj, url: &str, clone: &str, token: Robj, name: &str, from: Robj, to: Robj, details: Robj, sunset_at: &str) -> Robj {
+    guard(|| {
+        let store = gov_store(&gov_loc)?;
+        let c = creds(&token);
+        let g = Gov { clone: Path::new(clone), url, creds: &c, store: &store };
+        let from = conn::location(sexp(&from))?;
+        let to = conn::location(sexp(&to))?;
+        let details = super::value::to_rvalue(sexp(&details), "details")?;
+        let r = gov::record_migration(&g, name, &from, &to, details, sunset_at)?;
+        ref_to_r(Some(name), &r)
+    })
+}
+
+/// Is the gov clone initialised (projects/.gitkeep)?
+#[extendr]
+fn rs_gov_is_initialised(clone: &str) -> Robj {
+    guard(|| Ok(gov::is_initialised(Path::new(clone)).into()))
+}
+
+/// Write a JSON file of the data clone, commit it and push (undone on failure).
+#[extendr]
+fn rs_commit_json(conn: Robj, rel: &str, x: Robj, message: &str) -> Robj {
+    guard(|| {
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let v = super::value::to_rvalue(sexp(&x), "value")?;
+        let text = crate::model::json_text(&v, true);
+        Ok(crate::ops::collab::commit_files(&clone, &[(rel.to_string(), text.into_bytes())], message)?.into())
+    })
+}
+
+/// Repoint storage.data of project.yaml, commit, push.
+#[extendr]
+fn rs_set_data_store(conn: Robj, loc: Robj, message: &str) -> Robj {
+    guard(|| {
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let l = conn::location(sexp(&loc))?;
+        Ok(crate::ops::collab::set_data_store(&clone, &l, message)?.into())
+    })
+}
+
+/// Which of dispatch/ref/migration_history.json the gov store holds for a project.
+#[extendr]
+fn rs_gov_mirror_status(gov_loc: Robj, name: &str) -> Robj {
+    guard(|| {
+        let store = gov_store(&gov_loc)?;
+        let mut out = Vec::new();
+        for f in ["dispatch.json", "ref.json", "migration_history.json"] {
+            out.push(store.store.exists(&store.key(&format!("{name}/{f}")))?);
+        }
+        Ok(out.into())
+    })
+}
+
+extendr_module! {
+    mod gov;
+    fn rs_gov_init;
+    fn rs_gov_ensure_clone;
+    fn rs_gov_pull;
+    fn rs_gov_is_registered;
+    fn rs_gov_register;
+    fn rs_gov_unregister;
+    fn rs_gov_delete_mirror;
+    fn rs_gov_ref;
+    fn rs_gov_projects;
+    fn rs_gov_sync_dispatch;
+    fn rs_gov_record_migration;
+    fn rs_gov_is_initialised;
+    fn rs_commit_json;
+    fn rs_set_data_store;
+    fn rs_gov_mirror_status;
+}
