@@ -81,9 +81,9 @@ datom_pull <- function(conn) {
   }
   gov <- NULL
   if (!is.null(conn$gov_local_path)) {
-    pull_gov_clone(conn)
-    datom_inform("success", "Gov repo up to date")
-    gov <- list(pulled = TRUE)
+    # the gov clone is refreshed too, silently unless it fails
+    n_gov <- suppressMessages(pull_gov_clone(conn))
+    gov <- list(commits_pulled = if (is.numeric(n_gov)) n_gov else 0L)
   }
   invisible(list(commits_pulled = n, branch = res$branch, tables_updated = res$tables, gov = gov))
 }

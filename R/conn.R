@@ -141,7 +141,7 @@ new_datom_conn <- function(project_name, loc, path, role, endpoint = NULL, data_
     project_name = project_name, backend = loc$backend, root = loc$root, prefix = loc$prefix,
     region = loc$region, client = loc$client, path = path, role = role, endpoint = loc$endpoint,
     gov_root = g$root, gov_prefix = g$prefix, gov_region = g$region, gov_client = g$client,
-    gov_backend = g$backend, gov_local_path = gov$path, gov_repo_url = gov$url,
+    gov_backend = g$backend, gov_endpoint = g$endpoint, gov_local_path = gov$path, gov_repo_url = gov$url,
     data_repo_url = data_repo_url, github_pat = github_pat,
     github_api_url = github_api_url %||% "https://api.github.com"
   ), class = "datom_conn")

@@ -45,7 +45,7 @@ datom_init_gov <- function(gov_store, gov_repo_url = NULL, gov_local_path = NULL
   if (isTRUE(create_repo)) {
     check_string(repo_name %||% "", "repo_name")
     if (is.null(github_pat)) datom_abort("input", "{.arg create_repo} = TRUE needs {.arg github_pat}.")
-    api <- sub("/+$", "", github_api_url %||% "https://api.github.com")
+    api <- sub("/+$", "", github_api_url %||% default_github_api_url())
     res <- engine(rs_github_ensure_repo(api, github_pat, github_org, repo_name, isTRUE(private)))
     datom_inform(if (isTRUE(res$created)) "success" else "info",
                  if (isTRUE(res$created)) "Created GitHub repo {res$full_name}" else "Reusing empty GitHub repo {res$full_name}")
@@ -86,7 +86,7 @@ gov_storage_record <- function(loc) {
 # Engine access list of a conn's gov store.
 conn_gov_access <- function(conn) {
   list(backend = conn$gov_backend, root = conn$gov_root, prefix = conn$gov_prefix,
-       region = conn$gov_region, endpoint = conn$endpoint, client = conn$gov_client)
+       region = conn$gov_region, endpoint = conn$gov_endpoint %||% conn$endpoint, client = conn$gov_client)
 }
 
 utc_now <- function() format(Sys.time(), "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
@@ -195,6 +195,14 @@ datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE) {
       "Use datom_decommission(), or pass force_gov_attached = TRUE from a governed teardown.")
   }
   datom_inform("info", "Deleting data repo for {.val {conn$project_name}}...")
+  delete_data_repo(conn, verbose = TRUE)
+  datom_inform("info", "Removing local clone {.path {conn$path}}...")
+  remove_clone(conn)
+  invisible(TRUE)
+}
+
+# Step "data repo" of a teardown: the GitHub repo (REST) or the local bare repo.
+delete_data_repo <- function(conn, verbose = FALSE) {
   url <- conn$data_repo_url
   if (is.null(url)) {
     datom_inform("danger", "Cannot delete GitHub repository: data_repo_url is not set on this conn; rebuild the conn with datom_get_conn()")
@@ -205,25 +213,29 @@ datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE) {
   } else if (is.null(conn$github_pat)) {
     datom_inform("warning", "No GitHub PAT on conn. Delete {url} manually.")
   } else {
+    if (verbose) datom_inform("info", "Deleting GitHub repo {.val {repo_basename(url)}}...")
     res <- rs_github_delete_repo(conn$github_api_url, conn$github_pat, url)
     if (inherits(res, "datom_engine_error")) {
       if (identical(res$kind, "input")) {
         datom_inform("info", "No GitHub remote found -- skipping repo deletion")
       } else {
-        datom_inform("danger", "Could not delete the GitHub repo: {esc(res$message)}")
-        datom_inform("info", "Delete it manually.")
+        why <- if (grepl("403", res$message)) " (the PAT probably lacks the delete_repo scope)" else
+          if (grepl("404", res$message)) " (already deleted?)" else ""
+        datom_inform("danger", "Could not delete the GitHub repo: {esc(res$message)}{why}")
+        datom_inform("info", "Delete {repo_basename(url)} manually.")
       }
     } else {
-      datom_inform("success", "Deleted GitHub repo {.code {res}}")
+      datom_inform("success", "Deleted GitHub repo {.code {repo_basename(url)}}")
     }
   }
-  datom_inform("info", "Removing local clone {.path {conn$path}}...")
+}
+
+remove_clone <- function(conn) {
   if (unlink(conn$path, recursive = TRUE) == 0L && !dir.exists(conn$path)) {
-    datom_inform("success", "Removed local data clone {.path {conn$path}}")
+    datom_inform("success", "Removed local data clone {conn$path}")
   } else {
     datom_inform("danger", "Could not remove {.path {conn$path}}")
   }
-  invisible(TRUE)
 }
 
 #' Decommission a project everywhere it lives
@@ -255,12 +267,12 @@ datom_decommission <- function(conn, confirm = NULL) {
     datom_inform("info", "Continuing with remaining teardown steps...")
     NULL
   })
-  if (!isTRUE(getOption("datom.quiet", FALSE))) cli::cli_h2("Decommissioning {name}")
   ns <- if (is.null(norm_prefix(conn$prefix))) paste0("datom/", name, "/") else
     paste0(sub("^/+|/+$", "", conn$prefix), "/datom/", name, "/")
   datom_inform("info", "Removing data store contents under {ns}")
-  step({ engine(rs_storage_delete_prefix(conn, NULL)); datom_inform("success", "Data storage objects deleted") })
-  step(datom_repo_delete(conn, confirm, force_gov_attached = TRUE))
+  step(engine(rs_storage_delete_prefix(conn, NULL)))
+  step(delete_data_repo(conn))
+  step(remove_clone(conn))
   if (is.null(conn$gov_root)) {
     datom_inform("info", "No governance attached -- skipping gov unregister")
   } else if (is.null(conn$gov_local_path)) {
@@ -278,7 +290,6 @@ datom_decommission <- function(conn, confirm = NULL) {
       datom_inform("success", "Removed gov storage entry projects/{name}/")
     })
   }
-  datom_inform("success", "Decommissioned {name}")
   invisible(TRUE)
 }
 
@@ -376,6 +387,7 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
   new <- conn
   new[c("gov_root", "gov_prefix", "gov_region", "gov_client", "gov_backend")] <-
     list(gov_loc$root, gov_loc$prefix, gov_loc$region, gov_loc$client, gov_loc$backend)
+  new["gov_endpoint"] <- list(gov_loc$endpoint)
   new["gov_local_path"] <- list(gov_path)
   new["gov_repo_url"] <- list(gov_repo_url)
   invisible(new)

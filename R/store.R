@@ -58,6 +58,8 @@ datom_store_local <- function(path, prefix = NULL, validate = TRUE) {
 #'   path (only with a governance component).
 #' @param github_org `NULL` or the GitHub owner for repository creation.
 #' @param github_api_url `NULL` or the GitHub API root (an `https://` URL).
+#'   `NULL` means the environment variable `DATOM_GITHUB_API_URL` when set
+#'   (GitHub Enterprise, or a local stand-in), else `https://api.github.com`.
 #' @param validate Validate what can be validated offline.
 #' @return An object of class `datom_store`.
 #' @export
@@ -97,7 +99,7 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
   if (!is.null(data_repo_url) && is_local_url(data_repo_url)) data_repo_url <- local_url_path(data_repo_url)
   if (!is.null(gov_local_path)) gov_local_path <- abs_path(gov_local_path)
   role <- if (!is.null(github_pat) || !is.null(data_repo_url)) "developer" else "reader"
-  api_url <- github_api_url %||% "https://api.github.com"
+  api_url <- github_api_url %||% default_github_api_url()
   github_identity <- NULL
   if (isTRUE(validate) && !is.null(github_pat)) {
     res <- rs_github_user(api_url, github_pat)
@@ -208,4 +210,9 @@ print.datom_store <- function(x, ...) {
   cli::cli_text("{.strong Data:}")
   print(x$data)
   invisible(x)
+}
+
+default_github_api_url <- function() {
+  env <- Sys.getenv("DATOM_GITHUB_API_URL", "")
+  sub("/+$", "", if (nzchar(env)) env else "https://api.github.com")
 }

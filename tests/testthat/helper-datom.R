@@ -143,29 +143,41 @@ s3_keys <- function(bucket, prefix = "") {
 github_token <- "ghp_datomtesttoken0001"
 github_token_noscope <- "ghp_datomtesttoken0002"
 
+start_standin <- function() {
+  py <- python_bin()
+  script <- system.file("tools", "github-standin.py", package = "datom")
+  need_component(nzchar(script) && requireNamespace("processx", quietly = TRUE), "GitHub stand-in script")
+  root <- tempfile("gh-standin-")
+  dir.create(root)
+  proc <- processx::process$new(py, c(script, "--root", root, "--port", "0", "--token", github_token,
+                                      "--token", github_token_noscope, "--token-scopes", paste0(github_token_noscope, "=repo")),
+    env = c("current", LD_LIBRARY_PATH = ""), stdout = "|", stderr = "|", cleanup = TRUE)
+  deadline <- Sys.time() + 30
+  url <- NULL
+  while (is.null(url)) {
+    proc$poll_io(500)
+    line <- proc$read_output_lines()
+    ready <- grep("^READY ", line, value = TRUE)
+    if (length(ready)) url <- sub("^READY ", "", ready[1])
+    if (is.null(url) && (!proc$is_alive() || Sys.time() > deadline)) stop("stand-in did not start: ", proc$read_all_error())
+  }
+  list(proc = proc, url = url, api = paste0(url, "/api/v3"), root = root)
+}
+
+# One stand-in shared by the tests of a run.
 github_standin <- local({
   srv <- NULL
   function() {
     if (!is.null(srv) && srv$proc$is_alive()) return(srv)
-    py <- python_bin()
-    script <- system.file("tools", "github-standin.py", package = "datom")
-    need_component(nzchar(script) && requireNamespace("processx", quietly = TRUE), "GitHub stand-in script")
-    root <- tempfile("gh-standin-")
-    dir.create(root)
-    proc <- processx::process$new(py, c(script, "--root", root, "--port", "0", "--token", github_token,
-                                        "--token", github_token_noscope, "--token-scopes", paste0(github_token_noscope, "=repo")),
-      env = c("current", LD_LIBRARY_PATH = ""), stdout = "|", stderr = "|", cleanup = TRUE)
-    deadline <- Sys.time() + 30
-    url <- NULL
-    while (is.null(url)) {
-      proc$poll_io(500)
-      line <- proc$read_output_lines()
-      ready <- grep("^READY ", line, value = TRUE)
-      if (length(ready)) url <- sub("^READY ", "", ready[1])
-      if (is.null(url) && (!proc$is_alive() || Sys.time() > deadline)) stop("stand-in did not start: ", proc$read_all_error())
-    }
-    srv <<- list(proc = proc, url = url, api = paste0(url, "/api/v3"), root = root)
+    srv <<- start_standin()
     withr::defer(try(srv$proc$kill(), silent = TRUE), envir = testthat::teardown_env())
     srv
   }
 })
+
+# A stand-in of its own (fresh accounts and repositories), stopped with the calling test.
+local_github_standin <- function(env = parent.frame()) {
+  srv <- start_standin()
+  withr::defer(try(srv$proc$kill(), silent = TRUE), envir = env)
+  srv
+}

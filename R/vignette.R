@@ -1,0 +1,104 @@
+# Helpers of the articles' resume scripts (inst/vignette-setup). Internal:
+# the scripts call them with `datom:::`.
+#
+# Where the journey lives and what it runs on comes from the environment:
+#   DATOM_VIGNETTE_DIR     folder holding all state (default: tempdir()/datom-vignettes)
+#   DATOM_S3_ENDPOINT      an S3-compatible server; unset = the embedded local default
+#   DATOM_S3_BUCKET        data bucket (default "study-001-datom")
+#   DATOM_GOV_BUCKET       governance bucket (default "acme-datom-gov")
+#   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION
+#   DATOM_GITHUB_API_URL   a GitHub API (or stand-in); unset = local bare remotes
+#   GITHUB_PAT             the token for it
+
+env_or <- function(name, default = "") {
+  v <- Sys.getenv(name, "")
+  if (nzchar(v)) v else default
+}
+
+vignette_env <- function() {
+  root <- abs_path(env_or("DATOM_VIGNETTE_DIR", file.path(tempdir(), "datom-vignettes")))
+  dir.create(root, recursive = TRUE, showWarnings = FALSE)
+  endpoint <- Sys.getenv("DATOM_S3_ENDPOINT", "")
+  api <- Sys.getenv("DATOM_GITHUB_API_URL", "")
+  pat <- Sys.getenv("GITHUB_PAT", "")
+  if (nzchar(api) && !nzchar(pat)) {
+    datom_abort("input", "DATOM_GITHUB_API_URL is set but GITHUB_PAT is not.", "Set GITHUB_PAT to a token of that host.")
+  }
+  s3 <- nzchar(endpoint)
+  region <- env_or("AWS_DEFAULT_REGION", "us-east-1")
+  s3_component <- function(bucket, prefix = NULL) {
+    key <- Sys.getenv("AWS_ACCESS_KEY_ID", ""); secret <- Sys.getenv("AWS_SECRET_ACCESS_KEY", "")
+    if (!nzchar(key) || !nzchar(secret)) {
+      datom_abort("input", "DATOM_S3_ENDPOINT is set but AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not.",
+        "Set both to the keys of that server.")
+    }
+    datom_store_s3(bucket, prefix = prefix, region = region, access_key = key, secret_key = secret, endpoint = endpoint)
+  }
+  quiet <- function(expr) suppressMessages(expr)
+  list(
+    root = root,
+    dev_dir = file.path(root, "study_001_dev"),
+    gov_clone = abs_path(env_or("DATOM_VIGNETTE_GOV_CLONE", file.path(root, "datom-governance"))),
+    github_api_url = if (nzchar(api)) sub("/+$", "", api) else NULL,
+    github_pat = if (nzchar(api)) pat else NULL,
+    s3 = s3,
+    local_store = quiet(datom_store_local(file.path(root, "laptop-store"))),
+    shared_store = function() {
+      if (s3) s3_component(env_or("DATOM_S3_BUCKET", "study-001-datom"), prefix = "study-001/") else
+        quiet(datom_store_local(file.path(root, "shared-store"), prefix = "study-001/"))
+    },
+    gov_store = function() {
+      if (s3) s3_component(env_or("DATOM_GOV_BUCKET", "acme-datom-gov")) else
+        quiet(datom_store_local(file.path(root, "gov-store")))
+    },
+    remote = function(name) file.path(root, "remotes", paste0(name, ".git"))
+  )
+}
+
+# The developer conn of the journey's clone, built from the clone's own files
+# (project.yaml for the data location and remote, governance.json for the
+# governance repo).
+vignette_conn <- function(v) {
+  cfg <- engine(rs_read_config(v$dev_dir))
+  gov <- recorded_governance(v$dev_dir)
+  data <- if (identical(cfg$type %||% cfg$backend, "s3") || !identical(abs_path(cfg$root), v$local_store$path)) {
+    v$shared_store()
+  } else {
+    v$local_store
+  }
+  store <- datom_store(
+    governance = if (!is.null(gov)) v$gov_store(), data = data, github_pat = v$github_pat,
+    github_api_url = v$github_api_url, data_repo_url = cfg$git_remote %||% cfg$remote_url,
+    gov_repo_url = gov$gov_repo_url, gov_local_path = if (!is.null(gov)) v$gov_clone
+  )
+  suppressWarnings(datom_get_conn(path = v$dev_dir, store = store))
+}
+
+# Write `table` at `cutoff` unless a version with that content exists.
+vignette_ensure <- function(conn, table, cutoff, message) {
+  data <- datom_example_data(table, cutoff_date = cutoff)
+  sha <- datom_hash(data)$data_sha
+  have <- if (table %in% datom_list(conn)$name) datom_history(conn, table, n = 1000)$data_sha else character()
+  if (sha %in% have) return(invisible(FALSE))
+  datom_inform("warning", "Writing {table} through {cutoff}")
+  datom_write(conn, data, table, message = message)
+  invisible(TRUE)
+}
+
+# The month-3 extracts of all four domains as CSV files in the inbox.
+vignette_extracts <- function(conn, cutoff) {
+  inbox <- file.path(conn$path, "input_files")
+  dir.create(inbox, showWarnings = FALSE)
+  for (t in c("dm", "ex", "lb", "ae")) {
+    f <- file.path(inbox, paste0(t, ".csv"))
+    tmp <- tempfile(fileext = ".csv")
+    utils::write.csv(datom_example_data(t, cutoff_date = cutoff), tmp, row.names = FALSE, na = "")
+    if (!file.exists(f) || !identical(unname(tools::md5sum(f)), unname(tools::md5sum(tmp)))) file.copy(tmp, f, overwrite = TRUE)
+    unlink(tmp)
+  }
+  invisible(inbox)
+}
+
+vignette_intact <- function(n, what) {
+  datom_inform("success", "Article {n - 1} state intact: {what}")
+}

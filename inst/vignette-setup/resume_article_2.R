@@ -1,0 +1,23 @@
+# Resume the journey at the start of article 2, "Month 2 arrives":
+# STUDY_001 on a local store (the engineer's laptop), solo, with the month-1
+# `dm` extract. Creates what is missing, reuses what exists (run it twice:
+# the second run changes nothing). Where it lives and which backends it uses
+# come from the environment (see ?datom_store and the article "Credentials in
+# practice"): DATOM_VIGNETTE_DIR, DATOM_GITHUB_API_URL + GITHUB_PAT.
+#
+#   state <- source(system.file("vignette-setup", "resume_article_2.R", package = "datom"))$value
+local({
+  v <- datom:::vignette_env()
+  if (!file.exists(file.path(v$dev_dir, ".datom", "project.yaml"))) {
+    on_github <- !is.null(v$github_api_url)
+    store <- datom::datom_store(
+      data = v$local_store, github_pat = v$github_pat, github_api_url = v$github_api_url,
+      data_repo_url = if (!on_github) v$remote("study-001-data")
+    )
+    datom::datom_init_repo(v$dev_dir, "STUDY_001", store, create_repo = on_github, repo_name = "study-001-data")
+  }
+  conn <- datom:::vignette_conn(v)
+  datom:::vignette_ensure(conn, "dm", "2026-01-28", "Initial DM extract through 2026-01-28")
+  datom:::vignette_intact(2, "STUDY_001 with the month-1 dm extract")
+  invisible(list(conn = conn, dev_dir = v$dev_dir))
+})

@@ -1,0 +1,7 @@
+# Resume the journey at the start of article 8, "Auditing and reproducibility":
+# the same state and list as resume_article_7.R.
+#
+#   state <- source(system.file("vignette-setup", "resume_article_8.R", package = "datom"))$value
+local({
+  source(system.file("vignette-setup", "resume_article_7.R", package = "datom"))$value
+})

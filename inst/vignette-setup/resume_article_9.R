@@ -1,0 +1,7 @@
+# Resume the journey at the start of article 9, "Tracing data lineage":
+# the same state and list as resume_article_8.R.
+#
+#   state <- source(system.file("vignette-setup", "resume_article_9.R", package = "datom"))$value
+local({
+  source(system.file("vignette-setup", "resume_article_8.R", package = "datom"))$value
+})
