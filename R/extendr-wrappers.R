@@ -80,6 +80,9 @@ rs_storage_verify <- function(from, to, keys, content) .Call(wrap__rs_storage_ve
 # HeadBucket with the location's credentials (FORMATS.md 9, API datom_store_s3).
 rs_s3_check_bucket <- function(loc) .Call(wrap__rs_s3_check_bucket, loc)
 
+# Create a bucket unless it exists (scratch setups only).
+rs_s3_ensure_bucket <- function(loc) .Call(wrap__rs_s3_ensure_bucket, loc)
+
 # `GET /user` with a token: list(login, id).
 rs_github_user <- function(api_url, token) .Call(wrap__rs_github_user, api_url, token)
 

@@ -9,6 +9,7 @@
 #   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION
 #   DATOM_GITHUB_API_URL   a GitHub API (or stand-in); unset = local bare remotes
 #   GITHUB_PAT             the token for it
+#   DATOM_GITHUB_ORG       owner of the repositories created (default: the token's user)
 
 env_or <- function(name, default = "") {
   v <- Sys.getenv(name, "")
@@ -41,6 +42,7 @@ vignette_env <- function() {
     gov_clone = abs_path(env_or("DATOM_VIGNETTE_GOV_CLONE", file.path(root, "datom-governance"))),
     github_api_url = if (nzchar(api)) sub("/+$", "", api) else NULL,
     github_pat = if (nzchar(api)) pat else NULL,
+    github_org = if (nzchar(api) && nzchar(env_or("DATOM_GITHUB_ORG"))) env_or("DATOM_GITHUB_ORG") else NULL,
     s3 = s3,
     local_store = quiet(datom_store_local(file.path(root, "laptop-store"))),
     shared_store = function() {
@@ -101,4 +103,24 @@ vignette_extracts <- function(conn, cutoff) {
 
 vignette_intact <- function(n, what) {
   datom_inform("success", "Article {n - 1} state intact: {what}")
+}
+
+# Hidden setup of an article: its own state folder under DATOM_VIGNETTE_DIR
+# (so articles can be built in any order and each shows the output of its
+# own step) and, on a git host, its own owner for the repositories it creates.
+vignette_article <- function(slug) {
+  base <- env_or("DATOM_VIGNETTE_DIR", file.path(tempdir(), "datom-vignettes"))
+  Sys.setenv(DATOM_VIGNETTE_DIR = file.path(base, slug))
+  if (nzchar(env_or("DATOM_GITHUB_API_URL"))) Sys.setenv(DATOM_GITHUB_ORG = paste0("acme-", slug))
+  if (nzchar(env_or("DATOM_S3_ENDPOINT"))) {
+    # its own buckets on the loopback server
+    Sys.setenv(DATOM_S3_BUCKET = paste0(substr(slug, 1, 40), "-datom"), DATOM_GOV_BUCKET = paste0(substr(slug, 1, 40), "-gov"))
+    for (b in c(Sys.getenv("DATOM_S3_BUCKET"), Sys.getenv("DATOM_GOV_BUCKET"))) {
+      engine(rs_s3_ensure_bucket(list(backend = "s3", root = b, region = env_or("AWS_DEFAULT_REGION", "us-east-1"),
+        endpoint = env_or("DATOM_S3_ENDPOINT"),
+        client = list(access_key = env_or("AWS_ACCESS_KEY_ID"), secret_key = env_or("AWS_SECRET_ACCESS_KEY")))))
+    }
+  }
+  options(datom.vignette_base = base)
+  invisible(file.path(base, slug))
 }

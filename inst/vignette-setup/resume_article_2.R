@@ -11,7 +11,7 @@ local({
   if (!file.exists(file.path(v$dev_dir, ".datom", "project.yaml"))) {
     on_github <- !is.null(v$github_api_url)
     store <- datom::datom_store(
-      data = v$local_store, github_pat = v$github_pat, github_api_url = v$github_api_url,
+      data = v$local_store, github_pat = v$github_pat, github_api_url = v$github_api_url, github_org = v$github_org,
       data_repo_url = if (!on_github) v$remote("study-001-data")
     )
     datom::datom_init_repo(v$dev_dir, "STUDY_001", store, create_repo = on_github, repo_name = "study-001-data")

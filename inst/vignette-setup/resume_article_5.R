@@ -16,7 +16,7 @@ local({
   if (is.null(gov)) {
     gov_repo_url <- if (!is.null(v$github_api_url)) {
       datom::datom_init_gov(gov_component, create_repo = TRUE, repo_name = "acme-governance",
-                            github_pat = v$github_pat, github_api_url = v$github_api_url,
+                            github_pat = v$github_pat, github_api_url = v$github_api_url, github_org = v$github_org,
                             gov_local_path = v$gov_clone)
     } else {
       datom::datom_init_gov(gov_component, gov_repo_url = v$remote("acme-governance"), gov_local_path = v$gov_clone)

@@ -446,6 +446,17 @@ fn rs_s3_check_bucket(loc: Robj) -> Robj {
     })
 }
 
+/// Create a bucket unless it exists (scratch setups only).
+#[extendr]
+fn rs_s3_ensure_bucket(loc: Robj) -> Robj {
+    guard(|| {
+        let l = conn::location(sexp(&loc))?;
+        let cfg = conn::s3_config(&l, sexp(&loc));
+        crate::store::s3::S3Store::new(cfg)?.ensure_bucket()?;
+        Ok(true.into())
+    })
+}
+
 /// `GET /user` with a token: list(login, id).
 #[extendr]
 fn rs_github_user(api_url: &str, token: &str) -> Robj {
@@ -607,6 +618,7 @@ extendr_module! {
     fn rs_storage_copy;
     fn rs_storage_verify;
     fn rs_s3_check_bucket;
+    fn rs_s3_ensure_bucket;
     fn rs_github_user;
     fn rs_github_ensure_repo;
     fn rs_github_delete_repo;

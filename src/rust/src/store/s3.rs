@@ -1016,6 +1016,26 @@ impl S3Store {
 
     /// One HeadBucket request: checks that the bucket exists and that the
     /// credentials may use it.
+    /// Create the bucket unless it exists (setup of scratch environments:
+    /// the articles on a loopback server; datom's own flows never create buckets).
+    pub fn ensure_bucket(&self) -> Result<()> {
+        if self.head_bucket().is_ok() {
+            return Ok(());
+        }
+        let inner = &self.inner;
+        let res = block_on(inner.client.create_bucket().bucket(&inner.bucket).send())?;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let f = describe(&e);
+                if matches!(f.code.as_deref(), Some("BucketAlreadyOwnedByYou")) {
+                    return Ok(());
+                }
+                Err(Error::new(Kind::Storage, format!("Failed to create bucket {}: {}", inner.bucket, f.code.unwrap_or_default())))
+            }
+        }
+    }
+
     pub fn head_bucket(&self) -> Result<()> {
         let inner = &self.inner;
         let b = &inner.bucket;
