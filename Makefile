@@ -74,7 +74,10 @@ document: wrappers
 ## Tests ----------------------------------------------------------------------
 
 # The engine's tests run against real servers: moto (S3) and the GitHub
-# stand-in (inst/tools/github-standin.py), both from the build venv.
+# stand-in (inst/tools/github-standin.py), both from the build venv. R CMD
+# check runs beside both (tools/with-servers.sh): the vignettes run on S3 and
+# the stand-in; the tests start their own servers and also cover the
+# embedded default.
 cargo-test: deps
 	$(R_ENV) DATOM_MOTO_SERVER=$(VENV)/bin/moto_server DATOM_PYTHON=$(PYTHON) \
 	  cargo test --release --locked --manifest-path src/rust/Cargo.toml
@@ -82,7 +85,10 @@ cargo-test: deps
 check: deps
 	mkdir -p $(BUILD)
 	cd $(BUILD) && R CMD build $(CURDIR) >build.log 2>&1 || { cat build.log; exit 1; }
+	rm -rf $(BUILD)/vignette-state
 	cd $(BUILD) && DATOM_PYTHON=$(PYTHON) DATOM_TEST_STRICT=true NOT_CRAN=true \
+	  DATOM_VIGNETTE_DIR=$(BUILD)/vignette-state \
+	  $(CURDIR)/tools/with-servers.sh $(PYTHON) -- \
 	  R CMD check --no-manual $(TARBALL) 2>&1 | tee check.log
 	@bash tools/check-summary.sh $(BUILD)/datom.Rcheck
 

@@ -210,13 +210,23 @@ print.datom_summary <- function(x, ...) {
 
 #' Re-publish the clone's metadata to storage
 #'
-#' The data side of dispatch: every table's `metadata.json`,
-#' `version_history.json` and version snapshot, then the manifest, copied
-#' from the data clone (git is canonical) into the data store.
+#' Re-mirrors everything storage should hold from what git holds (a
+#' recovery tool after a failed upload, a manual data move, or storage drift
+#' reported by [datom_validate()]). Governed projects first: the project is
+#' registered in the governance repo if it is missing there (the recovery
+#' path of a failed registration), `dispatch.json` and `ref.json` are
+#' rewritten (committed and pushed only when they changed) and all three
+#' governance files are mirrored to the governance store; then the data
+#' side: the manifest, and each table's `metadata.json`,
+#' `version_history.json` and current version snapshot. A failure of one
+#' file or table is reported and the others go on.
 #'
 #' @param conn A developer connection.
-#' @param .confirm Ask before syncing in an interactive session.
-#' @return Invisibly, the names of the tables synced.
+#' @param .confirm `TRUE` asks interactively (an error in non-interactive
+#'   sessions); `FALSE` proceeds (scripts).
+#' @return Invisibly, a list: `repo_files` (the repo-level keys synced) and
+#'   `tables` (one element per table: `name`, `action` = `"synced"` with
+#'   `s3_keys`, or `"error"` with `error`).
 #' @export
 #' @examples
 #' root <- file.path(tempdir(), "datom-dispatch-example")

@@ -31,6 +31,7 @@ datom_abort <- function(kind, message, hint = NULL, ..., call = sys.call(-1),
 # `datom_engine_error` (list(kind, message, hint)) and are raised here, so the
 # engine never unwinds through R.
 engine <- function(res, call = sys.call(-1)) {
+  if (!is.null(progress_state$label)) progress_close()
   if (inherits(res, "datom_engine_error")) {
     msg <- gsub("{", "{{", gsub("}", "}}", res$message, fixed = TRUE), fixed = TRUE)
     hint <- if (is.null(res$hint)) NULL else gsub("{", "{{", gsub("}", "}}", res$hint, fixed = TRUE), fixed = TRUE)
@@ -69,4 +70,53 @@ check_string <- function(x, arg, call = sys.call(-1)) {
     datom_abort("input", "{.arg {arg}} must be a single non-empty string.", call = call)
   }
   invisible(x)
+}
+
+# Progress of long engine transfers (S3 uploads/downloads, batch copy and
+# verify): the engine calls progress_tick() every ~200 ms from R's main
+# thread while an operation runs; a cli progress bar appears once it has
+# lasted `datom.progress_delay` seconds (default 2), in interactive sessions
+# (or with options(datom.progress = TRUE)), and is closed by engine().
+progress_state <- new.env(parent = baseenv())
+
+progress_tick <- function(label, unit, done, total, finished = FALSE) {
+  tryCatch({
+    progress_draw(label, unit, done, total)
+    if (isTRUE(finished)) progress_close()
+  }, error = function(e) invisible(FALSE))
+}
+
+progress_draw <- function(label, unit, done, total) {
+  show <- getOption("datom.progress", interactive()) && !isTRUE(getOption("datom.quiet", FALSE))
+  if (!isTRUE(show) || !(total > 0)) return(invisible(FALSE))
+  progress_state$log <- c(progress_state$log, sprintf("%s|%s|%.0f|%.0f", label, unit, done, total))
+  now <- Sys.time()
+  if (!identical(progress_state$label, label)) {
+    progress_close()
+    progress_state$label <- label
+    progress_state$started <- now
+  }
+  if (is.null(progress_state$id)) {
+    delay <- getOption("datom.progress_delay", 2)
+    if (as.numeric(difftime(now, progress_state$started, units = "secs")) < delay) return(invisible(FALSE))
+    fmt <- if (identical(unit, "bytes")) {
+      "{label} {cli::pb_bar} {cli::pb_current_bytes}/{cli::pb_total_bytes} {cli::pb_rate_bytes}"
+    } else {
+      "{label} {cli::pb_bar} {cli::pb_current}/{cli::pb_total}"
+    }
+    progress_state$id <- cli::cli_progress_bar(total = total, format = fmt, clear = TRUE, .auto_close = FALSE,
+                                               .envir = progress_state)
+  }
+  cli::cli_progress_update(id = progress_state$id, set = done, force = TRUE, .envir = progress_state)
+  progress_state$ticks <- (progress_state$ticks %||% 0L) + 1L
+  invisible(TRUE)
+}
+
+progress_close <- function() {
+  if (!is.null(progress_state$id)) {
+    try(cli::cli_progress_done(id = progress_state$id, .envir = progress_state), silent = TRUE)
+  }
+  progress_state$id <- NULL
+  progress_state$label <- NULL
+  invisible()
 }

@@ -110,6 +110,9 @@ rs_validate <- function(conn) .Call(wrap__rs_validate, conn)
 # Mirror one table's metadata, history and current snapshot; its metadata_sha.
 rs_sync_table_metadata <- function(conn, table) .Call(wrap__rs_sync_table_metadata, conn, table)
 
+# Fetch origin; list(ahead, behind) of the data clone.
+rs_git_behind <- function(conn) .Call(wrap__rs_git_behind, conn)
+
 # Initialise (or adopt) the governance repo and its local clone.
 rs_gov_init <- function(url, clone, token) .Call(wrap__rs_gov_init, url, clone, token)
 

@@ -70,7 +70,8 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
   if (!isTRUE(.force)) {
     owner <- engine(rs_namespace_owner(c(loc, list(project_name = project_name))))
     if (!is.null(owner)) {
-      datom_abort("conflict", "The data store namespace of {.val {project_name}} is already occupied by project {owner}.",
+      where <- location_label(c(loc, list(prefix = loc$prefix)))
+      datom_abort("conflict", "The data store namespace of {.val {project_name}} at {.path {where}} is already occupied by project {owner}.",
         "Each project needs its own namespace: use another prefix or bucket, or .force = TRUE for a deliberate takeover.")
     }
   }

@@ -57,9 +57,12 @@ datom_store_s3 <- function(bucket, prefix = NULL, region = "us-east-1", access_k
 #' @export
 #' @examples
 #' datom_store_s3_creds("AKIAEXAMPLE", "not-a-real-secret")
-datom_store_s3_creds <- function(access_key, secret_key, session_token = NULL) {
-  check_string(access_key, "access_key")
-  check_string(secret_key, "secret_key")
+datom_store_s3_creds <- function(access_key = NULL, secret_key = NULL, session_token = NULL) {
+  check_string_or_null(access_key, "access_key")
+  check_string_or_null(secret_key, "secret_key")
+  if (is.null(access_key) != is.null(secret_key)) {
+    datom_abort("input", "Give both {.arg access_key} and {.arg secret_key}, or neither (the standard AWS chain).")
+  }
   check_string_or_null(session_token, "session_token")
   structure(list(access_key = access_key, secret_key = secret_key, session_token = session_token),
     class = c("datom_store_s3_creds", "datom_store_component"))

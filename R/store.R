@@ -79,6 +79,10 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
   if (missing(data) || !inherits(data, "datom_store_component")) {
     datom_abort("input", "{.arg data} must be a datom store component (e.g. {.fn datom_store_local}).")
   }
+  if (inherits(data, "datom_store_s3_creds") && is.null(governance)) {
+    datom_abort("input", "A credentials-only data component needs a governance component.",
+      "Its bucket, prefix and region come from ref.json in the governance store; pass governance = , or use datom_store_s3().")
+  }
   check_string_or_null(github_pat, "github_pat")
   check_string_or_null(data_repo_url, "data_repo_url")
   check_string_or_null(gov_repo_url, "gov_repo_url")
@@ -202,7 +206,7 @@ print.datom_store <- function(x, ...) {
   if (!is.null(x$github_org)) b <- c(b, "*" = "GitHub org: {.val {x$github_org}}")
   pat <- mask_token(x$github_pat)
   b <- c(b, "*" = "GitHub PAT: {pat}")
-  if (!identical(x$github_api_url, "https://api.github.com")) b <- c(b, "*" = "GitHub API URL: {.url {x$github_api_url}}")
+  if (!is.null(x$github_pat) && !identical(x$github_api_url, "https://api.github.com")) b <- c(b, "*" = "GitHub API URL: {.url {x$github_api_url}}")
   if (!is.null(x$identity$github)) b <- c(b, "*" = "GitHub user: {.val {x$identity$github$login}}")
   cli::cli_bullets(b)
   cli::cli_text("{.strong Governance:}")

@@ -70,8 +70,9 @@ datom_sync_manifest <- function(conn, path = NULL, pattern = "*") {
   known <- local_manifest_tables(conn)
   status <- vapply(seq_along(files), function(i) {
     if (!tolower(format[i]) %in% sync_formats) return("unsupported_format")
-    prev <- known[[name[i]]]$original_file_sha
-    if (is.null(prev)) "new" else if (identical(prev, sha[i])) "unchanged" else "changed"
+    entry <- known[[name[i]]]
+    if (is.null(entry)) return("new")
+    if (identical(entry$original_file_sha, sha[i])) "unchanged" else "changed"
   }, "")
   out <- data.frame(name = name, file = files, format = format, original_file_sha = sha, status = status,
                     stringsAsFactors = FALSE)
@@ -194,7 +195,18 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
     return(out)
   }
 
-  # 3. one write per table
+  # 3. up-front staleness check: a clone behind origin would have its first
+  # push rejected; stop before any work instead
+  st <- rs_git_behind(conn)
+  if (inherits(st, "datom_engine_error")) {
+    datom_inform("warning", "Could not check origin before syncing: {esc(st$message)}")
+  } else if (st$behind > 0L) {
+    datom_abort("push_rejected",
+      "The data clone is {st$behind} commit{?s} behind origin: someone else pushed. Nothing was synced.",
+      "Run {.code datom_pull(conn)}, then {.code datom_sync(conn, datom_sync_manifest(conn))} again.")
+  }
+
+  # 4. one write per table
   n <- length(act)
   datom_inform("info", "Syncing {n} table{?s}...")
   show_bar <- interactive() && !isTRUE(getOption("datom.quiet", FALSE))
@@ -234,7 +246,7 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
   }
   if (show_bar) cli::cli_progress_done()
 
-  # 4. summary
+  # 5. summary
   a <- sum(out$result == "success", na.rm = TRUE)
   b <- sum(out$result == "error", na.rm = TRUE)
   c_ <- sum(out$result == "skipped", na.rm = TRUE)

@@ -3,5 +3,7 @@
 #
 #   state <- source(system.file("vignette-setup", "resume_article_9.R", package = "datom"))$value
 local({
-  source(system.file("vignette-setup", "resume_article_8.R", package = "datom"))$value
+  state <- suppressMessages(source(system.file("vignette-setup", "resume_article_8.R", package = "datom"))$value)
+  datom:::vignette_intact(9, "the original engineer's developer connection")
+  invisible(state)
 })

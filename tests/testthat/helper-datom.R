@@ -60,6 +60,11 @@ git <- function(dir, ...) {
 
 quietly <- function(expr) suppressMessages(expr)
 
+# The tests choose their servers themselves: the environment R CMD check may
+# carry for the vignettes (tools/with-servers.sh) must not leak into them.
+Sys.unsetenv(c("DATOM_S3_ENDPOINT", "DATOM_S3_BUCKET", "DATOM_GOV_BUCKET", "DATOM_GITHUB_API_URL", "DATOM_GITHUB_ORG",
+               "GITHUB_PAT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "DATOM_VIGNETTE_DIR"))
+
 # A real S3 server on loopback (moto's server from the build venv), started
 # and stopped by the tests themselves.
 s3_server <- local({
@@ -70,15 +75,18 @@ s3_server <- local({
     moto <- file.path(dirname(py), "moto_server")
     need_component(file.exists(moto) && requireNamespace("processx", quietly = TRUE), "moto_server (DATOM_PYTHON venv)")
     port <- free_port()
+    # the server's request log goes to a file: an unread pipe fills up and
+    # blocks the server after a few hundred requests
+    log <- tempfile("moto-", fileext = ".log")
     proc <- processx::process$new(moto, c("-H", "127.0.0.1", "-p", port),
-      env = c("current", LD_LIBRARY_PATH = ""), stdout = "|", stderr = "|", cleanup = TRUE)
+      env = c("current", LD_LIBRARY_PATH = ""), stdout = log, stderr = "2>&1", cleanup = TRUE)
     endpoint <- sprintf("http://127.0.0.1:%d", port)
     deadline <- Sys.time() + 30
     repeat {
       ok <- tryCatch({ con <- socketConnection("127.0.0.1", port, open = "r+", timeout = 1); close(con); TRUE },
                      error = function(e) FALSE, warning = function(w) FALSE)
       if (ok) break
-      if (!proc$is_alive() || Sys.time() > deadline) stop("moto_server did not start: ", proc$read_all_error())
+      if (!proc$is_alive() || Sys.time() > deadline) stop("moto_server did not start: ", paste(readLines(log), collapse = "\n"))
       Sys.sleep(0.2)
     }
     srv <<- list(proc = proc, endpoint = endpoint, port = port)
@@ -151,7 +159,7 @@ start_standin <- function() {
   dir.create(root)
   proc <- processx::process$new(py, c(script, "--root", root, "--port", "0", "--token", github_token,
                                       "--token", github_token_noscope, "--token-scopes", paste0(github_token_noscope, "=repo")),
-    env = c("current", LD_LIBRARY_PATH = ""), stdout = "|", stderr = "|", cleanup = TRUE)
+    env = c("current", LD_LIBRARY_PATH = ""), stdout = "|", stderr = file.path(root, "standin.log"), cleanup = TRUE)
   deadline <- Sys.time() + 30
   url <- NULL
   while (is.null(url)) {
@@ -159,7 +167,9 @@ start_standin <- function() {
     line <- proc$read_output_lines()
     ready <- grep("^READY ", line, value = TRUE)
     if (length(ready)) url <- sub("^READY ", "", ready[1])
-    if (is.null(url) && (!proc$is_alive() || Sys.time() > deadline)) stop("stand-in did not start: ", proc$read_all_error())
+    if (is.null(url) && (!proc$is_alive() || Sys.time() > deadline)) {
+      stop("stand-in did not start: ", paste(readLines(file.path(root, "standin.log")), collapse = "\n"))
+    }
   }
   list(proc = proc, url = url, api = paste0(url, "/api/v3"), root = root)
 }

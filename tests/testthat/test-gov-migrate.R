@@ -177,7 +177,7 @@ test_that("an interrupted migration leaves the old location authoritative and th
   py <- python_bin()
   port <- free_port()
   moto <- processx::process$new(file.path(dirname(py), "moto_server"), c("-H", "127.0.0.1", "-p", port),
-                                env = c("current", LD_LIBRARY_PATH = ""), stdout = "|", stderr = "|", cleanup = TRUE)
+                                env = c("current", LD_LIBRARY_PATH = ""), stdout = tempfile(), stderr = "2>&1", cleanup = TRUE)
   on.exit(try(moto$kill(), silent = TRUE), add = TRUE)
   endpoint <- sprintf("http://127.0.0.1:%d", port)
   boto <- c("import sys, boto3",

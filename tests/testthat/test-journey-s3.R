@@ -17,6 +17,10 @@ test_that("datom_store_s3 validates the bucket and masks secrets", {
   expect_match(out, "AKIA\\*\\*\\*\\*")
   expect_false(grepl("shh-secret", out))
   expect_error(datom_store_s3(bucket, access_key = "x"), class = "datom_error_input")
+  # credentials only: the AWS chain when no keys; only inside a governed store
+  expect_true(is_datom_store_s3_creds(datom_store_s3_creds()))
+  expect_error(datom_store_s3_creds("AKIAONLY"), class = "datom_error_input")
+  expect_error(datom_store(data = cr), class = "datom_error_input")
 })
 
 test_that("init, write, read, list, history on S3; keys follow FORMATS.md 9", {

@@ -361,8 +361,12 @@ test_that("a sync behind origin stops with a pull hint and changes nothing for t
   m <- quietly(datom_sync_manifest(p$conn))
   err <- expect_error(quietly(datom_sync(p$conn, m)), class = "datom_error_push_rejected")
   expect_match(conditionMessage(err), "datom_pull")
+  # checked up front: nothing at all was attempted
+  expect_match(conditionMessage(err), "1 commit behind origin")
   expect_identical(git(p$clone, "rev-parse", "HEAD"), head0)
   expect_false(dir.exists(file.path(p$ns, "one")))
+  expect_false(dir.exists(file.path(p$ns, "two")))
+  expect_false(dir.exists(file.path(p$clone, "one")))
   quietly(datom_pull(p$conn))
   res <- quietly(datom_sync(p$conn, quietly(datom_sync_manifest(p$conn))))
   expect_identical(res$result, c("success", "success"))

@@ -127,6 +127,16 @@ pub fn sync_all_metadata(project: &Project, clone: &CloneCtx) -> Result<Vec<Stri
     Ok(tables)
 }
 
+/// Fetch `origin` and count commits (ahead, behind) of the data clone;
+/// nothing in the working tree changes.
+pub fn behind(clone: &CloneCtx) -> Result<(usize, usize)> {
+    let repo = Repo::open(&clone.path)?;
+    repo.fetch("origin", &clone.creds).map_err(|e| {
+        Error::new(Kind::Git, format!("Failed to fetch from remote origin: {}", e.message)).with_hint("Check your credentials and remote access.")
+    })?;
+    repo.ahead_behind("origin")
+}
+
 /// Write files of the data clone, commit them with `message` and push
 /// (rules of API 1.9): when the push fails the commit is undone and every
 /// file is restored, so nothing happened. Returns the commit (the current

@@ -31,6 +31,14 @@ pub fn delete_prefix(project: &Project, rel: Option<&str>) -> Result<u64> {
     project.store.delete_prefix(&prefix)
 }
 
+/// Counts one object for the progress report when dropped (whatever the outcome).
+struct Counted;
+impl Drop for Counted {
+    fn drop(&mut self) {
+        crate::runtime::progress::add("objects", 1);
+    }
+}
+
 /// Run `f` over `items` on up to `PARALLEL` threads, in order of results.
 fn par<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     if items.len() <= 1 {
@@ -40,6 +48,8 @@ fn par<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let chunk = items.len().div_ceil(n);
     std::thread::scope(|s| {
         let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>())).collect();
+        // the calling thread reports progress while the workers run
+        crate::runtime::wait_polling(|| handles.iter().all(|h| h.is_finished()));
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })
 }
@@ -51,9 +61,11 @@ pub fn copy(from: &Project, to: &Project) -> Result<Vec<(String, u64)>> {
     let objs = list(from)?;
     let base = ns(from);
     let rels: Vec<String> = objs.iter().map(|o| o.key.strip_prefix(&base).unwrap_or(&o.key).to_string()).collect();
+    let _progress = crate::runtime::progress::start(format!("Copying {} objects", rels.len()), "objects", rels.len() as u64);
     let results = par(&rels, |rel| -> Result<(String, u64)> {
         let bytes = from.store.get(&from.key(rel))?;
         to.store.put(&to.key(rel), &bytes)?;
+        crate::runtime::progress::add("objects", 1);
         Ok((rel.clone(), bytes.len() as u64))
     });
     let mut out = Vec::with_capacity(results.len());
@@ -82,8 +94,10 @@ pub fn verify(from: &Project, to: &Project, keys: Option<Vec<String>>, content: 
             list(from)?.into_iter().map(|o| o.key.strip_prefix(&base).unwrap_or(&o.key).to_string()).collect()
         }
     };
+    let _progress = crate::runtime::progress::start(format!("Verifying {} objects", keys.len()), "objects", keys.len() as u64);
     let results = par(&keys, |rel| -> Result<Option<String>> {
         crate::store::check_key(rel)?;
+        let _count = Counted;
         let src_err = |e: Error| {
             Error::new(e.kind, format!("Cannot read source object for verification: {}: {}", from.key(rel), e.message))
         };

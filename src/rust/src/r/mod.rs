@@ -559,6 +559,16 @@ fn rs_sync_table_metadata(conn: Robj, table: &str) -> Robj {
     })
 }
 
+/// Fetch origin; list(ahead, behind) of the data clone.
+#[extendr]
+fn rs_git_behind(conn: Robj) -> Robj {
+    guard(|| {
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let (a, b) = crate::ops::collab::behind(&clone)?;
+        list_named(&["ahead", "behind"], vec![(a as i32).into(), (b as i32).into()])
+    })
+}
+
 /// Cross-check the clone against storage.
 #[extendr]
 fn rs_validate(conn: Robj) -> Robj {
@@ -628,4 +638,5 @@ extendr_module! {
     fn rs_sync_metadata;
     fn rs_validate;
     fn rs_sync_table_metadata;
+    fn rs_git_behind;
 }

@@ -28,6 +28,7 @@ where
     F: FnOnce() -> Result<Robj>,
 {
     crate::runtime::set_interrupt_check(super::sexp::user_interrupted);
+    crate::runtime::progress::set_hook(progress_hook);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => error_value(&e),
@@ -46,4 +47,15 @@ where
 /// extendr errors (conversions) as engine errors.
 pub fn rerr(e: extendr_api::Error) -> Error {
     Error::internal(format!("R conversion: {e}"))
+}
+
+/// Report a long transfer to R (`datom:::progress_tick`), which draws a cli
+/// progress bar in interactive sessions. Errors in R are ignored.
+fn progress_hook(label: &str, unit: &str, done: u64, total: u64, finished: bool) {
+    use extendr_api::prelude::*;
+    if let Ok(f) = eval_string("datom:::progress_tick") {
+        if let Some(f) = f.as_function() {
+            let _ = f.call(pairlist!(label, unit, done as f64, total as f64, finished));
+        }
+    }
 }

@@ -270,6 +270,16 @@ fn range_total(cr: &str) -> Option<u64> {
     cr.rsplit('/').next()?.trim().parse().ok()
 }
 
+/// The last two segments of a key, for progress labels.
+fn short_key(key: &str) -> &str {
+    let mut it = key.rmatch_indices('/');
+    let _ = it.next();
+    match it.next() {
+        Some((i, _)) => &key[i + 1..],
+        None => key,
+    }
+}
+
 /// Run `futs` with at most `limit` in flight; results in completion order.
 /// The first error cancels the rest.
 async fn run_bounded<T, F>(futs: Vec<F>, limit: usize) -> Result<Vec<T>>
@@ -552,6 +562,7 @@ impl Inner {
                     .send()
                     .await
                     .map_err(|e| me.error(&format!("UploadPart {number}"), &key, &e))?;
+                crate::runtime::progress::add("bytes", n);
                 let mut part = CompletedPart::builder().part_number(number).set_e_tag(r.e_tag().map(str::to_string));
                 if me.checksums {
                     part = part.set_checksum_crc32(r.checksum_crc32().map(str::to_string));
@@ -686,6 +697,8 @@ impl Inner {
         let mut out = vec![0u8; total_usize];
         out[..head.len()].copy_from_slice(&head);
         drop(head);
+        crate::runtime::progress::set_total("bytes", total);
+        crate::runtime::progress::add("bytes", got);
         let mut futs = Vec::new();
         let mut start = got;
         while start < total {
@@ -695,7 +708,10 @@ impl Inner {
             let etag = etag.clone();
             futs.push(async move {
                 match me.fetch(&key, Some((start, end)), etag.as_deref()).await {
-                    Ok((b, _, _)) => Ok(Ok((start, end, b))),
+                    Ok((b, _, _)) => {
+                        crate::runtime::progress::add("bytes", b.len() as u64);
+                        Ok(Ok((start, end, b)))
+                    }
                     Err(GetFail::Changed) => Ok(Err(())),
                     Err(GetFail::Unsatisfiable) => Err(Error::new(
                         Kind::Storage,
@@ -1085,6 +1101,8 @@ impl S3Store {
 impl Store for S3Store {
     fn get(&self, key: &str) -> Result<Vec<u8>> {
         check_key(key)?;
+        // the total is set once the first range tells the object's size
+        let _progress = crate::runtime::progress::start(format!("Downloading {}", short_key(key)), "bytes", 0);
         block_on(self.inner.get(key))?
     }
 
@@ -1093,6 +1111,7 @@ impl Store for S3Store {
         if bytes.len() <= self.inner.tuning.multipart_threshold {
             block_on(self.inner.put_single(key, bytes.to_vec()))?
         } else {
+            let _progress = crate::runtime::progress::start(format!("Uploading {}", short_key(key)), "bytes", bytes.len() as u64);
             block_on(self.inner.put_multipart(key, Bytes::copy_from_slice(bytes)))?
         }
     }

@@ -1,0 +1,53 @@
+# Long transfers report progress to R (a cli progress bar in interactive
+# sessions); forced here with options(datom.progress = TRUE).
+
+progress_log <- function() {
+  log <- datom:::progress_state$log
+  if (is.null(log)) return(data.frame(label = character(), unit = character(), done = numeric(), total = numeric()))
+  parts <- do.call(rbind, strsplit(log, "|", fixed = TRUE))
+  data.frame(label = parts[, 1], unit = parts[, 2], done = as.numeric(parts[, 3]), total = as.numeric(parts[, 4]),
+             stringsAsFactors = FALSE)
+}
+
+test_that("a large S3 upload and download, and a batch copy, report progress", {
+  withr::local_options(datom.progress = TRUE, datom.progress_delay = 0)
+  p <- s3_project()
+  set.seed(7)
+  big <- data.frame(x = runif(1.5e6), y = runif(1.5e6))  # ~24 MB of incompressible doubles: multipart
+  local({ e <- datom:::progress_state; e$log <- NULL })
+  res <- quietly(datom_write(p$conn, big, "big"))
+  log <- progress_log()
+  up <- log[startsWith(log$label, "Uploading big/"), ]
+  expect_gt(nrow(up), 0)
+  expect_true(all(up$unit == "bytes"))
+  expect_true(all(diff(up$done) >= 0))
+  expect_true(all(up$done <= up$total))
+  expect_null(datom:::progress_state$id)   # closed when the call returned
+
+  local({ e <- datom:::progress_state; e$log <- NULL })
+  back <- datom_read(p$conn, "big")
+  expect_true(identical(as.data.frame(back), big))
+  down <- progress_log()
+  expect_true(any(startsWith(down$label, "Downloading big/")))
+
+  # batch copy to another bucket counts objects
+  for (i in 1:30) quietly(datom_write(p$conn, data.frame(i = i), sprintf("t%02d", i)))
+  dest <- datom_store(data = s3_component(s3_bucket()), data_repo_url = file.path(p$root, "x.git"))
+  to <- p$conn
+  to$root <- dest$data$bucket
+  local({ e <- datom:::progress_state; e$log <- NULL })
+  quietly(datom_storage_copy(p$conn, to))
+  cp <- progress_log()
+  cp <- cp[startsWith(cp$label, "Copying"), ]
+  expect_gt(nrow(cp), 0)
+  expect_true(all(cp$unit == "objects"))
+  expect_true(all(cp$done <= cp$total))
+})
+
+test_that("no progress is reported when it is switched off", {
+  withr::local_options(datom.progress = FALSE)
+  p <- s3_project()
+  local({ e <- datom:::progress_state; e$log <- NULL })
+  quietly(datom_write(p$conn, data.frame(x = runif(1.5e6)), "big"))
+  expect_null(datom:::progress_state$log)
+})
