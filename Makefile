@@ -100,7 +100,7 @@ demo: deps install
 	R_LIBS=$(RLIB) Rscript -e 'datom::datom_demo()'
 
 bench: deps install
-	R_LIBS=$(RLIB) DATOM_PYTHON=$(PYTHON) Rscript bench/bench.R
+	R_LIBS=$(RLIB) DATOM_PYTHON=$(PYTHON) tools/with-servers.sh $(PYTHON) -- Rscript bench/bench.R
 
 clean:
 	rm -rf $(BUILD) src/rust/target src/*.o src/*.so

@@ -113,6 +113,14 @@ rs_sync_table_metadata <- function(conn, table) .Call(wrap__rs_sync_table_metada
 # Fetch origin; list(ahead, behind) of the data clone.
 rs_git_behind <- function(conn) .Call(wrap__rs_git_behind, conn)
 
+# Benchmark: a `mb` MiB object up and down through S3, with parallel parts
+# and ranges (datom's store) and as one stream; seconds.
+rs_bench_s3_transfer <- function(loc, mb) .Call(wrap__rs_bench_s3_transfer, loc, mb)
+
+# Benchmark: HTTP requests a reader makes to read the current version of
+# `table` from an S3 data store.
+rs_bench_reader_requests <- function(conn, table) .Call(wrap__rs_bench_reader_requests, conn, table)
+
 # Initialise (or adopt) the governance repo and its local clone.
 rs_gov_init <- function(url, clone, token) .Call(wrap__rs_gov_init, url, clone, token)
 

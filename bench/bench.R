@@ -89,3 +89,40 @@ cat(sprintf("\nsync      %d files x %d rows: first %.1f s (hash+parquet encoding
             nfiles, frows, t_first, t_enc, t_first - t_enc, t_again, 100 * t_again / t_first))
 cat("targets: re-sync <= 5% of the first sync; first sync limited by encoding, not per-file git overhead\n")
 unlink(root, recursive = TRUE)
+
+# S3 (a loopback moto server; `make bench` starts one with tools/with-servers.sh)
+endpoint <- Sys.getenv("DATOM_S3_ENDPOINT", "")
+if (nzchar(endpoint)) {
+  s3 <- datom_store_s3(Sys.getenv("DATOM_S3_BUCKET", "study-001-datom"), prefix = "bench/", region = "us-east-1",
+                       access_key = Sys.getenv("AWS_ACCESS_KEY_ID"), secret_key = Sys.getenv("AWS_SECRET_ACCESS_KEY"),
+                       endpoint = endpoint)
+  root <- tempfile("datom-bench-s3-")
+  mk <- function(data, dir) {
+    st <- datom_store(data = data, data_repo_url = file.path(root, dir, "remote.git"))
+    datom_init_repo(file.path(root, dir, "clone"), "BENCH_S3", st, .force = TRUE)
+    datom_get_conn(path = file.path(root, dir, "clone"), store = st)
+  }
+  c_local <- mk(datom_store_local(file.path(root, "local-store")), "local")
+  c_s3 <- mk(s3, "s3")
+  # a new table each repetition so every write uploads
+  k <- 0L
+  wr <- function(conn) { k <<- k + 1L; d <- df; d$LBSEQ[1] <- -k; datom_write(conn, d, sprintf("lb%02d", k)) }
+  t_wl <- best(wr(c_local)); t_ws <- best(wr(c_s3))
+  s3_table <- sprintf("lb%02d", k)
+  t_rl <- best(datom_read(c_local, "lb01")); t_rs <- best(datom_read(c_s3, s3_table))
+  cat(sprintf("\ns3        %d-row table: write local %.2f s, S3 %.2f s (%.2fx)   read local %.2f s, S3 %.2f s (%.2fx)\n",
+              n, t_wl, t_ws, t_ws / t_wl, t_rl, t_rs, t_rs / t_rl))
+  mb <- as.integer(Sys.getenv("DATOM_BENCH_OBJECT_MB", "200"))
+  tr <- datom:::engine(datom:::rs_bench_s3_transfer(datom:::component_location(s3), mb))
+  cat(sprintf("s3        %d MiB object: parallel parts up %.0f MiB/s, down %.0f MiB/s   single stream up %.0f MiB/s, down %.0f MiB/s   gain up %.2fx, down %.2fx\n",
+              mb, mb / tr$parallel_up, mb / tr$parallel_down, mb / tr$single_up, mb / tr$single_down,
+              tr$single_up / tr$parallel_up, tr$single_down / tr$parallel_down))
+  cat("          (a loopback server has no per-connection bandwidth limit to spread over parallel parts: the gain is for real networks)\n")
+  reader <- datom_get_conn(store = datom_store(data = s3), project_name = "BENCH_S3")
+  nreq <- datom:::engine(datom:::rs_bench_reader_requests(reader, s3_table))
+  cat(sprintf("s3        requests a reader makes to read the current version of one table: %d (target <= 3)\n", nreq))
+  datom_storage_delete_prefix(c_s3)
+  unlink(root, recursive = TRUE)
+} else {
+  cat("\ns3        skipped: DATOM_S3_ENDPOINT is not set (make bench starts a loopback server)\n")
+}

@@ -559,6 +559,36 @@ fn rs_sync_table_metadata(conn: Robj, table: &str) -> Robj {
     })
 }
 
+/// Benchmark: a `mb` MiB object up and down through S3, with parallel parts
+/// and ranges (datom's store) and as one stream; seconds.
+#[extendr]
+fn rs_bench_s3_transfer(loc: Robj, mb: i32) -> Robj {
+    guard(|| {
+        let l = conn::location(sexp(&loc))?;
+        let par = crate::store::s3::S3Store::new(conn::s3_config(&l, sexp(&loc)))?;
+        let single = crate::store::s3::S3Store::single_stream(conn::s3_config(&l, sexp(&loc)))?;
+        let (pu, pd) = crate::store::s3::transfer_timing(&par, "datom-bench/parallel.bin", mb as usize)?;
+        let (su, sd) = crate::store::s3::transfer_timing(&single, "datom-bench/single.bin", mb as usize)?;
+        list_named(&["parallel_up", "parallel_down", "single_up", "single_down"], vec![pu.into(), pd.into(), su.into(), sd.into()])
+    })
+}
+
+/// Benchmark: HTTP requests a reader makes to read the current version of
+/// `table` from an S3 data store.
+#[extendr]
+fn rs_bench_reader_requests(conn: Robj, table: &str) -> Robj {
+    guard(|| {
+        let l = conn::location(sexp(&conn))?;
+        let store = crate::store::s3::S3Store::new(conn::s3_config(&l, sexp(&conn)))?;
+        let name = conn::field_str(sexp(&conn), "project_name").ok_or_else(|| Error::input("conn has no project_name"))?;
+        let project = crate::ops::Project::new(&name, Box::new(store.clone()), l.prefix_norm(), false, String::new());
+        let before = store.request_count();
+        let (t, _) = crate::ops::read::read(&project, table, None)?;
+        drop(t);
+        Ok(((store.request_count() - before) as i32).into())
+    })
+}
+
 /// Fetch origin; list(ahead, behind) of the data clone.
 #[extendr]
 fn rs_git_behind(conn: Robj) -> Robj {
@@ -639,4 +669,6 @@ extendr_module! {
     fn rs_validate;
     fn rs_sync_table_metadata;
     fn rs_git_behind;
+    fn rs_bench_s3_transfer;
+    fn rs_bench_reader_requests;
 }
