@@ -360,7 +360,6 @@ sync_one <- function(conn, name, file, format, status) {
   # the bytes actually imported are the ones recorded
   sha <- engine(rs_sha256_file(file))
   df <- read_input_file(file, format)
-  data_sha <- datom_hash(df)$data_sha
   old <- options(datom.quiet = TRUE)
   on.exit(options(old), add = TRUE)
   datom_write(
@@ -369,6 +368,7 @@ sync_one <- function(conn, name, file, format, status) {
     .table_type = "imported",
     .original_file_sha = sha,
     .original_format = format,
-    .source_lineage = list(list(project = conn$project_name, table = name, version_sha = data_sha))
+    .source_lineage = structure(list(list(project = conn$project_name, table = name, version_sha = "")),
+                                class = "datom_self_lineage")
   )
 }

@@ -62,6 +62,9 @@ datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message
   if (!is.null(parents)) {
     parent_records <- check_parents(parents)
     lineage <- datom_lineage_union(lapply(parents, function(p) p$source_lineage))
+  } else if (inherits(lineage, "datom_self_lineage")) {
+    # datom_sync's imported self-entry: the engine fills in the data_sha
+    lineage <- unclass(lineage)
   } else if (!is.null(lineage)) {
     check_lineage(lineage, ".source_lineage")
   }

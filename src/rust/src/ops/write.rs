@@ -93,7 +93,7 @@ fn build_metadata(
         pairs.push(("parents", p.clone()));
     }
     if let Some(l) = &req.source_lineage {
-        pairs.push(("source_lineage", l.clone()));
+        pairs.push(("source_lineage", fill_self_lineage(l, data_sha)));
     }
     pairs.push(("size_bytes", RValue::dbl(size_bytes)));
     if let Some(c) = &req.custom {
@@ -256,4 +256,19 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
         uploaded: upload,
         size_bytes,
     })
+}
+
+/// An imported table's self-lineage entry is passed with an empty
+/// `version_sha` (the caller does not hash twice): it is the table's own
+/// `data_sha`, known here.
+fn fill_self_lineage(l: &RValue, data_sha: &str) -> RValue {
+    let mut out = l.clone();
+    if let RValue::List { values, .. } = &mut out {
+        for e in values.iter_mut() {
+            if as_str(get(e, "version_sha")) == Some("") {
+                crate::model::set(e, "version_sha", RValue::str(data_sha));
+            }
+        }
+    }
+    out
 }
