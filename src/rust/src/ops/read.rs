@@ -24,21 +24,20 @@ pub fn resolve(project: &Project, name: &str, version: Option<&str>) -> Result<R
         Error::new(Kind::NotFound, format!("Table {name:?} not found in project {}", project.name))
             .with_hint("See datom_list(conn) for the tables of this project.")
     })?;
-    let history = project.get_json(&layout::data::version_history(name))?;
     let nonempty = |v: Option<&RValue>| as_str(v).filter(|s| !s.is_empty()).map(|s| s.to_string());
     let resolved = match version {
         None => {
+            // The current version needs metadata.json only: its version id
+            // is its own metadata_sha (FORMATS.md 4.6), so a reader makes one
+            // metadata request and then fetches the parquet object.
             let data_sha = nonempty(get(&meta, "data_sha")).ok_or_else(|| {
                 Error::new(Kind::Integrity, format!("Current metadata of {name:?} has no data_sha (corrupt metadata)"))
             })?;
-            let current = history
-                .as_ref()
-                .and_then(|h| elements(h).first())
-                .and_then(|e| as_str(get(e, "version")))
-                .map(|s| s.to_string());
-            Resolved { version: current, data_sha, parquet_sha: nonempty(get(&meta, "parquet_sha")) }
+            let (current, _) = crate::identity::canon::metadata_sha(&meta)?;
+            Resolved { version: Some(current), data_sha, parquet_sha: nonempty(get(&meta, "parquet_sha")) }
         }
         Some(v) => {
+            let history = project.get_json(&layout::data::version_history(name))?;
             if v.is_empty() {
                 return Err(Error::input("`version` must be a single non-empty string or NULL"));
             }

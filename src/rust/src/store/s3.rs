@@ -55,7 +55,7 @@ pub const MULTIPART_THRESHOLD: usize = 16 * 1024 * 1024;
 /// than 10,000 parts).
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
 /// Size of the first ranged GET and of each further range of a large object.
-pub const RANGE_CHUNK: u64 = 8 * 1024 * 1024;
+pub const RANGE_CHUNK: u64 = 32 * 1024 * 1024;
 /// Requests in flight at once for one transfer or batch.
 pub const CONCURRENCY: usize = 4;
 /// Keys per DeleteObjects request (the S3 maximum).
@@ -706,6 +706,8 @@ impl Inner {
             })?,
         };
         let got = head.len() as u64;
+        crate::runtime::progress::set_total("bytes", total);
+        crate::runtime::progress::add("bytes", got);
         if got >= total {
             return Ok(head.to_vec());
         }
@@ -715,8 +717,6 @@ impl Inner {
         let mut out = vec![0u8; total_usize];
         out[..head.len()].copy_from_slice(&head);
         drop(head);
-        crate::runtime::progress::set_total("bytes", total);
-        crate::runtime::progress::add("bytes", got);
         let mut futs = Vec::new();
         let mut start = got;
         while start < total {
@@ -1331,8 +1331,8 @@ mod tests {
         assert_eq!(s.head("big/forty.parquet").unwrap().size, big.len() as u64);
         let n1 = s.request_count();
         let back = s.get("big/forty.parquet").unwrap();
-        // first 8 MiB range (gives the size) + 4 more ranges
-        assert_eq!(s.request_count() - n1, 5);
+        // first 32 MiB range (gives the size) + 1 more range
+        assert_eq!(s.request_count() - n1, 2);
         assert!(back == big, "40 MiB round trip differs");
         // overwrite with a different multipart object: readers see the new one
         let big2 = pattern(24 * 1024 * 1024 + 17, 9);
