@@ -94,6 +94,17 @@ fn callbacks(creds: &Creds) -> RemoteCallbacks<'_> {
     cb
 }
 
+/// libgit2 settings for datom's repositories, set once per process: every
+/// object datom writes is one it just created from its own bytes, so the
+/// existence checks of strict object creation are redundant work on each
+/// commit (objects read back are still verified against their hash).
+fn tune_libgit2() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        git2::opts::strict_object_creation(false);
+    });
+}
+
 /// A datom-managed working repository.
 pub struct Repo {
     repo: Repository,
@@ -117,6 +128,7 @@ impl Repo {
     }
 
     pub fn open(path: &Path) -> Result<Repo> {
+        tune_libgit2();
         let repo = Repository::open(path).map_err(|e| git_err(&format!("{} is not a git repository", path.display()), e))?;
         Ok(Repo { repo })
     }
