@@ -238,7 +238,7 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
   check_conn(conn)
   if (!identical(conn$role, "developer")) datom_abort("role", "Sync dispatch requires developer role.")
   if (is.null(conn$path)) datom_abort("input", "Sync dispatch needs a connection with a local data clone (path).")
-  tables <- sync_table_names(conn$path)
+  tables <- engine(rs_clone_tables(conn$path))
   if (isTRUE(.confirm)) {
     if (!interactive()) {
       datom_abort("input", "Interactive confirmation required.", "Call datom_sync_dispatch(conn, .confirm = FALSE) in scripts.")
@@ -272,31 +272,29 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
         datom_inform("warning", "Failed to sync {res$file[i]} to gov: {esc(res$error[i])}")
       }
     }
-    g <- recorded_governance(conn$path)
-    if (!is.null(g)) {
-      ok <- rs_store_put_json(conn, ".metadata/governance.json", g)
-      if (inherits(ok, "datom_engine_error")) {
-        datom_inform("warning", "governance.json storage upload failed: {esc(ok$message)}")
-      } else {
-        repo_files <- c(repo_files, ".metadata/governance.json")
-      }
+  }
+  d <- engine(rs_sync_dispatch_data(conn))
+  if (!is.null(d$governance)) {
+    if (nzchar(d$governance)) {
+      datom_inform("warning", "governance.json storage upload failed: {esc(d$governance)}")
+    } else {
+      repo_files <- c(repo_files, ".metadata/governance.json")
     }
   }
   out <- list()
-  for (t in tables) {
-    r <- rs_sync_table_metadata(conn, t)
-    out[[t]] <- if (inherits(r, "datom_engine_error")) {
-      datom_inform("danger", "Failed to sync {t}: {esc(r$message)}")
-      list(name = t, action = "error", error = r$message)
+  for (i in seq_along(d$table)) {
+    t <- d$table[i]
+    out[[t]] <- if (!is.na(d$error[i])) {
+      datom_inform("danger", "Failed to sync {t}: {esc(d$error[i])}")
+      list(name = t, action = "error", error = d$error[i])
     } else {
       list(name = t, action = "synced",
            s3_keys = c(paste0(t, "/.metadata/metadata.json"), paste0(t, "/.metadata/version_history.json"),
-                       paste0(t, "/.metadata/", r, ".json")))
+                       paste0(t, "/.metadata/", d$metadata_sha[i], ".json")))
     }
   }
-  m <- rs_store_put_json(conn, ".metadata/manifest.json", jsonlite_read(file.path(conn$path, ".datom", "manifest.json")))
-  if (inherits(m, "datom_engine_error")) {
-    datom_inform("danger", "Failed to sync the manifest: {esc(m$message)}")
+  if (nzchar(d$manifest)) {
+    datom_inform("danger", "Failed to sync the manifest: {esc(d$manifest)}")
   } else {
     repo_files <- c(".metadata/manifest.json", repo_files)
   }
@@ -304,13 +302,6 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
   n_err <- sum(vapply(out, function(x) identical(x$action, "error"), TRUE))
   datom_inform("info", "Sync dispatch complete: {length(out) - n_err} table{?s} synced, {n_err} error{?s}")
   invisible(list(repo_files = repo_files, tables = out))
-}
-
-# Tables of a data clone: top-level folders holding metadata.json.
-sync_table_names <- function(path) {
-  d <- list.dirs(path, full.names = FALSE, recursive = FALSE)
-  d <- d[!startsWith(d, ".") & !d %in% c("input_files", "renv", "man", "R", "tests", "vignettes", "src")]
-  sort(d[file.exists(file.path(path, d, "metadata.json"))])
 }
 
 #' Cross-check the data clone against storage

@@ -54,7 +54,7 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
       ref <- resolve_ref(gov$access, clone_ref, cfg$project_name, creds_only)
       if (!is.null(ref)) {
         new_loc <- ref_location(ref, store$data, endpoint)
-        if (!is.null(loc) && (!same_root(new_loc$root, loc$root) || !identical(norm_prefix(new_loc$prefix), norm_prefix(loc$prefix)))) {
+        if (!is.null(loc) && !same_location(new_loc, loc)) {
           datom_inform("info", "Ref location differs from store -- pulling git to sync")
           engine(rs_pull(list(path = path, github_pat = store$github_pat)))
           cfg <- engine(rs_read_config(path))
@@ -66,7 +66,7 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
                       i = "Use datom_attach_gov() to attach it."))
     }
     if (is.null(loc)) datom_abort("input", "Cannot connect: credentials-only data store has no location.")
-    if (!creds_only && is.null(gov) && (!same_root(cfg$root, loc$root) || !identical(norm_prefix(cfg$prefix), norm_prefix(loc$prefix)))) {
+    if (!creds_only && is.null(gov) && !same_location(cfg, loc)) {
       datom_abort("input",
         "Store/config mismatch: the project lives at {.path {cfg$root}} (prefix {.val {norm_prefix(cfg$prefix) %||% '(none)'}}) but the store points at {.path {loc$root}} (prefix {.val {norm_prefix(loc$prefix) %||% '(none)'}}).",
         "Build the store with the data location recorded in .datom/project.yaml.")
@@ -88,7 +88,7 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
     ref <- resolve_ref(gov$access, NULL, project_name, creds_only)
     if (!is.null(ref)) {
       new_loc <- ref_location(ref, store$data, endpoint)
-      if (!is.null(loc) && (!same_root(new_loc$root, loc$root) || !identical(norm_prefix(new_loc$prefix), norm_prefix(loc$prefix)))) {
+      if (!is.null(loc) && !same_location(new_loc, loc)) {
         cli::cli_warn(c("Data has been migrated to a new location; ref.json points to {new_loc$root} but your store has {loc$root}.",
                         i = "Update your store config."))
       }
@@ -151,6 +151,10 @@ is_datom_conn <- function(x) inherits(x, "datom_conn")
 
 norm_prefix <- function(p) if (is.null(p) || !nzchar(p)) NULL else p
 
+# Same data location: root and normalised prefix (of conns, access lists,
+# project configs or refs).
+same_location <- function(a, b) same_root(a$root, b$root) && identical(norm_prefix(a$prefix), norm_prefix(b$prefix))
+
 same_root <- function(a, b) {
   identical(normalizePath(a, winslash = "/", mustWork = FALSE), normalizePath(b, winslash = "/", mustWork = FALSE))
 }
@@ -177,11 +181,18 @@ check_conn <- function(conn, call = sys.call(-1)) {
   }
 }
 
-check_developer <- function(conn, call = sys.call(-1)) {
+check_developer <- function(conn, what = "Write operations require developer role", call = sys.call(-1)) {
   check_conn(conn, call = call)
   if (!identical(conn$role, "developer") || is.null(conn$path)) {
-    datom_abort("role", "Write operations require developer role (this connection's role is {.val {conn$role}}).",
+    datom_abort("role", "{what} (this connection's role is {.val {conn$role}}).",
       "Connect with datom_get_conn(path = <data clone>, store = <developer store>).", call = call)
+  }
+}
+
+# A store component with a location of its own (not a composite store, not credentials only).
+check_location_component <- function(x, arg, call = sys.call(-1)) {
+  if (!inherits(x, c("datom_store_s3", "datom_store_local"))) {
+    datom_abort("input", "{.arg {arg}} must be a datom_store_s3 or datom_store_local object.", call = call)
   }
 }
 

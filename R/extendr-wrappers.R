@@ -62,8 +62,9 @@ rs_store_get_json <- function(conn, key) .Call(wrap__rs_store_get_json, conn, ke
 # metadata_sha of a JSON object stored in the project's data store.
 rs_store_metadata_sha <- function(conn, key) .Call(wrap__rs_store_metadata_sha, conn, key)
 
-# Write an R value as a JSON object of the project's data store.
-rs_store_put_json <- function(conn, key, x) .Call(wrap__rs_store_put_json, conn, key, x)
+# Mirror a JSON file of the data clone to a key of the data store; FALSE
+# when the clone has no such file.
+rs_mirror_json <- function(conn, rel, key) .Call(wrap__rs_mirror_json, conn, rel, key)
 
 # Full keys and sizes of every object of the project's namespace.
 rs_storage_list <- function(conn) .Call(wrap__rs_storage_list, conn)
@@ -101,14 +102,19 @@ rs_pull <- function(conn) .Call(wrap__rs_pull, conn)
 # Uncommitted files and branch of the data clone.
 rs_git_status <- function(path) .Call(wrap__rs_git_status, path)
 
-# Mirror the clone's metadata to storage: one table, or all plus the manifest.
+# Re-sync one table's metadata (`datom_write(conn, name = )`).
 rs_sync_metadata <- function(conn, table) .Call(wrap__rs_sync_metadata, conn, table)
+
+# Tables of a data clone (top-level folders holding metadata.json).
+rs_clone_tables <- function(path) .Call(wrap__rs_clone_tables, path)
+
+# The data side of datom_sync_dispatch: per-table version ids or errors,
+# and the manifest and governance.json mirrors (error message, "" when ok,
+# NULL for governance.json of a solo project).
+rs_sync_dispatch_data <- function(conn) .Call(wrap__rs_sync_dispatch_data, conn)
 
 # Cross-check the clone against storage.
 rs_validate <- function(conn) .Call(wrap__rs_validate, conn)
-
-# Mirror one table's metadata, history and current snapshot; its metadata_sha.
-rs_sync_table_metadata <- function(conn, table) .Call(wrap__rs_sync_table_metadata, conn, table)
 
 # Fetch origin; list(ahead, behind) of the data clone.
 rs_git_behind <- function(conn) .Call(wrap__rs_git_behind, conn)

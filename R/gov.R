@@ -29,9 +29,7 @@
 datom_init_gov <- function(gov_store, gov_repo_url = NULL, gov_local_path = NULL, create_repo = FALSE,
                            repo_name = NULL, github_pat = NULL, github_org = NULL, private = TRUE,
                            github_api_url = NULL) {
-  if (!inherits(gov_store, c("datom_store_s3", "datom_store_local"))) {
-    datom_abort("input", "{.arg gov_store} must be a datom_store_s3 or datom_store_local object.")
-  }
+  check_location_component(gov_store, "gov_store")
   check_string_or_null(gov_repo_url, "gov_repo_url")
   check_string_or_null(gov_local_path, "gov_local_path")
   check_string_or_null(github_pat, "github_pat")
@@ -153,6 +151,9 @@ datom_projects <- function(x) {
   rows <- tryCatch(engine(rs_gov_projects(access, clone)), error = function(e) {
     datom_abort("storage", "Failed to list projects from governance store.", conditionMessage(e))
   })
+  bad <- vapply(rows, function(r) !is.null(r$error), TRUE)
+  for (r in rows[bad]) cli::cli_warn("Skipping {r$name}: {esc(r$error)}")
+  rows <- rows[!bad]
   out <- data.frame(
     name = vapply(rows, function(r) r$name, ""),
     data_backend = vapply(rows, function(r) r$type, ""),
@@ -162,7 +163,7 @@ datom_projects <- function(x) {
   )
   out$registered_at <- if (is.null(clone) || nrow(out) == 0L) rep(NA_character_, nrow(out)) else
     format(file.mtime(file.path(clone, "projects", out$name, "ref.json")), "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
-  out[order(out$name, method = "radix"), , drop = FALSE]
+  out  # the engine lists projects sorted by name
 }
 
 #' Delete a project's data repository and local clone
@@ -253,10 +254,7 @@ remove_clone <- function(conn) {
 #' @examples
 #' # see vignette("governing-a-portfolio")
 datom_decommission <- function(conn, confirm = NULL) {
-  check_conn(conn)
-  if (!identical(conn$role, "developer") || is.null(conn$path)) {
-    datom_abort("role", "Decommission requires a developer connection.")
-  }
+  check_developer(conn, "Decommission requires a developer connection")
   if (!identical(confirm, conn$project_name)) {
     datom_abort("input", "Confirmation does not match the project name.",
       "Pass confirm = \"{conn$project_name}\" to decommission it; nothing was touched.")
@@ -326,13 +324,8 @@ datom_decommission <- function(conn, confirm = NULL) {
 #' datom_projects(conn)
 datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_path = NULL, create_repo = FALSE,
                              repo_name = NULL, github_org = NULL, private = TRUE) {
-  check_conn(conn)
-  if (!identical(conn$role, "developer") || is.null(conn$path)) {
-    datom_abort("role", "datom_attach_gov() requires a developer connection; readers cannot attach governance.")
-  }
-  if (!inherits(gov_store, c("datom_store_s3", "datom_store_local"))) {
-    datom_abort("input", "{.arg gov_store} must be a datom_store_s3 or datom_store_local object.")
-  }
+  check_developer(conn, "datom_attach_gov() requires a developer connection; readers cannot attach governance")
+  check_location_component(gov_store, "gov_store")
   check_string_or_null(gov_repo_url, "gov_repo_url")
   check_string_or_null(gov_local_path, "gov_local_path")
   if (isTRUE(create_repo) && !is.null(gov_repo_url)) {
@@ -374,7 +367,7 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
   data_loc <- conn_location(conn)
   existing <- engine(rs_gov_ref(gov_loc, gov_path, name))
   if (!is.null(existing)) {
-    if (!same_root(existing$root, conn$root) || !identical(norm_prefix(existing$prefix), norm_prefix(conn$prefix))) {
+    if (!same_location(existing, conn)) {
       datom_abort("conflict", "Project {.val {name}} is already registered in the governance repo.",
         "Choose a different name, or decommission the old project first.")
     }
@@ -412,9 +405,7 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
 datom_repo_attach_governance <- function(conn, gov_repo_url, gov_store, message = NULL) {
   check_developer(conn)
   check_string(gov_repo_url, "gov_repo_url")
-  if (!inherits(gov_store, c("datom_store_s3", "datom_store_local"))) {
-    datom_abort("input", "{.arg gov_store} must be a datom_store_s3 or datom_store_local object.")
-  }
+  check_location_component(gov_store, "gov_store")
   check_string_or_null(message, "message")
   engine(rs_read_config(conn$path))
   gov_repo_url <- local_or_url(gov_repo_url)
@@ -431,7 +422,7 @@ datom_repo_attach_governance <- function(conn, gov_repo_url, gov_store, message 
   record <- list(gov_repo_url = gov_repo_url, gov_storage = gov_storage_record(component_location(gov_store)),
                  attached_at = utc_now())
   sha <- engine(rs_commit_json(conn, ".datom/governance.json", record, message %||% paste0("Attach governance: ", name)))
-  ok <- rs_store_put_json(conn, ".metadata/governance.json", record)
+  ok <- rs_mirror_json(conn, ".datom/governance.json", ".metadata/governance.json")
   if (inherits(ok, "datom_engine_error")) {
     cli::cli_warn(c("governance.json storage upload failed (the local copy is intact).", i = esc(ok$message)))
   }

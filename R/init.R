@@ -70,7 +70,7 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
   if (!isTRUE(.force)) {
     owner <- engine(rs_namespace_owner(c(loc, list(project_name = project_name))))
     if (!is.null(owner)) {
-      where <- location_label(c(loc, list(prefix = loc$prefix)))
+      where <- location_label(loc)
       datom_abort("conflict", "The data store namespace of {.val {project_name}} at {.path {where}} is already occupied by project {owner}.",
         "Each project needs its own namespace: use another prefix or bucket, or .force = TRUE for a deliberate takeover.")
     }
@@ -113,7 +113,8 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
         "The local clone is intact at {path}; after fixing the cause run datom_sync_dispatch(conn) to register.")
     }
     datom_inform("success", "Registered project {.val {project_name}} in gov repo")
-    ok <- rs_store_put_json(c(loc, list(project_name = project_name)), ".metadata/governance.json", governance)
+    ok <- rs_mirror_json(c(loc, list(project_name = project_name, path = path)), ".datom/governance.json",
+                         ".metadata/governance.json")
     if (inherits(ok, "datom_engine_error")) {
       cli::cli_warn(c("Could not mirror governance.json to the data store (the git copy is canonical).", i = esc(ok$message)))
     }

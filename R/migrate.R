@@ -41,13 +41,8 @@
 #'                        store = datom_store(data = new, data_repo_url = file.path(root, "remote.git")))
 #' datom_read(conn, "t")
 datom_repo_set_data_store <- function(conn, new_store, message = NULL, sunset_days = 90) {
-  check_conn(conn)
-  if (!identical(conn$role, "developer") || is.null(conn$path)) {
-    datom_abort("role", "datom_repo_set_data_store() requires a developer connection.")
-  }
-  if (!inherits(new_store, c("datom_store_s3", "datom_store_local"))) {
-    datom_abort("input", "{.arg new_store} must be a datom_store_s3 or datom_store_local component (not a composite store or credentials only).")
-  }
+  check_developer(conn, "datom_repo_set_data_store() requires a developer connection")
+  check_location_component(new_store, "new_store")
   check_string_or_null(message, "message")
   if (!is.numeric(sunset_days) || length(sunset_days) != 1L || is.na(sunset_days) || sunset_days < 0) {
     datom_abort("input", "{.arg sunset_days} must be a single non-negative number.")
@@ -58,9 +53,7 @@ datom_repo_set_data_store <- function(conn, new_store, message = NULL, sunset_da
   to_conn <- conn
   to_conn[c("backend", "root", "prefix", "region", "client", "endpoint")] <-
     list(new_loc$backend, new_loc$root, new_loc$prefix, new_loc$region, new_loc$client, new_loc$endpoint)
-  same <- function(a, b) identical(a$backend, b$backend) && same_root(a$root, b$root) &&
-    identical(norm_prefix(a$prefix), norm_prefix(b$prefix))
-  if (same(conn, to_conn)) {
+  if (identical(conn$backend, to_conn$backend) && same_location(conn, to_conn)) {
     datom_inform("info", "The data of {.val {name}} already lives there -- nothing to migrate")
     return(invisible(engine(rs_git_status(conn$path))$head))
   }

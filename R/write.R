@@ -176,7 +176,7 @@ check_ref_guard <- function(conn, call = sys.call(-1)) {
     datom_abort("storage", "Cannot write: ref.json could not be read from governance store ({esc(why)}); writing without a verified location risks orphaning data.",
       "Check the governance store credentials, then retry.", call = call)
   }
-  if (!same_root(ref$root, conn$root) || !identical(norm_prefix(ref$prefix), norm_prefix(conn$prefix))) {
+  if (!same_location(ref, conn)) {
     datom_abort("conflict", "Data location changed since connection was created: ref.json says {ref$root} (prefix {ref$prefix %||% '(none)'}), the connection writes to {conn$root} (prefix {conn$prefix %||% '(none)'}).",
       "Run datom_pull(conn), then rebuild the connection with datom_get_conn().", call = call)
   }

@@ -243,6 +243,12 @@ test_that("governance refusals are classed and leave nothing behind", {
   expect_error(datom_projects(datom_store(data = data)), class = "datom_error_input")
   expect_true(dir.exists(file.path(root, "a")))
   expect_identical(datom_projects(conn)$name, "A")
+  # one unreadable register entry is skipped with a warning, the others listed
+  dir.create(file.path(g$clone, "projects", "BROKEN"))
+  writeLines("{not json", file.path(g$clone, "projects", "BROKEN", "ref.json"))
+  expect_warning(pr <- datom_projects(conn), "Skipping BROKEN")
+  expect_identical(pr$name, "A")
+  unlink(file.path(g$clone, "projects", "BROKEN"), recursive = TRUE)
 
   # governance unreachable: refused before the data repo exists
   bad <- datom_store(governance = g$component, data = data, data_repo_url = file.path(root, "remotes", "b.git"),

@@ -10,7 +10,7 @@ progress_log <- function() {
 }
 
 test_that("a large S3 upload and download, and a batch copy, report progress", {
-  withr::local_options(datom.progress = TRUE, datom.progress_delay = 0)
+  withr::local_options(datom.progress = TRUE, datom.progress_delay = 0, datom.progress_log = TRUE)
   p <- s3_project()
   set.seed(7)
   big <- data.frame(x = runif(1.5e6), y = runif(1.5e6))  # ~24 MB of incompressible doubles: multipart
@@ -45,7 +45,7 @@ test_that("a large S3 upload and download, and a batch copy, report progress", {
 })
 
 test_that("no progress is reported when it is switched off", {
-  withr::local_options(datom.progress = FALSE)
+  withr::local_options(datom.progress = FALSE, datom.progress_log = TRUE)
   p <- s3_project()
   local({ e <- datom:::progress_state; e$log <- NULL })
   quietly(datom_write(p$conn, data.frame(x = runif(1.5e6)), "big"))

@@ -16,3 +16,18 @@ pub mod store;
 pub mod table;
 
 mod r;
+
+/// Helpers shared by the engine's tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use std::path::PathBuf;
+
+    /// An empty scratch directory for one test (`datom-{tag}-{pid}` in the
+    /// system temp dir), emptied first if a previous run left it behind.
+    pub fn scratch_dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("datom-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}

@@ -113,18 +113,48 @@ pub fn sync_table_metadata(project: &Project, clone: &CloneCtx, table: &str) -> 
     Ok(sha)
 }
 
-/// The data side of `datom_sync_dispatch()`: every table's metadata, then
-/// the manifest. Returns the tables synced.
-pub fn sync_all_metadata(project: &Project, clone: &CloneCtx) -> Result<Vec<String>> {
-    let tables = clone_tables(&clone.path)?;
-    for t in &tables {
-        sync_table_metadata(project, clone, t)?;
+/// Mirror a JSON file of the clone (git is canonical) to a key of the
+/// project's data store; `false` when the clone has no such file.
+pub fn mirror_clone_json(project: &Project, clone: &CloneCtx, rel: &str, key: &str) -> Result<bool> {
+    match clone.read_json(rel)? {
+        Some(v) => {
+            project.put_json(key, &v)?;
+            Ok(true)
+        }
+        None => Ok(false),
     }
-    let m = clone
-        .read_json(layout::repo::MANIFEST)?
-        .ok_or_else(|| Error::new(Kind::NotFound, "The data clone has no .datom/manifest.json"))?;
-    project.put_json(layout::data::MANIFEST, &m)?;
-    Ok(tables)
+}
+
+/// What the data side of `datom_sync_dispatch()` did; one failure never
+/// stops the other files.
+pub struct DataDispatch {
+    /// (table, version id or the failure)
+    pub tables: Vec<(String, Result<String>)>,
+    pub manifest: Result<()>,
+    /// `None` for a project without `.datom/governance.json`.
+    pub governance: Option<Result<()>>,
+}
+
+/// The data side of `datom_sync_dispatch()`: `governance.json` (governed
+/// projects), every table's metadata, history and current snapshot, then
+/// the manifest.
+pub fn sync_dispatch_data(project: &Project, clone: &CloneCtx) -> Result<DataDispatch> {
+    let governance = clone.file(layout::repo::GOVERNANCE).is_file().then(|| {
+        mirror_clone_json(project, clone, layout::repo::GOVERNANCE, layout::data::GOVERNANCE).map(|_| ())
+    });
+    let tables = clone_tables(&clone.path)?
+        .into_iter()
+        .map(|t| {
+            let r = sync_table_metadata(project, clone, &t);
+            (t, r)
+        })
+        .collect();
+    let manifest = match mirror_clone_json(project, clone, layout::repo::MANIFEST, layout::data::MANIFEST) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::new(Kind::NotFound, "The data clone has no .datom/manifest.json")),
+        Err(e) => Err(e),
+    };
+    Ok(DataDispatch { tables, manifest, governance })
 }
 
 /// Fetch `origin` and count commits (ahead, behind) of the data clone;

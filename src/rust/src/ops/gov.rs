@@ -178,6 +178,11 @@ pub fn ensure_clone(url: &str, clone: &Path, creds: &Creds) -> Result<bool> {
     Ok(true)
 }
 
+/// Is `name` registered in the clone (a `projects/NAME/` folder holding `ref.json`)?
+pub fn is_registered(clone: &Path, name: &str) -> bool {
+    project_dir(clone, name).join("ref.json").is_file()
+}
+
 /// Is the clone initialised (`projects/.gitkeep`)?
 pub fn is_initialised(clone: &Path) -> bool {
     clone.join(layout::gov::REPO_GITKEEP).exists()
@@ -629,10 +634,7 @@ mod tests {
     use crate::store::local::LocalStore;
 
     fn tmp(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("datom-gov-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+        crate::testutil::scratch_dir(&format!("gov-{tag}"))
     }
 
     fn store(d: &Path) -> Project {

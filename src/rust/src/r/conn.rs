@@ -50,6 +50,13 @@ pub fn open_store(loc: &Location, x: SEXP) -> Result<(Box<dyn crate::store::Stor
     }
 }
 
+/// The S3 store of a conn or access list (its location, endpoint and credentials).
+pub fn s3_store(x: SEXP) -> Result<(Location, crate::store::s3::S3Store)> {
+    let l = location(x)?;
+    let store = crate::store::s3::S3Store::new(s3_config(&l, x))?;
+    Ok((l, store))
+}
+
 /// S3 settings of a conn or access list: endpoint and `client` credentials.
 pub fn s3_config(loc: &Location, x: SEXP) -> crate::store::s3::S3Config {
     let client = field(x, "client");

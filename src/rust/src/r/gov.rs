@@ -19,6 +19,13 @@ fn gov_store(loc: &Robj) -> Result<crate::ops::Project> {
     Ok(gov::gov_store(store, l.prefix_norm(), newline, display))
 }
 
+/// Run `f` on the governance repo of a call: its store, clone, URL and token.
+fn with_gov<T>(gov_loc: &Robj, url: &str, clone: &str, token: &Robj, f: impl FnOnce(&Gov<'_>) -> Result<T>) -> Result<T> {
+    let store = gov_store(gov_loc)?;
+    let c = creds(token);
+    f(&Gov { clone: Path::new(clone), url, creds: &c, store: &store })
+}
+
 fn ref_to_r(name: Option<&str>, r: &RefJson) -> Result<Robj> {
     let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
     let prev = r.previous.first();
@@ -65,19 +72,18 @@ fn rs_gov_pull(clone: &str, token: Robj) -> Robj {
 /// Is a project registered in the gov clone?
 #[extendr]
 fn rs_gov_is_registered(clone: &str, name: &str) -> Robj {
-    guard(|| Ok(Path::new(clone).join("projects").join(name).join("ref.json").exists().into()))
+    guard(|| Ok(gov::is_registered(Path::new(clone), name).into()))
 }
 
 /// Register a project (commit + push on the gov clone, then the store mirror).
 #[extendr]
 fn rs_gov_register(gov_loc: Robj, url: &str, clone: &str, token: Robj, name: &str, data_loc: Robj) -> Robj {
     guard(|| {
-        let store = gov_store(&gov_loc)?;
-        let c = creds(&token);
-        let g = Gov { clone: Path::new(clone), url, creds: &c, store: &store };
-        let data = conn::location(sexp(&data_loc))?;
-        gov::register(&g, name, &data)?;
-        Ok(true.into())
+        with_gov(&gov_loc, url, clone, &token, |g| {
+            let data = conn::location(sexp(&data_loc))?;
+            gov::register(g, name, &data)?;
+            Ok(true.into())
+        })
     })
 }
 
@@ -85,10 +91,9 @@ fn rs_gov_register(gov_loc: Robj, url: &str, clone: &str, token: Robj, name: &st
 #[extendr]
 fn rs_gov_unregister(gov_loc: Robj, url: &str, clone: &str, token: Robj, name: &str) -> Robj {
     guard(|| {
-        let store = gov_store(&gov_loc)?;
-        let c = creds(&token);
-        let g = Gov { clone: Path::new(clone), url, creds: &c, store: &store };
-        Ok(gov::unregister(&g, name)?.into())
+        with_gov(&gov_loc, url, clone, &token, |g| {
+            Ok(gov::unregister(g, name)?.into())
+        })
     })
 }
 
@@ -136,14 +141,13 @@ fn rs_gov_projects(gov_loc: Robj, clone: Robj) -> Robj {
 #[extendr]
 fn rs_gov_sync_dispatch(gov_loc: Robj, url: &str, clone: &str, token: Robj, name: &str, data_loc: Robj) -> Robj {
     guard(|| {
-        let store = gov_store(&gov_loc)?;
-        let c = creds(&token);
-        let g = Gov { clone: Path::new(clone), url, creds: &c, store: &store };
-        let data = conn::location(sexp(&data_loc))?;
-        let res = gov::sync_dispatch(&g, name, &data)?;
-        let files: Vec<String> = res.iter().map(|(f, _)| f.clone()).collect();
-        let errs: Vec<Option<String>> = res.iter().map(|(_, r)| r.as_ref().err().map(|e| e.message.clone())).collect();
-        super::list_named(&["file", "error"], vec![files.into(), errs.into()])
+        with_gov(&gov_loc, url, clone, &token, |g| {
+            let data = conn::location(sexp(&data_loc))?;
+            let res = gov::sync_dispatch(g, name, &data)?;
+            let files: Vec<String> = res.iter().map(|(f, _)| f.clone()).collect();
+            let errs: Vec<Option<String>> = res.iter().map(|(_, r)| r.as_ref().err().map(|e| e.message.clone())).collect();
+            super::list_named(&["file", "error"], vec![files.into(), errs.into()])
+        })
     })
 }
 
@@ -151,14 +155,13 @@ fn rs_gov_sync_dispatch(gov_loc: Robj, url: &str, clone: &str, token: Robj, name
 #[extendr]
 fn rs_gov_record_migration(gov_loc: Robj, url: &str, clone: &str, token: Robj, name: &str, from: Robj, to: Robj, details: Robj, sunset_at: &str) -> Robj {
     guard(|| {
-        let store = gov_store(&gov_loc)?;
-        let c = creds(&token);
-        let g = Gov { clone: Path::new(clone), url, creds: &c, store: &store };
-        let from = conn::location(sexp(&from))?;
-        let to = conn::location(sexp(&to))?;
-        let details = super::value::to_rvalue(sexp(&details), "details")?;
-        let r = gov::record_migration(&g, name, &from, &to, details, sunset_at)?;
-        ref_to_r(Some(name), &r)
+        with_gov(&gov_loc, url, clone, &token, |g| {
+            let from = conn::location(sexp(&from))?;
+            let to = conn::location(sexp(&to))?;
+            let details = super::value::to_rvalue(sexp(&details), "details")?;
+            let r = gov::record_migration(g, name, &from, &to, details, sunset_at)?;
+            ref_to_r(Some(name), &r)
+        })
     })
 }
 

@@ -360,15 +360,15 @@ fn rs_store_get_json(conn: Robj, key: &str) -> Robj {
     })
 }
 
-/// Write an R value as a JSON object of the project's data store.
+/// Mirror a JSON file of the data clone to a key of the data store; FALSE
+/// when the clone has no such file.
 #[extendr]
-fn rs_store_put_json(conn: Robj, key: &str, x: Robj) -> Robj {
+fn rs_mirror_json(conn: Robj, rel: &str, key: &str) -> Robj {
     guard(|| {
         crate::store::check_key(key)?;
         let project = conn::project(sexp(&conn))?;
-        let v = value::to_rvalue(sexp(&x), "value")?;
-        project.put_json(key, &v)?;
-        Ok(true.into())
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        Ok(crate::ops::collab::mirror_clone_json(&project, &clone, rel, key)?.into())
     })
 }
 
@@ -439,9 +439,7 @@ fn rs_storage_verify(from: Robj, to: Robj, keys: Robj, content: bool) -> Robj {
 #[extendr]
 fn rs_s3_check_bucket(loc: Robj) -> Robj {
     guard(|| {
-        let l = conn::location(sexp(&loc))?;
-        let cfg = conn::s3_config(&l, sexp(&loc));
-        crate::store::s3::S3Store::new(cfg)?.head_bucket()?;
+        conn::s3_store(sexp(&loc))?.1.head_bucket()?;
         Ok(true.into())
     })
 }
@@ -450,9 +448,7 @@ fn rs_s3_check_bucket(loc: Robj) -> Robj {
 #[extendr]
 fn rs_s3_ensure_bucket(loc: Robj) -> Robj {
     guard(|| {
-        let l = conn::location(sexp(&loc))?;
-        let cfg = conn::s3_config(&l, sexp(&loc));
-        crate::store::s3::S3Store::new(cfg)?.ensure_bucket()?;
+        conn::s3_store(sexp(&loc))?.1.ensure_bucket()?;
         Ok(true.into())
     })
 }
@@ -530,32 +526,44 @@ fn rs_git_status(path: &str) -> Robj {
     })
 }
 
-/// Mirror the clone's metadata to storage: one table, or all plus the manifest.
+/// Re-sync one table's metadata (`datom_write(conn, name = )`).
 #[extendr]
-fn rs_sync_metadata(conn: Robj, table: Robj) -> Robj {
+fn rs_sync_metadata(conn: Robj, table: &str) -> Robj {
     guard(|| {
         let project = conn::project(sexp(&conn))?;
         let clone = conn::clone_ctx(sexp(&conn))?;
-        match opt_str(&table) {
-            Some(t) => {
-                let (sha, changed, commit) = crate::ops::collab::resync_table(&project, &clone, &t)?;
-                list_named(
-                    &["metadata_sha", "changed", "commit_sha"],
-                    vec![sha.into(), changed.into(), commit.map(Robj::from).unwrap_or_else(|| ().into())],
-                )
-            }
-            None => Ok(crate::ops::collab::sync_all_metadata(&project, &clone)?.into()),
-        }
+        let (sha, changed, commit) = crate::ops::collab::resync_table(&project, &clone, table)?;
+        list_named(
+            &["metadata_sha", "changed", "commit_sha"],
+            vec![sha.into(), changed.into(), commit.map(Robj::from).unwrap_or_else(|| ().into())],
+        )
     })
 }
 
-/// Mirror one table's metadata, history and current snapshot; its metadata_sha.
+/// Tables of a data clone (top-level folders holding metadata.json).
 #[extendr]
-fn rs_sync_table_metadata(conn: Robj, table: &str) -> Robj {
+fn rs_clone_tables(path: &str) -> Robj {
+    guard(|| Ok(crate::ops::collab::clone_tables(std::path::Path::new(path))?.into()))
+}
+
+/// The data side of datom_sync_dispatch: per-table version ids or errors,
+/// and the manifest and governance.json mirrors (error message, "" when ok,
+/// NULL for governance.json of a solo project).
+#[extendr]
+fn rs_sync_dispatch_data(conn: Robj) -> Robj {
     guard(|| {
         let project = conn::project(sexp(&conn))?;
         let clone = conn::clone_ctx(sexp(&conn))?;
-        Ok(crate::ops::collab::sync_table_metadata(&project, &clone, table)?.into())
+        let d = crate::ops::collab::sync_dispatch_data(&project, &clone)?;
+        let msg = |r: &Result<()>| -> String { r.as_ref().err().map(|e| e.message.clone()).unwrap_or_default() };
+        let names: Vec<String> = d.tables.iter().map(|(t, _)| t.clone()).collect();
+        let shas: Vec<Option<String>> = d.tables.iter().map(|(_, r)| r.as_ref().ok().cloned()).collect();
+        let errs: Vec<Option<String>> = d.tables.iter().map(|(_, r)| r.as_ref().err().map(|e| e.message.clone())).collect();
+        let gov: Robj = d.governance.as_ref().map(|r| Robj::from(msg(r))).unwrap_or_else(|| ().into());
+        list_named(
+            &["table", "metadata_sha", "error", "manifest", "governance"],
+            vec![names.into(), shas.into(), errs.into(), msg(&d.manifest).into(), gov],
+        )
     })
 }
 
@@ -564,8 +572,7 @@ fn rs_sync_table_metadata(conn: Robj, table: &str) -> Robj {
 #[extendr]
 fn rs_bench_s3_transfer(loc: Robj, mb: i32) -> Robj {
     guard(|| {
-        let l = conn::location(sexp(&loc))?;
-        let par = crate::store::s3::S3Store::new(conn::s3_config(&l, sexp(&loc)))?;
+        let (l, par) = conn::s3_store(sexp(&loc))?;
         let single = crate::store::s3::S3Store::single_stream(conn::s3_config(&l, sexp(&loc)))?;
         let (pu, pd) = crate::store::s3::transfer_timing(&par, "datom-bench/parallel.bin", mb as usize)?;
         let (su, sd) = crate::store::s3::transfer_timing(&single, "datom-bench/single.bin", mb as usize)?;
@@ -578,8 +585,7 @@ fn rs_bench_s3_transfer(loc: Robj, mb: i32) -> Robj {
 #[extendr]
 fn rs_bench_reader_requests(conn: Robj, table: &str) -> Robj {
     guard(|| {
-        let l = conn::location(sexp(&conn))?;
-        let store = crate::store::s3::S3Store::new(conn::s3_config(&l, sexp(&conn)))?;
+        let (l, store) = conn::s3_store(sexp(&conn))?;
         let name = conn::field_str(sexp(&conn), "project_name").ok_or_else(|| Error::input("conn has no project_name"))?;
         let project = crate::ops::Project::new(&name, Box::new(store.clone()), l.prefix_norm(), false, String::new());
         let before = store.request_count();
@@ -652,7 +658,7 @@ extendr_module! {
     fn rs_parse_json;
     fn rs_store_get_json;
     fn rs_store_metadata_sha;
-    fn rs_store_put_json;
+    fn rs_mirror_json;
     fn rs_storage_list;
     fn rs_storage_delete_prefix;
     fn rs_storage_copy;
@@ -666,8 +672,9 @@ extendr_module! {
     fn rs_pull;
     fn rs_git_status;
     fn rs_sync_metadata;
+    fn rs_clone_tables;
+    fn rs_sync_dispatch_data;
     fn rs_validate;
-    fn rs_sync_table_metadata;
     fn rs_git_behind;
     fn rs_bench_s3_transfer;
     fn rs_bench_reader_requests;
