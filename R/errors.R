@@ -31,7 +31,7 @@ datom_abort <- function(kind, message, hint = NULL, ..., call = sys.call(-1),
 # `datom_engine_error` (list(kind, message, hint)) and are raised here, so the
 # engine never unwinds through R.
 engine <- function(res, call = sys.call(-1)) {
-  if (!is.null(progress_state$label)) progress_close()
+  if (!is.null(progress_state$label) || !is.null(progress_state$id)) progress_close()
   if (inherits(res, "datom_engine_error")) {
     msg <- gsub("{", "{{", gsub("}", "}}", res$message, fixed = TRUE), fixed = TRUE)
     hint <- if (is.null(res$hint)) NULL else gsub("{", "{{", gsub("}", "}}", res$hint, fixed = TRUE), fixed = TRUE)

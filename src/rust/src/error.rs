@@ -40,6 +40,8 @@ pub enum Kind {
     PushRejected,
     /// The user interrupted a long operation.
     Interrupted,
+    /// Another process holds the lock of the clone or store (retry later).
+    Busy,
     /// Anything that should not happen.
     Internal,
 }
@@ -63,6 +65,7 @@ impl Kind {
             Kind::Git => "git",
             Kind::PushRejected => "push_rejected",
             Kind::Interrupted => "interrupted",
+            Kind::Busy => "busy",
             Kind::Internal => "internal",
         }
     }

@@ -38,34 +38,96 @@ pub fn set_interrupt_check(f: fn() -> bool) {
     }
 }
 
-/// Run a future to completion on the shared runtime. While it runs, the
-/// calling thread polls the interrupt check every 200 ms; an interrupt drops
-/// (cancels) the future and returns `Kind::Interrupted`, so R stays
-/// responsive during long transfers.
+/// Wakes the thread that polls a future (see [`block_on`]).
+struct ThreadWaker(std::thread::Thread);
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Run a future to completion on the shared runtime.
+///
+/// The calling thread polls the future itself, inside the runtime's context
+/// only for the duration of each poll (`Handle::enter`, an RAII guard): the
+/// I/O and timer drivers run on the runtime's worker threads. Between polls
+/// the thread is outside any runtime, and that is the only place where R
+/// code runs (the interrupt check and the progress hook, every 200 ms on R's
+/// main thread). So no R code ever runs inside a runtime context, and
+/// whatever R does, the next call starts from a clean thread state (an
+/// earlier design ran the hooks inside `Runtime::block_on`; one longjmp out
+/// of R left the thread marked as inside the runtime for good).
+///
+/// An interrupt drops (cancels) the future and returns `Kind::Interrupted`.
 pub fn block_on<F: std::future::Future>(f: F) -> crate::error::Result<F::Output> {
+    use std::future::Future as _;
+    use std::task::{Context, Poll};
     let rt = runtime()?;
-    let on_check_thread = CHECK_THREAD.get() == Some(&std::thread::current().id());
-    let Some(check) = INTERRUPT_CHECK.get().copied().filter(|_| on_check_thread) else {
-        return Ok(rt.block_on(f));
-    };
-    rt.block_on(async move {
-        let mut f = std::pin::pin!(f);
-        loop {
-            match tokio::time::timeout(std::time::Duration::from_millis(200), &mut f).await {
-                Ok(out) => return Ok(out),
-                Err(_) => {
-                    progress::tick();
-                    if check() {
-                        return Err(crate::error::Error::new(
-                            crate::error::Kind::Interrupted,
-                            "interrupted by the user; the transfer was cancelled",
-                        )
-                        .with_hint("Nothing partial is visible: uploads are atomic; re-run the call to complete it."));
-                    }
-                }
+    let handle = rt.handle().clone();
+    let main = on_main_thread();
+    let waker = std::task::Waker::from(std::sync::Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    let tick = std::time::Duration::from_millis(200);
+    let mut last = std::time::Instant::now();
+    loop {
+        let polled = {
+            let _ctx = handle.enter();
+            f.as_mut().poll(&mut cx)
+        };
+        if let Poll::Ready(out) = polled {
+            return Ok(out);
+        }
+        let waited = last.elapsed();
+        if waited < tick {
+            std::thread::park_timeout(tick - waited);
+        }
+        if main && last.elapsed() >= tick {
+            last = std::time::Instant::now();
+            if hooks_interrupted() {
+                return Err(interrupted());
             }
         }
-    })
+    }
+}
+
+/// The error of a user interrupt.
+pub fn interrupted() -> crate::error::Error {
+    crate::error::Error::new(crate::error::Kind::Interrupted, "interrupted by the user; the transfer was cancelled")
+        .with_hint("Nothing partial is visible: uploads are atomic; re-run the call to complete it.")
+}
+
+/// On R's main thread: report progress, then run the interrupt check.
+/// Both run outside any runtime context.
+fn hooks_interrupted() -> bool {
+    progress::tick();
+    match INTERRUPT_CHECK.get() {
+        Some(check) if on_main_thread() => check(),
+        _ => false,
+    }
+}
+
+/// Wait for `done()` while keeping R responsive: on R's main thread the
+/// progress hook and the interrupt check run every 200 ms (work runs on
+/// other threads meanwhile). `Err(Interrupted)` when the user interrupted;
+/// the work is then still running: the caller cancels and joins it.
+pub fn wait_interruptible(done: impl Fn() -> bool) -> crate::error::Result<()> {
+    let main = on_main_thread();
+    let mut last = std::time::Instant::now();
+    while !done() {
+        std::thread::sleep(std::time::Duration::from_millis(if main { 50 } else { 20 }));
+        if main && last.elapsed() >= std::time::Duration::from_millis(200) {
+            last = std::time::Instant::now();
+            if hooks_interrupted() {
+                return Err(interrupted());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Progress of long transfers, reported to the binding layer (which draws a
@@ -165,8 +227,8 @@ pub fn on_main_thread() -> bool {
     CHECK_THREAD.get() == Some(&std::thread::current().id())
 }
 
-/// Wait for `done()` while keeping R responsive: on the main thread the
-/// progress hook runs every 200 ms (work runs on other threads meanwhile).
+/// Wait for `done()` while keeping R responsive (progress only: the work
+/// cannot be abandoned half-way).
 pub fn wait_polling(done: impl Fn() -> bool) {
     let main = on_main_thread();
     while !done() {

@@ -50,12 +50,11 @@ pub fn rerr(e: extendr_api::Error) -> Error {
 }
 
 /// Report a long transfer to R (`datom:::progress_tick`), which draws a cli
-/// progress bar in interactive sessions. Errors in R are ignored.
+/// progress bar in interactive sessions. It runs at R's top level (see
+/// `sexp::toplevel_call5`): nothing R does there can jump over the engine.
 fn progress_hook(label: &str, unit: &str, done: u64, total: u64, finished: bool) {
-    use extendr_api::prelude::*;
-    if let Ok(f) = eval_string("datom:::progress_tick") {
-        if let Some(f) = f.as_function() {
-            let _ = f.call(pairlist!(label, unit, done as f64, total as f64, finished));
-        }
-    }
+    let _ = super::sexp::toplevel_call5(
+        "progress_tick",
+        [Robj::from(label), Robj::from(unit), Robj::from(done as f64), Robj::from(total as f64), Robj::from(finished)],
+    );
 }

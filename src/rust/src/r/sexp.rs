@@ -16,6 +16,12 @@ extern "C" {
     fn Rf_getCharCE(x: SEXP) -> cetype_t;
     fn R_ToplevelExec(fun: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>, data: *mut std::ffi::c_void) -> extendr_ffi::Rboolean;
     fn R_CheckUserInterrupt();
+    fn Rf_lang3(a: SEXP, b: SEXP, c: SEXP) -> SEXP;
+    fn Rf_lang6(a: SEXP, b: SEXP, c: SEXP, d: SEXP, e: SEXP, f: SEXP) -> SEXP;
+    fn Rf_eval(call: SEXP, env: SEXP) -> SEXP;
+    fn Rf_protect(x: SEXP) -> SEXP;
+    fn Rf_unprotect(n: std::os::raw::c_int);
+    static R_GlobalEnv: SEXP;
 }
 
 unsafe extern "C" fn check_interrupt_cb(_: *mut std::ffi::c_void) {
@@ -27,6 +33,34 @@ unsafe extern "C" fn check_interrupt_cb(_: *mut std::ffi::c_void) {
 /// over Rust frames. Only ever called on the R main thread (from block_on).
 pub fn user_interrupted() -> bool {
     unsafe { R_ToplevelExec(Some(check_interrupt_cb), std::ptr::null_mut()) == extendr_ffi::Rboolean::FALSE }
+}
+
+unsafe extern "C" fn eval_cb(call: *mut std::ffi::c_void) {
+    Rf_eval(call as SEXP, R_GlobalEnv);
+}
+
+/// Call `datom:::{fun}(a1, ..., a5)` from Rust at R's top level: inside
+/// R_ToplevelExec, so the call sees none of the caller's condition handlers
+/// or restarts (a `suppressMessages()` around the datom call cannot muffle a
+/// message out of it) and any error, interrupt or jump ends here instead of
+/// unwinding over Rust frames. Returns `false` when the call did not
+/// complete. Only on R's main thread.
+pub fn toplevel_call5(fun: &str, args: [Robj; 5]) -> bool {
+    let c_fun = match std::ffi::CString::new(fun) {
+        Ok(c) => c,
+        Err(_) => return false,
+    };
+    unsafe {
+        let head = Rf_protect(Rf_lang3(
+            Rf_install(c":::".as_ptr()),
+            Rf_install(c"datom".as_ptr()),
+            Rf_install(c_fun.as_ptr()),
+        ));
+        let call = Rf_protect(Rf_lang6(head, args[0].get(), args[1].get(), args[2].get(), args[3].get(), args[4].get()));
+        let ok = R_ToplevelExec(Some(eval_cb), call as *mut std::ffi::c_void) != extendr_ffi::Rboolean::FALSE;
+        Rf_unprotect(2);
+        ok
+    }
 }
 
 pub fn sexp(x: &Robj) -> SEXP {
