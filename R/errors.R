@@ -31,6 +31,9 @@ datom_abort <- function(kind, message, hint = NULL, ..., call = sys.call(-1),
 # `datom_engine_error` (list(kind, message, hint)) and are raised here, so the
 # engine never unwinds through R.
 engine <- function(res, call = sys.call(-1)) {
+  # `res` is the engine call itself (a promise): run it first, so a progress
+  # bar it opened is closed here, after it returned
+  force(res)
   if (!is.null(progress_state$label) || !is.null(progress_state$id)) progress_close()
   if (inherits(res, "datom_engine_error")) {
     msg <- gsub("{", "{{", gsub("}", "}}", res$message, fixed = TRUE), fixed = TRUE)

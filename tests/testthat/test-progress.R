@@ -51,3 +51,37 @@ test_that("no progress is reported when it is switched off", {
   quietly(datom_write(p$conn, data.frame(x = runif(1.5e6)), "big"))
   expect_null(datom:::progress_state$log)
 })
+
+test_that("a progress bar never outlives the engine call that opened it", {
+  # The engine reports from inside the call (the promise engine() forces);
+  # a bar left open by a report that was not the last one is closed by
+  # engine() once the call returned, whatever the timing.
+  withr::local_options(datom.progress = TRUE, datom.progress_delay = 0)
+  opened <- NULL
+  res <- datom:::engine({
+    datom:::progress_tick("Uploading t/x.parquet", "bytes", 10, 100, FALSE)
+    opened <- datom:::progress_state$id
+    "value"
+  })
+  expect_identical(res, "value")
+  expect_false(is.null(opened))
+  expect_null(datom:::progress_state$id)
+  expect_null(datom:::progress_state$label)
+})
+
+test_that("R code run by the progress hook cannot jump over the engine", {
+  # A hook that signals an error, and one that invokes an outer restart: the
+  # engine call completes and the next call works (the runtime is usable).
+  withr::local_options(datom.progress = TRUE, datom.progress_delay = 0)
+  p <- s3_project()
+  ns <- asNamespace("datom")
+  orig <- get("progress_draw", ns)
+  swap <- function(f) { unlockBinding("progress_draw", ns); assign("progress_draw", f, ns); lockBinding("progress_draw", ns) }
+  withr::defer(swap(orig))
+  swap(function(...) stop("boom in the hook"))
+  expect_identical(quietly(datom_write(p$conn, data.frame(x = 1:3), "a"))$action, "full")
+  swap(function(...) invokeRestart("abort"))
+  expect_identical(quietly(datom_write(p$conn, data.frame(x = 1:4), "b"))$action, "full")
+  expect_identical(as.data.frame(datom_read(p$conn, "b")), data.frame(x = 1:4))
+  expect_identical(as.data.frame(datom_read(p$conn, "a")), data.frame(x = 1:3))
+})
