@@ -274,6 +274,9 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
     }
   }
   d <- engine(rs_sync_dispatch_data(conn))
+  if (isTRUE(d$behind > 0)) {
+    datom_inform("info", "The clone is {d$behind} commit{?s} behind origin: published origin's head; run datom_pull(conn) to update the clone.")
+  }
   if (!is.null(d$governance)) {
     if (nzchar(d$governance)) {
       datom_inform("warning", "governance.json storage upload failed: {esc(d$governance)}")
@@ -304,13 +307,31 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
   invisible(list(repo_files = repo_files, tables = out))
 }
 
-#' Cross-check the data clone against storage
+#' Check that the store tells the truth about the data repo
+#'
+#' Git is the record; the store is its publication. `datom_validate()`
+#' fetches origin and compares the store with origin's head by content:
+#' every mirror (each table's `metadata.json`, `version_history.json` and
+#' current snapshot, the manifest, `governance.json`) is parsed and compared
+#' with its file in git; every version of every history must have its data
+#' object (with `deep = TRUE`, its bytes must also hash to the recorded
+#' `parquet_sha`). It also reports objects no version names, commits of the
+#' clone that are not on origin, and uncommitted edits of datom's own files.
 #'
 #' @param conn A developer connection.
-#' @param fix If `TRUE` and something is missing, re-publish the metadata
-#'   ([datom_sync_dispatch()]). A missing parquet object cannot be fixed this
-#'   way and stays reported.
-#' @return Invisibly, a list: `valid`, `repo_files`, `tables`, `fixed`.
+#' @param fix If `TRUE` and something is wrong, re-publish origin's head to
+#'   the store ([datom_sync_dispatch()]), then validate again. `fixed` is
+#'   `TRUE` only when the second validation finds nothing wrong: a missing
+#'   data object cannot be re-published (its repair is re-running the
+#'   original [datom_write()]) and stays reported.
+#' @param deep If `TRUE`, download every data object and check its hash.
+#' @return Invisibly, a list: `valid`, `repo_files`, `tables`, `problems` (a
+#'   data frame: `kind`, `severity` (`"error"` or `"info"`), `table`,
+#'   `version`, `detail`, `repair` — the call that repairs it), `fixed`.
+#'   Problem kinds: `missing_object`, `corrupt_object`, `missing_mirror`,
+#'   `stale_mirror`, `unpublished_version`, `unpublished_commit`,
+#'   `unpushed_commit`, `uncommitted_change`, `orphan_object`,
+#'   `clone_behind`.
 #' @export
 #' @examples
 #' root <- file.path(tempdir(), "datom-validate-example")
@@ -318,16 +339,40 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
 #'                      data_repo_url = file.path(root, "remote.git"))
 #' datom_init_repo(file.path(root, "me"), "STUDY_001", store)
 #' datom_validate(datom_get_conn(path = file.path(root, "me"), store = store))
-datom_validate <- function(conn, fix = FALSE) {
+datom_validate <- function(conn, fix = FALSE, deep = FALSE) {
   check_conn(conn)
   if (!identical(conn$role, "developer") || is.null(conn$path)) {
     datom_abort("role", "Validation requires developer role (this connection's role is {.val {conn$role}}).")
   }
-  v <- engine(rs_validate(conn))
+  check_flag(fix, "fix")
+  check_flag(deep, "deep")
+  res <- validate_once(conn, deep)
+  fixed <- FALSE
+  if (!res$valid && isTRUE(fix)) {
+    datom_inform("info", "Attempting to fix by publishing origin's head to the store...")
+    ok <- tryCatch({ datom_sync_dispatch(conn, .confirm = FALSE); TRUE }, error = function(e) {
+      datom_inform("danger", "Fix failed: {esc(conditionMessage(e))}"); FALSE
+    })
+    if (ok) {
+      res <- validate_once(conn, deep, quiet_ok = TRUE)
+      fixed <- res$valid
+      if (fixed) {
+        datom_inform("success", "Fix applied: git and storage are consistent.")
+      } else {
+        datom_inform("danger", "Fix incomplete: {sum(res$problems$severity == 'error')} problem{?s} remain; see the repair column of $problems.")
+      }
+    }
+  }
+  invisible(list(valid = res$valid, repo_files = res$repo_files, tables = res$tables,
+                 problems = res$problems, fixed = fixed))
+}
+
+validate_once <- function(conn, deep, quiet_ok = FALSE) {
+  v <- engine(rs_validate(conn, deep))
   repo_files <- data.frame(file = "manifest.json", local = v$manifest_local, s3 = v$manifest_s3,
                            status = if (v$manifest_s3) "ok" else "missing_s3", stringsAsFactors = FALSE)
   if (is.null(conn$gov_root)) {
-    datom_inform("info", "No governance attached -- skipping dispatch/ref/migration_history checks")
+    if (!quiet_ok) datom_inform("info", "No governance attached -- skipping dispatch/ref/migration_history checks")
   } else {
     files <- c("dispatch.json", "ref.json", "migration_history.json")
     local <- if (is.null(conn$gov_local_path)) rep(NA, 3L) else
@@ -336,40 +381,39 @@ datom_validate <- function(conn, fix = FALSE) {
     status <- ifelse(!s3, "missing_s3", ifelse(!is.na(local) & !local, "missing_local", "ok"))
     repo_files <- rbind(repo_files, data.frame(file = files, local = local, s3 = s3, status = status, stringsAsFactors = FALSE))
   }
+  problems <- as.data.frame(v$problems, stringsAsFactors = FALSE)
+  errors <- problems[problems$severity == "error", , drop = FALSE]
   t <- v$tables
   tables <- data.frame(table = t$table, metadata_local = t$metadata_local, metadata_s3 = t$metadata_s3,
                        history_local = t$history_local, history_s3 = t$history_s3, data_s3 = t$data_s3,
                        stringsAsFactors = FALSE)
   tables$status <- vapply(seq_len(nrow(tables)), function(i) {
-    s <- c(if (!tables$metadata_s3[i]) "metadata_missing_s3", if (!tables$history_s3[i]) "history_missing_s3",
-           if (!tables$data_s3[i]) "data_missing_s3")
-    if (length(s)) paste(s, collapse = ",") else "ok"
+    legacy <- c(if (!tables$metadata_s3[i]) "metadata_missing_s3", if (!tables$history_s3[i]) "history_missing_s3",
+                if (!tables$data_s3[i]) "data_missing_s3")
+    k <- unique(errors$kind[!is.na(errors$table) & errors$table == tables$table[i]])
+    if (!tables$metadata_s3[i] || !tables$history_s3[i]) k <- setdiff(k, c("missing_mirror", "unpublished_version"))
+    if (!tables$data_s3[i]) k <- setdiff(k, "missing_object")
+    k <- c(legacy, k)
+    if (length(k)) paste(k, collapse = ",") else "ok"
   }, "")
   name_ok <- is.null(v$manifest_project) || identical(v$manifest_project, conn$project_name)
   if (!name_ok) {
     datom_inform("danger", "Project name mismatch: manifest says {v$manifest_project} but connection says {conn$project_name}")
     datom_inform("info", "This may indicate a namespace collision. Check bucket/prefix configuration.")
   }
-  n_repo <- sum(repo_files$status != "ok")
-  n_tab <- sum(tables$status != "ok")
+  n_repo <- sum(repo_files$status != "ok") + sum(is.na(errors$table))
+  n_tab <- sum(!is.na(errors$table))
   valid <- n_repo + n_tab == 0 && name_ok
-  fixed <- FALSE
   if (valid) {
-    datom_inform("success", "All checks passed. Git and storage are consistent.")
+    if (!quiet_ok) datom_inform("success", "All checks passed. Git and storage are consistent.")
   } else {
     datom_inform("warning", "Found {n_repo + n_tab} issue{?s}: {n_repo} repo-level, {n_tab} table-level.")
-    if (isTRUE(fix)) {
-      datom_inform("info", "Attempting to fix by syncing metadata to storage...")
-      ok <- tryCatch({ datom_sync_dispatch(conn, .confirm = FALSE); TRUE }, error = function(e) {
-        datom_inform("danger", "Fix failed: {conditionMessage(e)}"); FALSE
-      })
-      if (ok) {
-        fixed <- TRUE
-        datom_inform("success", "Fix applied. Re-run datom_validate() to verify.")
-      }
+    for (i in seq_len(nrow(errors))) {
+      datom_inform("danger", "{errors$kind[i]}: {esc(errors$detail[i])}")
+      datom_inform("info", "Repair: {esc(errors$repair[i])}")
     }
   }
-  invisible(list(valid = valid, repo_files = repo_files, tables = tables, fixed = fixed))
+  list(valid = valid, repo_files = repo_files, tables = tables, problems = problems)
 }
 
 #' Is a directory a datom repository?

@@ -68,6 +68,13 @@ check_data_frame <- function(data, arg = "data", call = sys.call(-1)) {
   invisible(data)
 }
 
+check_flag <- function(x, arg, call = sys.call(-1)) {
+  if (!is.logical(x) || length(x) != 1L || is.na(x)) {
+    datom_abort("input", "{.arg {arg}} must be TRUE or FALSE.", call = call)
+  }
+  invisible(x)
+}
+
 check_string <- function(x, arg, call = sys.call(-1)) {
   if (!is.character(x) || length(x) != 1L || is.na(x) || !nzchar(x)) {
     datom_abort("input", "{.arg {arg}} must be a single non-empty string.", call = call)

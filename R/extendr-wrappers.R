@@ -113,8 +113,11 @@ rs_clone_tables <- function(path) .Call(wrap__rs_clone_tables, path)
 # NULL for governance.json of a solo project).
 rs_sync_dispatch_data <- function(conn) .Call(wrap__rs_sync_dispatch_data, conn)
 
-# Cross-check the clone against storage.
-rs_validate <- function(conn) .Call(wrap__rs_validate, conn)
+# Compare the store with origin's head by content (`deep`: object bytes too).
+rs_validate <- function(conn, deep) .Call(wrap__rs_validate, conn, deep)
+
+# The engine's failpoint steps (tests: the fault matrix covers each).
+rs_failpoint_steps <- function() .Call(wrap__rs_failpoint_steps)
 
 # Fetch origin; list(ahead, behind) of the data clone.
 rs_git_behind <- function(conn) .Call(wrap__rs_git_behind, conn)

@@ -23,7 +23,18 @@
 #'   Internal: provenance of imported tables.
 #' @return Invisibly, a list with `name`, `data_sha`, `metadata_sha` (the
 #'   version), `action` (`"none"`, `"metadata_only"` or `"full"`) and, when a
-#'   commit was made, `commit_sha`.
+#'   commit was made, `commit_sha`. When the version was already committed
+#'   but an earlier write of it was interrupted, the write completes it and
+#'   `completed` names what it did (`"object"`, `"push"`, `"publication"`).
+#'
+#' @section Crash consistency:
+#' The data object is uploaded before the commit that names it; the commit
+#' is pushed before the store's mirrors are published; a push rejected as
+#' non-fast-forward leaves the clone exactly as it was (your other files are
+#' never touched). A write that failed after its push is finished by
+#' re-running the same call. One datom process writes through a clone at a
+#' time: another waits up to `DATOM_LOCK_WAIT` seconds (default 120), then
+#' gets a `datom_error_busy` condition.
 #' @export
 #' @examples
 #' root <- file.path(tempdir(), "datom-write-example")
@@ -75,13 +86,18 @@ datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message
     .original_file_sha, .original_format, message, datom_version(), column_extras(data)
   ))
   short <- substr(res$metadata_sha, 1, 8)
-  if (identical(res$action, "none")) {
+  if (identical(res$action, "none") && length(res$completed)) {
+    what <- c(object = "uploaded the missing data object", push = "pushed the unpushed commit",
+              publication = "published the version to the store")[res$completed]
+    datom_inform("success", "Completed the interrupted write of {.val {name}} ({.val {short}}): {paste(what, collapse = ', ')}.")
+  } else if (identical(res$action, "none")) {
     datom_inform("info", "No changes detected for {.val {name}}. Skipping write.")
   } else {
     datom_inform("success", "Wrote {.val {name}} ({res$action}): {.val {short}}")
   }
   out <- list(name = name, data_sha = res$data_sha, metadata_sha = res$metadata_sha, action = res$action)
   if (!is.null(res$commit_sha)) out$commit_sha <- res$commit_sha
+  if (length(res$completed)) out$completed <- res$completed
   invisible(out)
 }
 

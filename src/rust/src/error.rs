@@ -42,6 +42,8 @@ pub enum Kind {
     Interrupted,
     /// Another process holds the lock of the clone or store (retry later).
     Busy,
+    /// A test failpoint (`DATOM_FAILPOINT`) fired.
+    Failpoint,
     /// Anything that should not happen.
     Internal,
 }
@@ -66,6 +68,7 @@ impl Kind {
             Kind::PushRejected => "push_rejected",
             Kind::Interrupted => "interrupted",
             Kind::Busy => "busy",
+            Kind::Failpoint => "failpoint",
             Kind::Internal => "internal",
         }
     }

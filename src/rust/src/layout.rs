@@ -77,6 +77,10 @@ pub mod data {
 
     pub const MANIFEST: &str = ".metadata/manifest.json";
     pub const GOVERNANCE: &str = ".metadata/governance.json";
+    /// The commit of the data repo the store's mirrors were last published from.
+    pub const PUBLICATION: &str = ".metadata/publication.json";
+    /// The lock publishers take (one publisher at a time per project).
+    pub const PUBLISH_LOCK: &str = ".metadata/publish.lock";
 
     pub fn parquet(table: &str, data_sha: &str) -> Result<String> {
         check_sha(data_sha, "data_sha")?;

@@ -5,6 +5,7 @@
 
 pub mod column;
 pub mod error;
+pub mod failpoint;
 pub mod git;
 pub mod github;
 pub mod identity;

@@ -127,6 +127,28 @@ pub struct Location {
 }
 
 impl Location {
+    /// Do two locations name the same place (prefix `p` = `p/` = `/p/`; a
+    /// local root compared as a resolved path)?
+    pub fn same_place(&self, other: &Location) -> bool {
+        fn prefix(l: &Location) -> &str {
+            l.prefix.as_deref().unwrap_or("").trim_matches('/')
+        }
+        fn root(l: &Location) -> String {
+            if l.kind == "local" {
+                let p = std::path::Path::new(&l.root);
+                std::fs::canonicalize(p).map(|c| c.display().to_string()).unwrap_or_else(|_| l.root.trim_end_matches('/').to_string())
+            } else {
+                l.root.clone()
+            }
+        }
+        self.kind == other.kind && prefix(self) == prefix(other) && root(self) == root(other)
+    }
+    /// `s3://bucket/prefix` or a local path with its prefix, for messages.
+    pub fn label(&self) -> String {
+        let p = self.prefix.as_deref().unwrap_or("").trim_matches('/');
+        let base = if self.kind == "s3" { format!("s3://{}", self.root) } else { self.root.trim_end_matches('/').to_string() };
+        if p.is_empty() { base } else { format!("{base}/{p}") }
+    }
     /// Prefix normalised: `None` when absent or empty.
     pub fn prefix_norm(&self) -> Option<&str> {
         self.prefix.as_deref().filter(|p| !p.is_empty())

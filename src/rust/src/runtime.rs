@@ -64,7 +64,6 @@ impl std::task::Wake for ThreadWaker {
 ///
 /// An interrupt drops (cancels) the future and returns `Kind::Interrupted`.
 pub fn block_on<F: std::future::Future>(f: F) -> crate::error::Result<F::Output> {
-    use std::future::Future as _;
     use std::task::{Context, Poll};
     let rt = runtime()?;
     let handle = rt.handle().clone();
@@ -225,6 +224,13 @@ pub mod progress {
 /// progress hook may run)?
 pub fn on_main_thread() -> bool {
     CHECK_THREAD.get() == Some(&std::thread::current().id())
+}
+
+/// Sleep for `d` (a backoff between retries), answering Ctrl-C on R's main
+/// thread.
+pub fn wait_interruptible_for(d: std::time::Duration) -> crate::error::Result<()> {
+    let until = std::time::Instant::now() + d;
+    wait_interruptible(|| std::time::Instant::now() >= until)
 }
 
 /// Wait for `done()` while keeping R responsive (progress only: the work

@@ -9,6 +9,8 @@ use crate::error::{Error, Kind, Result};
 use git2::{BranchType, Cred, FetchOptions, PushOptions, RemoteCallbacks, Repository, RepositoryInitOptions, Signature};
 use std::path::{Path, PathBuf};
 
+mod tree;
+
 pub const DEFAULT_BRANCH: &str = "main";
 const FALLBACK_NAME: &str = "datom";
 const FALLBACK_EMAIL: &str = "datom@noreply";

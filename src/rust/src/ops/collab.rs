@@ -6,7 +6,7 @@ use crate::error::{Error, Kind, Result};
 use crate::git::{Creds, Repo};
 use crate::identity::canon::metadata_sha;
 use crate::layout;
-use crate::model::{self, as_str, get, members};
+use crate::model::{self, as_str, elements, get, members};
 use std::path::Path;
 
 /// Clone a project's data repo into an absent or empty `path`.
@@ -81,7 +81,7 @@ pub fn pull(clone: &CloneCtx) -> Result<Pulled> {
 
 /// Tables of a data clone: top-level folders with a metadata.json (8).
 pub fn clone_tables(path: &Path) -> Result<Vec<String>> {
-    const SKIP: [&str; 7] = ["input_files", "renv", "man", "R", "tests", "vignettes", "src"];
+    const SKIP: [&str; 7] = super::publish::NOT_TABLES;
     let mut out = Vec::new();
     let rd = std::fs::read_dir(path).map_err(|e| Error::new(Kind::Storage, format!("cannot list {}: {e}", path.display())))?;
     for e in rd.flatten() {
@@ -125,36 +125,61 @@ pub fn mirror_clone_json(project: &Project, clone: &CloneCtx, rel: &str, key: &s
     }
 }
 
-/// What the data side of `datom_sync_dispatch()` did; one failure never
-/// stops the other files.
+/// What the data side of `datom_sync_dispatch()` did.
 pub struct DataDispatch {
     /// (table, version id or the failure)
     pub tables: Vec<(String, Result<String>)>,
     pub manifest: Result<()>,
     /// `None` for a project without `.datom/governance.json`.
     pub governance: Option<Result<()>>,
+    /// The commit published (origin's head).
+    pub commit: String,
+    /// Commits of the clone not on origin / of origin not in the clone.
+    pub ahead: usize,
+    pub behind: usize,
 }
 
-/// The data side of `datom_sync_dispatch()`: `governance.json` (governed
-/// projects), every table's metadata, history and current snapshot, then
-/// the manifest.
+/// Fetch origin and name the commit the store must mirror: origin's head
+/// (git is the record; a clone that is behind never publishes its older
+/// state). Returns (commit, ahead, behind).
+pub fn origin_head(repo: &Repo, clone: &CloneCtx) -> Result<(String, usize, usize)> {
+    repo.fetch("origin", &clone.creds).map_err(|e| {
+        Error::new(e.kind, format!("Failed to fetch from remote origin: {}", e.message)).with_hint("Check your credentials and remote access.")
+    })?;
+    let head = repo.head_sha().ok_or_else(|| Error::new(Kind::Git, "repository has no commits"))?;
+    let target = repo.upstream_sha("origin")?.unwrap_or(head);
+    let (ahead, behind) = repo.ahead_behind("origin")?;
+    Ok((target, ahead, behind))
+}
+
+/// The data side of `datom_sync_dispatch()`: a full publication of
+/// origin's head (every table's metadata, history and current snapshot,
+/// the manifest, `governance.json`), under the store's publish lock.
 pub fn sync_dispatch_data(project: &Project, clone: &CloneCtx) -> Result<DataDispatch> {
-    let governance = clone.file(layout::repo::GOVERNANCE).is_file().then(|| {
-        mirror_clone_json(project, clone, layout::repo::GOVERNANCE, layout::data::GOVERNANCE).map(|_| ())
-    });
-    let tables = clone_tables(&clone.path)?
-        .into_iter()
-        .map(|t| {
-            let r = sync_table_metadata(project, clone, &t);
-            (t, r)
-        })
-        .collect();
-    let manifest = match mirror_clone_json(project, clone, layout::repo::MANIFEST, layout::data::MANIFEST) {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(Error::new(Kind::NotFound, "The data clone has no .datom/manifest.json")),
-        Err(e) => Err(e),
-    };
-    Ok(DataDispatch { tables, manifest, governance })
+    super::write::check_location(project, clone)?;
+    let repo = Repo::open(&clone.path)?;
+    let (target, ahead, behind) = origin_head(&repo, clone)?;
+    let p = super::publish::publish(project, clone, &repo, &target, true)?;
+    if p.store_newer {
+        return Err(Error::new(Kind::Conflict, "The store holds a newer publication than origin's head")
+            .with_hint("Run datom_pull(conn) and retry."));
+    }
+    let mut tables = Vec::new();
+    let mut manifest = Err(Error::new(Kind::NotFound, "The data repo has no .datom/manifest.json"));
+    let mut governance = None;
+    for m in super::publish::mirrors_at(&repo, &target)? {
+        match &m {
+            super::publish::Mirror::Metadata(t) => {
+                let meta = super::publish::json_at(&repo, &target, &m.repo_path())?.unwrap_or(crate::identity::rvalue::RValue::Null);
+                tables.push((t.clone(), metadata_sha(&meta).map(|(s, _)| s)));
+            }
+            super::publish::Mirror::Manifest => manifest = Ok(()),
+            super::publish::Mirror::Governance => governance = Some(Ok(())),
+            _ => {}
+        }
+    }
+    tables.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(DataDispatch { tables, manifest, governance, commit: target, ahead, behind })
 }
 
 /// Fetch `origin` and count commits (ahead, behind) of the data clone;
@@ -236,41 +261,173 @@ pub struct TableCheck {
     pub data_store: bool,
 }
 
+/// One thing wrong between the record (origin's head) and the store, or in
+/// the clone.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// `missing_object`, `corrupt_object`, `missing_mirror`, `stale_mirror`,
+    /// `unpublished_version`, `orphan_object`, `unpushed_commit`,
+    /// `clone_behind`, `uncommitted_change`, `unpublished_commit`
+    pub kind: &'static str,
+    /// `error` (the record and the store disagree) or `info`.
+    pub severity: &'static str,
+    pub table: Option<String>,
+    pub version: Option<String>,
+    pub detail: String,
+    /// The exact call that repairs it.
+    pub repair: String,
+}
+
 pub struct Validation {
     pub manifest_local: bool,
     pub manifest_store: bool,
     pub manifest_project: Option<String>,
     pub tables: Vec<TableCheck>,
+    pub problems: Vec<Problem>,
+    /// origin's head: what the store must mirror.
+    pub commit: String,
+    /// The commit the store says it mirrors.
+    pub published: Option<String>,
 }
 
-/// Cross-check the clone against storage (reads only).
-pub fn validate(project: &Project, clone: &CloneCtx) -> Result<Validation> {
-    let local_manifest = clone.read_json(layout::repo::MANIFEST)?;
-    let manifest_store = project.store.exists(&project.key(layout::data::MANIFEST))?;
-    let mut tables = Vec::new();
+const FIX: &str = "datom_validate(conn, fix = TRUE)";
+
+fn add(v: &mut Vec<Problem>, kind: &'static str, severity: &'static str, table: Option<&str>, version: Option<&str>, detail: String, repair: String) {
+    v.push(Problem { kind, severity, table: table.map(str::to_string), version: version.map(str::to_string), detail, repair })
+}
+
+fn same(a: &crate::identity::rvalue::RValue, b: &crate::identity::rvalue::RValue) -> bool {
+    model::json_text(a, false) == model::json_text(b, false)
+}
+
+/// Compare the store with origin's head (fetched first), by content: every
+/// mirror parsed and compared with its file in git; every version of every
+/// history has its object (`deep`: and the object's bytes hash to its
+/// `parquet_sha`); objects no version names; the clone's own state.
+pub fn validate(project: &Project, clone: &CloneCtx, deep: bool) -> Result<Validation> {
+    use super::publish::{json_at, marker, mirrors_at, Mirror};
+    let repo = Repo::open(&clone.path)?;
+    let (target, ahead, behind) = origin_head(&repo, clone)?;
+    let mut problems = Vec::new();
+    if ahead > 0 {
+        add(&mut problems, "unpushed_commit", "error", None, None, format!("{ahead} commit(s) of the clone are not on origin"),
+          "Re-run the datom_write() that was interrupted (it pushes and publishes), or push with git".to_string());
+    }
+    if behind > 0 {
+        add(&mut problems, "clone_behind", "info", None, None, format!("The clone is {behind} commit(s) behind origin"), "datom_pull(conn)".to_string());
+    }
+    let head = repo.head_sha().unwrap_or_default();
+    let mut own: Vec<String> = vec![layout::repo::MANIFEST.to_string()];
     for t in clone_tables(&clone.path)? {
-        let meta = clone.read_json(&layout::repo::metadata(&t))?;
-        let data_store = match meta.as_ref().and_then(|m| as_str(get(m, "data_sha")).map(|s| s.to_string())) {
-            Some(d) => match layout::data::parquet(&t, &d) {
-                Ok(k) => project.store.exists(&project.key(&k))?,
-                Err(_) => false,
-            },
-            None => false,
-        };
-        tables.push(TableCheck {
-            metadata_local: meta.is_some(),
-            metadata_store: project.store.exists(&project.key(&layout::data::metadata(&t)))?,
-            history_local: clone.file(&layout::repo::version_history(&t)).is_file(),
-            history_store: project.store.exists(&project.key(&layout::data::version_history(&t)))?,
+        own.push(layout::repo::metadata(&t));
+        own.push(layout::repo::version_history(&t));
+    }
+    let own_refs: Vec<&str> = own.iter().map(String::as_str).collect();
+    for f in repo.foreign_changes(&own_refs)? {
+        add(&mut problems, "uncommitted_change", "error", None, None, format!("{f} has uncommitted changes (datom's own file)"),
+          format!("git checkout -- {f} (in the data clone)"));
+    }
+    let published = marker(project)?;
+    let mirrors = mirrors_at(&repo, &target)?;
+    let mut tables: Vec<String> = mirrors.iter().filter_map(|m| match m { Mirror::Metadata(t) => Some(t.clone()), _ => None }).collect();
+    tables.sort();
+    for m in &mirrors {
+        let want = json_at(&repo, &target, &m.repo_path())?.unwrap_or(crate::identity::rvalue::RValue::Null);
+        let have = project.get_json(&m.store_key()).ok().flatten();
+        let key = m.store_key();
+        match (&have, m) {
+            (None, _) => add(&mut problems, "missing_mirror", "error", m.table(), None, format!("{key} is missing from the store"), FIX.to_string()),
+            (Some(h), Mirror::Metadata(t)) if !same(h, &want) => {
+                let v = metadata_sha(&want).map(|x| x.0).unwrap_or_default();
+                add(&mut problems, "unpublished_version", "error", Some(t), Some(&v),
+                  format!("The store's current version of {t} is not origin's ({})", &v[..v.len().min(12)]), FIX.to_string())
+            }
+            (Some(h), _) if !same(h, &want) => add(&mut problems, "stale_mirror", "error", m.table(), None, format!("{key} differs from the data repo"), FIX.to_string()),
+            _ => {}
+        }
+        if let Mirror::Metadata(t) = m {
+            if let Ok((v, _)) = metadata_sha(&want) {
+                let snap = layout::data::snapshot(t, &v)?;
+                match project.get_json(&snap).ok().flatten() {
+                    None => add(&mut problems, "missing_mirror", "error", Some(t), Some(&v), format!("{snap} is missing from the store"), FIX.to_string()),
+                    Some(h) if !same(&h, &want) => add(&mut problems, "stale_mirror", "error", Some(t), Some(&v), format!("{snap} differs from the data repo"), FIX.to_string()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    if published.as_deref() != Some(target.as_str()) && !problems.iter().any(|x| x.severity == "error" && x.kind != "unpushed_commit" && x.kind != "uncommitted_change") {
+        add(&mut problems, "unpublished_commit", "info", None, None,
+          format!("The store's publication marker is {} (origin is at {})", published.as_deref().map(|s| &s[..12]).unwrap_or("absent"), &target[..12]),
+          FIX.to_string());
+    }
+    // Objects: every version of every history.
+    let mut checks = Vec::new();
+    for t in &tables {
+        let hist = json_at(&repo, &target, &layout::repo::version_history(t))?.unwrap_or_else(|| crate::identity::rvalue::RValue::unnamed(vec![]));
+        let prefix = project.key(&format!("{t}/"));
+        let objects: std::collections::HashMap<String, u64> = project
+            .store
+            .list(&prefix)?
+            .into_iter()
+            .filter_map(|o| {
+                let rel = o.key.strip_prefix(&prefix)?.to_string();
+                (!rel.contains('/') && rel.ends_with(".parquet")).then_some((rel, o.size))
+            })
+            .collect();
+        let mut named = std::collections::HashSet::new();
+        for e in elements(&hist) {
+            let (Some(d), v) = (as_str(get(e, "data_sha")), as_str(get(e, "version")).unwrap_or("")) else { continue };
+            let file = format!("{d}.parquet");
+            named.insert(file.clone());
+            if !objects.contains_key(&file) {
+                add(&mut problems, "missing_object", "error", Some(t), Some(v),
+                  format!("The object of version {} of {t} (data_sha {}) is missing from the store", &v[..v.len().min(12)], &d[..d.len().min(12)]),
+                  format!("Re-run the datom_write(conn, <data>, \"{t}\") that wrote version {} (the same data frame uploads it)", &v[..v.len().min(12)]));
+            } else if deep {
+                if let Some(ps) = as_str(get(e, "parquet_sha")).filter(|s| !s.is_empty()) {
+                    let bytes = project.store.get(&project.key(&layout::data::parquet(t, d)?))?;
+                    let got = crate::identity::sha256_hex(&bytes);
+                    if got != ps {
+                        add(&mut problems, "corrupt_object", "error", Some(t), Some(v),
+                          format!("The object {t}/{d}.parquet hashes to {} but version {} records {}", &got[..12], &v[..v.len().min(12)], &ps[..ps.len().min(12)]),
+                          format!("Delete {t}/{}.parquet with datom_storage_delete_prefix() only if you hold the original data, then re-run its datom_write()", &d[..12.min(d.len())]));
+                    }
+                }
+            }
+        }
+        for (f, _) in &objects {
+            if !named.contains(f) {
+                add(&mut problems, "orphan_object", "info", Some(t), None,
+                  format!("{t}/{f} is named by no version (a write that did not get through its push)"),
+                  "Nothing to repair: re-running that write reuses it".to_string());
+            }
+        }
+        let cur = json_at(&repo, &target, &layout::repo::metadata(t))?;
+        let data_store = cur
+            .as_ref()
+            .and_then(|m| as_str(get(m, "data_sha")))
+            .map(|d| objects.contains_key(&format!("{d}.parquet")))
+            .unwrap_or(false);
+        checks.push(TableCheck {
+            metadata_local: clone.file(&layout::repo::metadata(t)).is_file(),
+            metadata_store: project.store.exists(&project.key(&layout::data::metadata(t)))?,
+            history_local: clone.file(&layout::repo::version_history(t)).is_file(),
+            history_store: project.store.exists(&project.key(&layout::data::version_history(t)))?,
             data_store,
-            table: t,
+            table: t.clone(),
         });
     }
+    let _ = head;
+    let local_manifest = clone.read_json(layout::repo::MANIFEST)?;
     Ok(Validation {
         manifest_local: local_manifest.is_some(),
-        manifest_store,
+        manifest_store: project.store.exists(&project.key(layout::data::MANIFEST))?,
         manifest_project: local_manifest.as_ref().and_then(|m| model::as_str(get(m, "project_name")).map(|s| s.to_string())),
-        tables,
+        tables: checks,
+        problems,
+        commit: target,
+        published,
     })
 }
 
@@ -289,6 +446,8 @@ pub fn resync_table(project: &Project, clone: &CloneCtx, table: &str) -> Result<
     if stored.as_deref() == Some(sha.as_str()) {
         return Ok((sha, false, None));
     }
+    let _lock = super::write::lock_clone(clone)?;
+    super::write::check_location(project, clone)?;
     let repo = Repo::open(&clone.path)?;
     let meta_rel = layout::repo::metadata(table);
     let hist_rel = layout::repo::version_history(table);
@@ -299,6 +458,8 @@ pub fn resync_table(project: &Project, clone: &CloneCtx, table: &str) -> Result<
             Error::new(e.kind, format!("Git commit/push failed for {table}. Storage sync aborted: {}", e.message))
                 .with_hint("Storage was not modified.")
         })?;
-    sync_table_metadata(project, clone, table)?;
+    // a full publication of what origin now holds (never an older state)
+    let (target, _, _) = origin_head(&repo, clone)?;
+    super::publish::publish(project, clone, &repo, &target, true).map_err(super::publish::after_push)?;
     Ok((sha, true, Some(commit)))
 }

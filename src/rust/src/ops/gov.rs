@@ -32,7 +32,7 @@ pub struct Gov<'a> {
 /// The governance store's `projects` namespace as a [`Project`] whose keys are
 /// relative to `{GP/}datom/projects`.
 pub fn gov_store(store: Box<dyn Store>, prefix: Option<&str>, json_newline: bool, display: String) -> Project {
-    Project { name: "projects".to_string(), store, root: layout::gov_root(prefix), json_newline, display }
+    Project { name: "projects".to_string(), store, root: layout::gov_root(prefix), json_newline, display, location: None }
 }
 
 /// What `init_gov` found and did.

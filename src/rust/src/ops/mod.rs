@@ -5,6 +5,7 @@
 pub mod collab;
 pub mod gov;
 pub mod init;
+pub mod publish;
 pub mod read;
 pub mod storage;
 pub mod write;
@@ -27,11 +28,14 @@ pub struct Project {
     pub json_newline: bool,
     /// Human-readable location for messages (`s3://bucket/prefix/datom/` or a path).
     pub display: String,
+    /// Where the store is (set for a conn's project: writes check it against
+    /// the clone's project.yaml).
+    pub location: Option<model::Location>,
 }
 
 impl Project {
     pub fn new(name: &str, store: Box<dyn Store>, prefix: Option<&str>, json_newline: bool, display: String) -> Project {
-        Project { name: name.to_string(), store, root: layout::project_root(prefix, name), json_newline, display }
+        Project { name: name.to_string(), store, root: layout::project_root(prefix, name), json_newline, display, location: None }
     }
     pub fn key(&self, k: &str) -> String {
         layout::full_key(&self.root, k)

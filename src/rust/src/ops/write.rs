@@ -1,7 +1,8 @@
 //! `datom_write()`: the state machine of FORMATS.md 7 — local, then git,
 //! then storage. A rejected push undoes the local commit and uploads nothing.
 
-use super::{CloneCtx, Project};
+use super::{publish, CloneCtx, Project};
+use crate::failpoint;
 use crate::column::NamedColumn;
 use crate::error::{Error, Kind, Result};
 use crate::git::Repo;
@@ -55,6 +56,9 @@ pub struct WriteOutcome {
     pub commit_sha: Option<String>,
     pub uploaded: bool,
     pub size_bytes: f64,
+    /// For an unchanged version: what an interrupted earlier write had left
+    /// undone and this one completed.
+    pub completed: Vec<&'static str>,
 }
 
 /// The metadata object of 8.6, in its key order. `parquet_sha` is inserted
@@ -110,20 +114,87 @@ fn count(n: usize) -> RValue {
     }
 }
 
+/// The clone's writer lock (`.git/datom.lock`): one datom process writes
+/// through a clone at a time; another waits (`DATOM_LOCK_WAIT`), then gets
+/// `Kind::Busy`. A lock left by a killed process is broken.
+pub fn lock_clone(clone: &CloneCtx) -> Result<crate::store::StoreLock<'static>> {
+    let git_dir = clone.path.join(".git");
+    if !git_dir.is_dir() {
+        return Err(Error::new(Kind::Git, format!("{} is not a git clone", clone.path.display())));
+    }
+    let store: &'static crate::store::local::LocalStore = Box::leak(Box::new(crate::store::local::LocalStore::new(&git_dir)));
+    crate::store::acquire_lock(store, "datom.lock", "The data clone", crate::store::lock_wait(), std::time::Duration::from_secs(24 * 3600))
+}
+
+/// Before a flow changes datom's files of the clone: an interrupted datom
+/// update of them is completed; any other change (the user's) refuses the
+/// flow before anything happens.
+pub fn prepare_clone(repo: &Repo, paths: &[&str]) -> Result<()> {
+    let foreign = repo.foreign_changes(paths)?;
+    if !foreign.is_empty() {
+        return Err(Error::new(
+            Kind::Conflict,
+            format!("The data clone has uncommitted changes to datom's files: {}", foreign.join(", ")),
+        )
+        .with_hint("datom writes these files itself: commit or discard your changes to them (git checkout -- <file>), then retry."));
+    }
+    if !repo.dirty_of(paths)?.is_empty() {
+        repo.checkout_paths(paths)?;
+    }
+    Ok(())
+}
+
+/// The conn must write where the clone's project.yaml says the data lives:
+/// after a migration, a clone that pulled refuses to write to the old place.
+pub fn check_location(project: &Project, clone: &CloneCtx) -> Result<()> {
+    let Some(loc) = &project.location else { return Ok(()) };
+    let cfg = super::read_config(&clone.path)?;
+    if !cfg.data.same_place(loc) {
+        return Err(Error::new(
+            Kind::Conflict,
+            format!(
+                "Data location changed: the data repo says {} lives at {}, this connection writes to {}",
+                project.name,
+                cfg.data.label(),
+                loc.label()
+            ),
+        )
+        .with_hint("Run datom_pull(conn), then rebuild the connection with datom_get_conn() and a store for the new location."));
+    }
+    Ok(())
+}
+
 /// Write a table version. `author` is the clone's git identity.
+///
+/// Order (FORMATS.md 7, made crash-consistent): hash; encode; upload the
+/// parquet object (content-addressed, never overwritten); commit the three
+/// files from bytes (the working tree is untouched); push (a rejection
+/// moves the branch back: the clone is exactly as before); bring the
+/// working tree to the commit; publish the mirrors. A write whose version is
+/// already committed completes whatever is missing (object, push,
+/// publication), so re-running a write that failed half-way finishes it.
 pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Result<WriteOutcome> {
     layout::check_name(req.name, "name")?;
     let name = req.name;
     let created_at = model::now_utc();
+    let _lock = lock_clone(clone)?;
+    let repo = Repo::open(&clone.path)?;
+    repo.branch()?;
+    let meta_rel = layout::repo::metadata(name);
+    let hist_rel = layout::repo::version_history(name);
+    let paths = [meta_rel.as_str(), hist_rel.as_str(), layout::repo::MANIFEST];
+    prepare_clone(&repo, &paths)?;
+    check_location(project, clone)?;
 
     // 1-2. Hash gate (columns were classified by the binding already).
     let th = hash_table(req.columns, req.nrow, req.threads);
 
     // 4-5. Version id first (size_bytes and parquet_sha are volatile), so an
-    // unchanged table returns before anything is encoded.
+    // unchanged table returns before anything is encoded. The record is the
+    // clone's (git) metadata.
     let probe = build_metadata(req, &th.data_sha, &th.column_hashes, None, 0.0, &created_at);
     let (msha, _) = metadata_sha(&probe)?;
-    let current = project.get_json(&layout::data::metadata(name))?;
+    let current = clone.read_json(&meta_rel)?;
     let action = match &current {
         None => Action::Full,
         Some(cur) => {
@@ -137,53 +208,59 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
             }
         }
     };
+    let parquet_key = project.key(&layout::data::parquet(name, &th.data_sha)?);
     if action == Action::None {
+        let pinned = current.as_ref().and_then(|c| as_str(get(c, "parquet_sha"))).filter(|s| !s.is_empty()).map(str::to_string);
+        let completed = complete(project, clone, &repo, req, &parquet_key, pinned.as_deref())?;
         return Ok(WriteOutcome {
             data_sha: th.data_sha,
             metadata_sha: msha,
             action,
             commit_sha: None,
-            uploaded: false,
+            uploaded: completed.contains(&"object"),
             size_bytes: 0.0,
+            completed,
         });
     }
 
-    // 3. Serialise.
-    let written = write_parquet(req.columns, req.nrow, req.df_class)?;
-    let size_bytes = written.bytes.len() as f64;
+    // 3. Serialise (a metadata-only change keeps the stored object).
+    let hist_local = clone.read_json(&hist_rel)?.unwrap_or_else(|| RValue::unnamed(vec![]));
+    let written = if action == Action::Full { Some(write_parquet(req.columns, req.nrow, req.df_class)?) } else { None };
+    let size_bytes = match (&written, &current) {
+        (Some(w), _) => w.bytes.len() as f64,
+        (None, Some(c)) => model::as_f64(get(c, "size_bytes")).unwrap_or(0.0),
+        (None, None) => 0.0,
+    };
 
-    // 7. Which parquet_sha, and whether to upload.
-    let hist_rel = layout::repo::version_history(name);
-    let local_history = clone.read_json(&hist_rel)?.unwrap_or_else(|| RValue::unnamed(vec![]));
-    let (parquet_sha, upload): (Option<String>, bool) = match action {
-        Action::MetadataOnly => (
-            current.as_ref().and_then(|c| as_str(get(c, "parquet_sha"))).filter(|s| !s.is_empty()).map(|s| s.to_string()),
-            false,
-        ),
+    // 6-7. The object: uploaded before the commit names it, never replaced.
+    let mut uploaded = false;
+    let parquet_sha: Option<String> = match action {
+        Action::MetadataOnly => current.as_ref().and_then(|c| as_str(get(c, "parquet_sha"))).filter(|s| !s.is_empty()).map(str::to_string),
         _ => {
-            let reuse = elements(&local_history).iter().find_map(|e| {
-                if as_str(get(e, "data_sha")) == Some(th.data_sha.as_str()) {
-                    as_str(get(e, "parquet_sha")).filter(|s| !s.is_empty()).map(|s| s.to_string())
-                } else {
-                    None
-                }
+            let w = written.as_ref().expect("encoded for a full write");
+            let pinned = elements(&hist_local).iter().find_map(|e| {
+                (as_str(get(e, "data_sha")) == Some(th.data_sha.as_str()))
+                    .then(|| as_str(get(e, "parquet_sha")).filter(|s| !s.is_empty()).map(str::to_string))
+                    .flatten()
             });
-            let key = project.key(&layout::data::parquet(name, &th.data_sha)?);
-            match reuse {
-                // A stored object pinned by an older version is never
-                // overwritten with different bytes.
-                Some(p) if project.store.exists(&key)? => (Some(p), false),
-                // Pinned but missing (an earlier upload failed): upload now.
-                _ => (Some(written.parquet_sha.clone()), true),
+            if project.store.exists(&parquet_key)? {
+                match pinned {
+                    Some(p) => Some(p),
+                    // an object no version names yet (an earlier write that did
+                    // not get through its push): kept, its bytes identify it
+                    None => Some(crate::identity::sha256_hex(&project.store.get(&parquet_key)?)),
+                }
+            } else {
+                failpoint::hit("write.upload")?;
+                project.store.put(&parquet_key, &w.bytes)?;
+                uploaded = true;
+                Some(w.parquet_sha.clone())
             }
         }
     };
     let meta = build_metadata(req, &th.data_sha, &th.column_hashes, parquet_sha.as_deref(), size_bytes, &created_at);
 
-    // 8. The clone's files.
-    let repo = Repo::open(&clone.path)?;
-    let branch = repo.branch()?;
-    let before = repo.head_sha().ok_or_else(|| Error::new(Kind::Git, "repository has no commits"))?;
+    // 8. The three files, as bytes.
     let author = repo.identity();
     let entry = model::HistoryEntry {
         version: &msha,
@@ -194,7 +271,7 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
         parquet_sha: parquet_sha.as_deref(),
         original_file_sha: req.original_file_sha,
     };
-    let (history, _grew) = model::history_prepend(&local_history, entry.to_rvalue());
+    let (history, _grew) = model::history_prepend(&hist_local, entry.to_rvalue());
     let mut manifest = clone.read_json(layout::repo::MANIFEST)?.unwrap_or_else(|| model::new_manifest(&project.name, &created_at));
     model::manifest_set_entry(
         &mut manifest,
@@ -210,52 +287,74 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
         },
         &created_at,
     );
-    let table_dir_existed = clone.file(name).is_dir();
-    let meta_rel = layout::repo::metadata(name);
-    let undo = |repo: &Repo| {
-        let _ = repo.reset_hard(&before);
-        if !table_dir_existed {
-            let _ = std::fs::remove_dir(clone.file(name));
-        }
-    };
-    let staged = (|| -> Result<String> {
-        clone.write_json(&meta_rel, &meta)?;
-        clone.write_json(&hist_rel, &history)?;
-        clone.write_json(layout::repo::MANIFEST, &manifest)?;
-        // 9. Commit and push; storage is untouched until the push succeeded.
-        let commit = repo.commit_paths(&[meta_rel.as_str(), hist_rel.as_str(), layout::repo::MANIFEST], req.message)?;
-        repo.push("origin", &clone.creds)?;
-        Ok(commit)
-    })();
-    let commit_sha = match staged {
-        Ok(c) => c,
-        Err(e) => {
-            undo(&repo);
-            return Err(e);
-        }
-    };
-    let _ = branch;
+    let texts = [model::json_text(&meta, true), model::json_text(&history, true), model::json_text(&manifest, true)];
+    let files: Vec<(&str, Option<&[u8]>)> = paths.iter().zip(&texts).map(|(p, t)| (*p, Some(t.as_bytes()))).collect();
 
-    // 10. Storage, in order: parquet, metadata, history, snapshot, manifest.
-    let after_push = |e: Error| {
-        Error::new(e.kind, format!("Data repo pushed but the storage upload failed: {}", e.message))
-            .with_hint("Git holds the new metadata; re-run the same datom_write() call to complete the storage side.")
-    };
-    if upload {
-        project.store.put(&project.key(&layout::data::parquet(name, &th.data_sha)?), &written.bytes).map_err(after_push)?;
+    // 9. Commit and push; a failure before the push is through moves the
+    // branch back (the working tree was never touched).
+    let before = repo.head_sha().ok_or_else(|| Error::new(Kind::Git, "repository has no commits"))?;
+    let commit_sha = repo
+        .commit_bytes(&files, req.message)?
+        .ok_or_else(|| Error::new(Kind::Internal, format!("the new version of {name} changed no file")))?;
+    let pushed = failpoint::hit("write.commit").and_then(|_| repo.push("origin", &clone.creds));
+    if let Err(e) = pushed {
+        repo.move_branch(&before)?;
+        return Err(e);
     }
-    project.put_json(&layout::data::metadata(name), &meta).map_err(after_push)?;
-    project.put_json(&layout::data::version_history(name), &history).map_err(after_push)?;
-    project.put_json(&layout::data::snapshot(name, &msha)?, &meta).map_err(after_push)?;
-    project.put_json(layout::data::MANIFEST, &manifest).map_err(after_push)?;
+
+    // 10. The working tree, then the store's mirrors.
+    failpoint::hit("write.push").map_err(publish::after_push)?;
+    repo.checkout_paths(&paths).map_err(publish::after_push)?;
+    failpoint::hit("write.checkout").map_err(publish::after_push)?;
+    publish::publish(project, clone, &repo, &commit_sha, false).map_err(publish::after_push)?;
     Ok(WriteOutcome {
         data_sha: th.data_sha,
         metadata_sha: msha,
         action,
         commit_sha: Some(commit_sha),
-        uploaded: upload,
+        uploaded,
         size_bytes,
+        completed: Vec::new(),
     })
+}
+
+/// The version the clone records is the one asked for: complete whatever
+/// an earlier, interrupted write left undone. Returns what was completed
+/// (`"object"`, `"push"`, `"publication"`).
+fn complete(
+    project: &Project,
+    clone: &CloneCtx,
+    repo: &Repo,
+    req: &WriteRequest<'_>,
+    parquet_key: &str,
+    pinned: Option<&str>,
+) -> Result<Vec<&'static str>> {
+    let mut done = Vec::new();
+    if !project.store.exists(parquet_key)? {
+        let w = write_parquet(req.columns, req.nrow, req.df_class)?;
+        if pinned.is_some_and(|p| p != w.parquet_sha) {
+            return Err(Error::new(
+                Kind::Integrity,
+                format!("The stored object of {} is missing and this data frame does not encode to its recorded bytes", req.name),
+            )
+            .with_hint("Re-run the write with the data frame exactly as it was first written (same class and column attributes)."));
+        }
+        project.store.put(parquet_key, &w.bytes)?;
+        done.push("object");
+    }
+    let head = repo.head_sha().ok_or_else(|| Error::new(Kind::Git, "repository has no commits"))?;
+    let upstream = repo.upstream_sha("origin")?;
+    if upstream.as_deref() != Some(head.as_str()) && upstream.as_ref().is_none_or(|u| repo.is_ancestor(u, &head).unwrap_or(false)) {
+        repo.push("origin", &clone.creds)?;
+        done.push("push");
+    }
+    if publish::marker(project)?.as_deref() != Some(head.as_str()) {
+        let p = publish::publish(project, clone, repo, &head, false)?;
+        if p.commit.is_some() {
+            done.push("publication");
+        }
+    }
+    Ok(done)
 }
 
 /// An imported table's self-lineage entry is passed with an empty

@@ -83,7 +83,9 @@ pub fn project(conn: SEXP) -> Result<Project> {
 pub fn project_at(name: &str, x: SEXP) -> Result<Project> {
     let loc = location(x)?;
     let (store, newline, display) = open_store(&loc, x)?;
-    Ok(Project::new(name, store, loc.prefix_norm(), newline, display))
+    let mut p = Project::new(name, store, loc.prefix_norm(), newline, display);
+    p.location = Some(loc);
+    Ok(p)
 }
 
 /// The data clone of a developer conn.

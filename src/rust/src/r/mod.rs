@@ -270,7 +270,7 @@ fn rs_write(
         };
         let out = crate::ops::write::write(&project, &clone, &req)?;
         list_named(
-            &["name", "data_sha", "metadata_sha", "action", "commit_sha", "uploaded"],
+            &["name", "data_sha", "metadata_sha", "action", "commit_sha", "uploaded", "completed"],
             vec![
                 name.into(),
                 out.data_sha.into(),
@@ -278,6 +278,7 @@ fn rs_write(
                 out.action.as_str().into(),
                 out.commit_sha.map(Robj::from).unwrap_or_else(|| ().into()),
                 out.uploaded.into(),
+                out.completed.iter().map(|s| s.to_string()).collect::<Vec<String>>().into(),
             ],
         )
     })
@@ -561,8 +562,17 @@ fn rs_sync_dispatch_data(conn: Robj) -> Robj {
         let errs: Vec<Option<String>> = d.tables.iter().map(|(_, r)| r.as_ref().err().map(|e| e.message.clone())).collect();
         let gov: Robj = d.governance.as_ref().map(|r| Robj::from(msg(r))).unwrap_or_else(|| ().into());
         list_named(
-            &["table", "metadata_sha", "error", "manifest", "governance"],
-            vec![names.into(), shas.into(), errs.into(), msg(&d.manifest).into(), gov],
+            &["table", "metadata_sha", "error", "manifest", "governance", "commit", "ahead", "behind"],
+            vec![
+                names.into(),
+                shas.into(),
+                errs.into(),
+                msg(&d.manifest).into(),
+                gov,
+                d.commit.clone().into(),
+                (d.ahead as i32).into(),
+                (d.behind as i32).into(),
+            ],
         )
     })
 }
@@ -605,13 +615,19 @@ fn rs_git_behind(conn: Robj) -> Robj {
     })
 }
 
-/// Cross-check the clone against storage.
+/// The engine's failpoint steps (tests: the fault matrix covers each).
 #[extendr]
-fn rs_validate(conn: Robj) -> Robj {
+fn rs_failpoint_steps() -> Vec<String> {
+    crate::failpoint::STEPS.iter().map(|s| s.to_string()).collect()
+}
+
+/// Compare the store with origin's head by content (`deep`: object bytes too).
+#[extendr]
+fn rs_validate(conn: Robj, deep: bool) -> Robj {
     guard(|| {
         let project = conn::project(sexp(&conn))?;
         let clone = conn::clone_ctx(sexp(&conn))?;
-        let v = crate::ops::collab::validate(&project, &clone)?;
+        let v = crate::ops::collab::validate(&project, &clone, deep)?;
         let t = &v.tables;
         let tables = list_named(
             &["table", "metadata_local", "metadata_s3", "history_local", "history_s3", "data_s3"],
@@ -624,13 +640,28 @@ fn rs_validate(conn: Robj) -> Robj {
                 t.iter().map(|x| x.data_store).collect::<Vec<_>>().into(),
             ],
         )?;
+        let p = &v.problems;
+        let problems = list_named(
+            &["kind", "severity", "table", "version", "detail", "repair"],
+            vec![
+                p.iter().map(|x| x.kind.to_string()).collect::<Vec<_>>().into(),
+                p.iter().map(|x| x.severity.to_string()).collect::<Vec<_>>().into(),
+                p.iter().map(|x| x.table.clone()).collect::<Vec<Option<String>>>().into(),
+                p.iter().map(|x| x.version.clone()).collect::<Vec<Option<String>>>().into(),
+                p.iter().map(|x| x.detail.clone()).collect::<Vec<_>>().into(),
+                p.iter().map(|x| x.repair.clone()).collect::<Vec<_>>().into(),
+            ],
+        )?;
         list_named(
-            &["manifest_local", "manifest_s3", "manifest_project", "tables"],
+            &["manifest_local", "manifest_s3", "manifest_project", "tables", "problems", "commit", "published"],
             vec![
                 v.manifest_local.into(),
                 v.manifest_store.into(),
                 v.manifest_project.map(Robj::from).unwrap_or_else(|| ().into()),
                 tables,
+                problems,
+                v.commit.into(),
+                v.published.map(Robj::from).unwrap_or_else(|| ().into()),
             ],
         )
     })
@@ -675,6 +706,7 @@ extendr_module! {
     fn rs_clone_tables;
     fn rs_sync_dispatch_data;
     fn rs_validate;
+    fn rs_failpoint_steps;
     fn rs_git_behind;
     fn rs_bench_s3_transfer;
     fn rs_bench_reader_requests;

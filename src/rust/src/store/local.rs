@@ -81,7 +81,35 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<ObjectMeta>) -> std::io::Result<()>
     Ok(())
 }
 
+/// Create `path` with `bytes` only if it does not exist (a complete file
+/// appears at once: written aside, then hard-linked into place).
+pub fn create_new_file(path: &Path, bytes: &[u8]) -> Result<bool> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| storage_err(dir, e))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    let tmp = dir.join(format!(".{name}.new-{}-{}", std::process::id(), TMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(storage_err(path, e));
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(storage_err(path, e)),
+    }
+}
+
 impl Store for LocalStore {
+    fn create_new(&self, key: &str, bytes: &[u8]) -> Result<bool> {
+        create_new_file(&self.path(key)?, bytes)
+    }
     fn get(&self, key: &str) -> Result<Vec<u8>> {
         let p = self.path(key)?;
         std::fs::read(&p).map_err(|e| storage_err(&p, e))

@@ -34,6 +34,143 @@ pub trait Store: Send + Sync {
     fn delete_prefix(&self, prefix: &str) -> Result<u64>;
     /// Delete one object (absent is not an error); returns whether it existed.
     fn delete(&self, key: &str) -> Result<bool>;
+    /// Create `key` only if it does not exist, atomically (a local hard
+    /// link; a conditional `If-None-Match: *` PUT on S3). `false` when the
+    /// key already existed (nothing written).
+    fn create_new(&self, key: &str, bytes: &[u8]) -> Result<bool>;
+}
+
+/// An advisory lock held in a store: an object created with
+/// [`Store::create_new`] and deleted on release. Works the same on every
+/// backend and between machines. A lock older than `stale_after` (its
+/// holder died) is broken.
+pub struct StoreLock<'a> {
+    store: &'a dyn Store,
+    key: String,
+    token: String,
+}
+
+impl StoreLock<'_> {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Drop for StoreLock<'_> {
+    fn drop(&mut self) {
+        // release only our own lock (a broken-and-retaken one is not ours)
+        if let Ok(b) = self.store.get(&self.key) {
+            if lock_token(&b).as_deref() == Some(self.token.as_str()) {
+                let _ = self.store.delete(&self.key);
+            }
+        }
+    }
+}
+
+fn lock_token(bytes: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    v.get("token")?.as_str().map(str::to_string)
+}
+
+fn lock_age_secs(bytes: &[u8]) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let at = v.get("acquired_at")?.as_u64()?;
+    Some(epoch_secs().saturating_sub(at))
+}
+
+/// A lock whose holder is gone: older than `stale_after`, or taken by a
+/// process of this machine that no longer runs (a killed R session).
+fn lock_is_stale(bytes: &[u8], stale_after: std::time::Duration) -> bool {
+    if lock_age_secs(bytes).map(|a| a > stale_after.as_secs()).unwrap_or(false) {
+        return true;
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else { return false };
+    let (Some(pid), Some(host)) = (v.get("pid").and_then(|p| p.as_u64()), v.get("host").and_then(|h| h.as_str())) else {
+        return false;
+    };
+    host == hostname() && !pid_alive(pid as u32)
+}
+
+/// This machine's name (empty when unknown: no same-host shortcut then).
+pub fn hostname() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .or_else(|| std::env::var("COMPUTERNAME").ok())
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    })
+    .clone()
+}
+
+#[cfg(unix)]
+fn pid_alive(pid: u32) -> bool {
+    extern "C" {
+        fn kill(pid: i32, sig: i32) -> i32;
+    }
+    if pid == 0 || pid > i32::MAX as u32 {
+        return true;
+    }
+    // signal 0 checks existence; ESRCH (3) means no such process
+    let r = unsafe { kill(pid as i32, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(3)
+}
+
+#[cfg(not(unix))]
+fn pid_alive(_pid: u32) -> bool {
+    true
+}
+
+fn epoch_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// How long a lock is waited for: `DATOM_LOCK_WAIT` seconds (default 120).
+pub fn lock_wait() -> std::time::Duration {
+    let secs = std::env::var("DATOM_LOCK_WAIT").ok().and_then(|s| s.trim().parse::<f64>().ok()).filter(|s| s.is_finite() && *s >= 0.0);
+    std::time::Duration::from_secs_f64(secs.unwrap_or(120.0))
+}
+
+/// Take the lock `key` of `store`, waiting up to `wait` (then `Kind::Busy`).
+pub fn acquire_lock<'a>(store: &'a dyn Store, key: &str, what: &str, wait: std::time::Duration, stale_after: std::time::Duration) -> Result<StoreLock<'a>> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let token = crate::identity::sha256_hex(
+        format!("{}-{}-{:?}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed), std::time::SystemTime::now(), key).as_bytes(),
+    );
+    let body = serde_json::json!({"token": token, "pid": std::process::id(), "host": hostname(), "acquired_at": epoch_secs()}).to_string();
+    let start = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(10);
+    loop {
+        if store.create_new(key, body.as_bytes())? {
+            return Ok(StoreLock { store, key: key.to_string(), token });
+        }
+        match store.get(key) {
+            Ok(b) if lock_is_stale(&b, stale_after) => {
+                // the holder died: break its lock (only if it is still that one)
+                if let Ok(again) = store.get(key) {
+                    if again == b {
+                        let _ = store.delete(key);
+                    }
+                }
+                continue;
+            }
+            Err(e) if e.kind == crate::error::Kind::NotFound => continue,
+            _ => {}
+        }
+        if start.elapsed() >= wait {
+            return Err(crate::error::Error::new(
+                crate::error::Kind::Busy,
+                format!("{what} is locked by another datom process (lock {key})"),
+            )
+            .with_hint("Another write or repair is publishing to this store; retry when it has finished (DATOM_LOCK_WAIT sets how long to wait)."));
+        }
+        crate::runtime::wait_interruptible_for(delay)?;
+        delay = (delay * 2).min(std::time::Duration::from_millis(250));
+    }
 }
 
 /// Reject keys that could escape the store root.
@@ -56,6 +193,29 @@ pub mod conformance {
     use crate::error::Kind;
 
     pub fn run(store: &dyn Store) {
+        // create_new: only when absent
+        assert!(store.create_new("p/lock/l.json", b"one").unwrap());
+        assert!(!store.create_new("p/lock/l.json", b"two").unwrap());
+        assert_eq!(store.get("p/lock/l.json").unwrap(), b"one");
+        assert!(store.delete("p/lock/l.json").unwrap());
+        {
+            let l = acquire_lock(store, "p/lock/pub.lock", "the store", std::time::Duration::from_millis(0), std::time::Duration::from_secs(600)).unwrap();
+            let e = acquire_lock(store, "p/lock/pub.lock", "the store", std::time::Duration::from_millis(50), std::time::Duration::from_secs(600)).err().unwrap();
+            assert_eq!(e.kind, Kind::Busy);
+            assert_eq!(l.key(), "p/lock/pub.lock");
+        }
+        assert!(!store.exists("p/lock/pub.lock").unwrap());
+        // a stale lock (its holder died) is broken
+        store.put("p/lock/pub.lock", br#"{"token":"dead","acquired_at":1}"#).unwrap();
+        drop(acquire_lock(store, "p/lock/pub.lock", "the store", std::time::Duration::from_millis(0), std::time::Duration::from_secs(600)).unwrap());
+        assert!(!store.exists("p/lock/pub.lock").unwrap());
+        // a fresh lock of a process of this machine that is gone is broken too
+        let dead = std::process::Command::new("true").spawn().and_then(|mut c| { let id = c.id(); c.wait().map(|_| id) }).unwrap();
+        let body = serde_json::json!({"token": "gone", "pid": dead, "host": hostname(), "acquired_at": epoch_secs()}).to_string();
+        store.put("p/lock/pub.lock", body.as_bytes()).unwrap();
+        drop(acquire_lock(store, "p/lock/pub.lock", "the store", std::time::Duration::from_millis(0), std::time::Duration::from_secs(600)).unwrap());
+        assert!(!store.exists("p/lock/pub.lock").unwrap());
+
         // round trip and overwrite
         store.put("p/a/x.bin", b"hello").unwrap();
         assert_eq!(store.get("p/a/x.bin").unwrap(), b"hello");

@@ -526,6 +526,32 @@ impl Inner {
         Ok(())
     }
 
+    /// PutObject with `If-None-Match: *`: `false` when the key exists.
+    async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> Result<bool> {
+        let res = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type(key))
+            .if_none_match("*")
+            .body(ByteStream::from(bytes))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                // 412: the key exists; 409: a concurrent conditional write won
+                if matches!(status, Some(412) | Some(409)) {
+                    Ok(false)
+                } else {
+                    Err(self.error("PutObject", key, &e))
+                }
+            }
+        }
+    }
+
     async fn put_multipart(self: &Arc<Self>, key: &str, data: Bytes) -> Result<()> {
         let mut create =
             self.client.create_multipart_upload().bucket(&self.bucket).key(key).content_type(content_type(key));
@@ -1124,6 +1150,11 @@ impl S3Store {
 }
 
 impl Store for S3Store {
+    fn create_new(&self, key: &str, bytes: &[u8]) -> Result<bool> {
+        check_key(key)?;
+        block_on(self.inner.put_if_absent(key, bytes.to_vec()))?
+    }
+
     fn get(&self, key: &str) -> Result<Vec<u8>> {
         check_key(key)?;
         // the total is set once the first range tells the object's size

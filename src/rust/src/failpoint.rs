@@ -1,0 +1,60 @@
+//! Test-only fault injection: `DATOM_FAILPOINT` names steps of the engine's
+//! flows where it fails on purpose, so the tests can prove that every step
+//! can fail and leave a state `datom_validate()` names and a documented
+//! repair completes.
+//!
+//! `DATOM_FAILPOINT=step` (or `step:error`) returns a `Kind::Failpoint`
+//! error at that step; `step:kill` ends the process there at once (no
+//! cleanup, like a crash or a killed R session); `step:sleep=MS` waits that
+//! long (a slow writer, for races). Several entries are separated by `,`.
+//! Unset (every user's case) it costs one environment lookup per step.
+
+use crate::error::{Error, Kind, Result};
+
+/// Every step the engine can fail at, by flow (the test matrix iterates this).
+pub const STEPS: &[&str] = &[
+    // datom_write
+    "write.upload",
+    "write.commit",
+    "write.push",
+    "write.checkout",
+    "publish.table",
+    "publish.manifest",
+    "publish.marker",
+];
+
+/// Hit the failpoint `step`.
+pub fn hit(step: &str) -> Result<()> {
+    let Ok(spec) = std::env::var("DATOM_FAILPOINT") else { return Ok(()) };
+    for entry in spec.split(',').map(str::trim) {
+        let (name, action) = entry.split_once(':').unwrap_or((entry, "error"));
+        if name != step {
+            continue;
+        }
+        if action == "kill" {
+            kill_now();
+        }
+        if let Some(ms) = action.strip_prefix("sleep=") {
+            let ms: u64 = ms.parse().unwrap_or(0);
+            crate::runtime::wait_interruptible_for(std::time::Duration::from_millis(ms))?;
+            continue;
+        }
+        return Err(Error::new(Kind::Failpoint, format!("failpoint {step} hit (DATOM_FAILPOINT)"))
+            .with_hint("DATOM_FAILPOINT is set: it is for tests only; unset it."));
+    }
+    Ok(())
+}
+
+/// End the process at once: no destructors, no R cleanup, no core dump (as
+/// when a session is killed).
+fn kill_now() -> ! {
+    #[cfg(unix)]
+    {
+        extern "C" {
+            fn _exit(code: i32) -> !;
+        }
+        unsafe { _exit(137) }
+    }
+    #[cfg(not(unix))]
+    std::process::abort()
+}
