@@ -114,3 +114,26 @@ test_that("Ctrl-C cancels a clone from a git host that never answers", {
   expect_false(dir.exists(target))
   expect_length(clone_leftovers(root), 0)
 })
+
+test_that("Ctrl-C cancels a pull from a git host that never answers", {
+  srv <- stalling_git_server()
+  p <- local_project()
+  git(p$clone, "remote", "set-url", "origin", srv$url)
+  head <- git(p$clone, "rev-parse", "HEAD")
+  child <- callr::r_bg(function(clone, store) {
+    library(datom)
+    Sys.setenv(DATOM_GIT_TIMEOUT = "3600")
+    conn <- datom_get_conn(path = clone, store = store)
+    tryCatch(suppressMessages(datom_pull(conn)), error = function(e) class(e), interrupt = function(i) "R interrupt")
+  }, list(clone = p$clone, store = p$store), libpath = .libPaths())
+  withr::defer(try(child$kill(), silent = TRUE))
+  deadline <- Sys.time() + 300
+  while (srv$accepted() < 1 && child$is_alive() && Sys.time() < deadline) Sys.sleep(0.1)
+  expect_gte(srv$accepted(), 1)
+  tools::pskill(child$get_pid(), tools::SIGINT)
+  child$wait(300000)
+  expect_false(child$is_alive())
+  res <- child$get_result()
+  expect_true("datom_error_interrupted" %in% res, info = paste(res, collapse = " "))
+  expect_identical(git(p$clone, "rev-parse", "HEAD"), head)
+})
