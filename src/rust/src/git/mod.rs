@@ -75,10 +75,15 @@ pub fn ensure_bare(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn callbacks(creds: &Creds) -> RemoteCallbacks<'_> {
+/// Callbacks of a network operation: credentials, and the cancel flag
+/// checked wherever libgit2 lets a callback stop the transfer.
+fn callbacks<'a>(creds: &'a Creds, ctl: &'a NetCtl) -> RemoteCallbacks<'a> {
     let mut cb = RemoteCallbacks::new();
     let mut tried = false;
     cb.credentials(move |_url, username, allowed| {
+        if ctl.cancelled() {
+            return Err(git2::Error::from_str("cancelled"));
+        }
         if tried {
             return Err(git2::Error::from_str("authentication failed"));
         }
@@ -93,6 +98,10 @@ fn callbacks(creds: &Creds) -> RemoteCallbacks<'_> {
         }
         Cred::default()
     });
+    cb.transfer_progress(move |_| !ctl.cancelled());
+    cb.sideband_progress(move |_| !ctl.cancelled());
+    cb.update_tips(move |_, _, _| !ctl.cancelled());
+    cb.push_negotiation(move |_| if ctl.cancelled() { Err(git2::Error::from_str("cancelled")) } else { Ok(()) });
     cb
 }
 
@@ -105,6 +114,268 @@ fn tune_libgit2() {
     ONCE.call_once(|| {
         git2::opts::strict_object_creation(false);
     });
+}
+
+/// How long a network git operation waits: for the TCP connection, and for
+/// each answer of the server once connected (a stall). Defaults 30 s / 60 s;
+/// `DATOM_GIT_TIMEOUT` (seconds) sets both.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timeouts {
+    pub connect_ms: u64,
+    pub stall_ms: u64,
+}
+
+impl Timeouts {
+    pub const DEFAULT: Timeouts = Timeouts { connect_ms: 30_000, stall_ms: 60_000 };
+
+    /// The defaults, or `DATOM_GIT_TIMEOUT` seconds (a positive number) for both.
+    pub fn from_env() -> Timeouts {
+        Timeouts::parse(std::env::var("DATOM_GIT_TIMEOUT").ok().as_deref())
+    }
+
+    /// Timeouts from a number of seconds; the defaults for anything else.
+    fn parse(secs: Option<&str>) -> Timeouts {
+        match secs.and_then(|s| s.trim().parse::<f64>().ok()) {
+            Some(s) if s.is_finite() && s > 0.0 => {
+                let ms = (s * 1000.0).round().clamp(1.0, i32::MAX as f64) as u64;
+                Timeouts { connect_ms: ms, stall_ms: ms }
+            }
+            _ => Timeouts::DEFAULT,
+        }
+    }
+
+    /// Make libgit2's sockets use these timeouts. libgit2 reads the settings
+    /// when it opens a connection, so an operation keeps the timeouts that
+    /// were current when it started.
+    fn apply(&self) -> Result<()> {
+        // SAFETY: these set two process-wide integers in libgit2.
+        unsafe {
+            git2::opts::set_server_connect_timeout_in_milliseconds(self.connect_ms as i32)
+                .and_then(|_| git2::opts::set_server_timeout_in_milliseconds(self.stall_ms as i32))
+        }
+        .map_err(|e| git_err("cannot set the git timeouts", e))
+    }
+}
+
+fn secs(ms: u64) -> String {
+    if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+/// A network git operation, for its messages: what it does and to which
+/// remote (the URL with credentials redacted).
+#[derive(Clone, Debug)]
+struct NetOp {
+    /// "clone", "fetch from", "push to", "reach"
+    verb: &'static str,
+    /// `remote "origin" (https://host/x.git)` or the URL of a clone
+    target: String,
+    timeouts: Timeouts,
+}
+
+impl NetOp {
+    fn new(verb: &'static str, remote: Option<&str>, url: &str) -> NetOp {
+        let url = redact(url);
+        let target = match remote {
+            Some(r) if url.is_empty() => format!("remote \"{r}\""),
+            Some(r) => format!("remote \"{r}\" ({url})"),
+            None => url,
+        };
+        NetOp { verb, target, timeouts: Timeouts::from_env() }
+    }
+
+    /// A failure of the network itself (no connection, a timeout, an
+    /// unknown host) as `Kind::Network`; `None` for any other git failure.
+    fn network_error(&self, e: &git2::Error) -> Option<Error> {
+        let msg = e.message();
+        let lower = msg.to_ascii_lowercase();
+        let hint = "Check your network and that the git host is up; DATOM_GIT_TIMEOUT=<seconds> sets how long datom waits for it.";
+        // Over TLS a timed-out read surfaces as OpenSSL's "syscall failure"
+        // with the EAGAIN of the socket libgit2 made non-blocking to time it.
+        let tls_timeout = lower.contains("syscall failure") && lower.contains("temporarily unavailable");
+        if e.code() == git2::ErrorCode::Timeout || lower.contains("timed out") || tls_timeout {
+            let cause = if lower.contains("failed to connect") {
+                format!("no connection within {}", secs(self.timeouts.connect_ms))
+            } else {
+                format!("the server did not answer for {}", secs(self.timeouts.stall_ms))
+            };
+            return Some(Error::new(Kind::Network, format!("cannot {} {}: {cause} (timed out)", self.verb, self.target)).with_hint(hint));
+        }
+        let unreachable = ["failed to connect", "failed to resolve address", "connection refused", "connection reset", "network is unreachable"];
+        if unreachable.iter().any(|p| lower.contains(p)) {
+            return Some(
+                Error::new(Kind::Network, format!("cannot {} {}: {}", self.verb, self.target, redact(msg)))
+                    .with_hint("Check your network and the remote URL."),
+            );
+        }
+        None
+    }
+
+    fn interrupted(&self) -> Error {
+        let hint = match self.verb {
+            "clone" => "Nothing was cloned; re-run the call.",
+            "push to" => "The push may have reached the remote before it was cancelled: run datom_pull() before retrying.",
+            _ => "The clone is unchanged; re-run the call.",
+        };
+        Error::new(Kind::Interrupted, format!("interrupted by the user; cancelled: {} {}", self.verb, self.target)).with_hint(hint)
+    }
+}
+
+/// What a network operation's worker thread shares with its caller: the
+/// cancel flag (checked by libgit2's callbacks: returning "stop" aborts the
+/// transfer) and the gate of the operation's last local step.
+#[derive(Default)]
+struct NetCtl {
+    cancelled: std::sync::atomic::AtomicBool,
+    /// `true` once the worker's last step (see [`NetCtl::finish`]) ran.
+    finished: std::sync::Mutex<bool>,
+}
+
+impl NetCtl {
+    fn cancelled(&self) -> bool {
+        self.cancelled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Cancel the operation unless its last step already ran (then `false`).
+    fn cancel(&self) -> bool {
+        let done = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        if *done {
+            return false;
+        }
+        self.cancelled.store(true, std::sync::atomic::Ordering::SeqCst);
+        true
+    }
+
+    /// Run the last, local step of an operation (moving a finished clone
+    /// into place) unless the caller cancelled it: a cancelled operation
+    /// never makes anything visible.
+    fn finish<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let mut done = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        if self.cancelled() {
+            return Err(Error::new(Kind::Interrupted, "cancelled"));
+        }
+        let out = f();
+        *done = out.is_ok();
+        out
+    }
+}
+
+/// How long an interrupted caller waits for the worker to stop.
+const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// Run a network git operation. With `inline` (a local remote: no network)
+/// it runs on the calling thread. Otherwise it runs on a worker thread with
+/// the operation's timeouts, while the calling thread waits interruptibly
+/// (on R's main thread, Ctrl-C is checked every 200 ms). On an interrupt the
+/// operation is cancelled and the caller gets `Kind::Interrupted` after at
+/// most [`CANCEL_GRACE`]; a worker stalled in a read is left to end on its
+/// own timeout (it touches nothing visible afterwards: see
+/// [`NetCtl::finish`]). An operation that completed within the grace period
+/// returns its result: it happened.
+fn run_net<T: Send + 'static>(op: &NetOp, inline: bool, f: impl FnOnce(&NetCtl) -> Result<T> + Send + 'static) -> Result<T> {
+    use std::sync::mpsc::{channel, RecvTimeoutError, TryRecvError};
+    if inline {
+        return f(&NetCtl::default());
+    }
+    op.timeouts.apply()?;
+    let ctl = std::sync::Arc::new(NetCtl::default());
+    let (tx, rx) = channel::<Result<T>>();
+    let worker_ctl = ctl.clone();
+    std::thread::Builder::new()
+        .name("datom-git".into())
+        .spawn(move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&worker_ctl)))
+                .unwrap_or_else(|_| Err(Error::internal("the git worker thread panicked")));
+            let _ = tx.send(out);
+        })
+        .map_err(|e| Error::internal(format!("cannot start a git worker thread: {e}")))?;
+    let lost = || Error::internal("the git worker thread ended without a result");
+    // A quick operation returns without the polling loop's latency.
+    match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+        Ok(out) => return out,
+        Err(RecvTimeoutError::Disconnected) => return Err(lost()),
+        Err(RecvTimeoutError::Timeout) => {}
+    }
+    let slot: std::cell::RefCell<Option<Result<T>>> = std::cell::RefCell::new(None);
+    let done = || {
+        if slot.borrow().is_none() {
+            match rx.try_recv() {
+                Ok(out) => *slot.borrow_mut() = Some(out),
+                Err(TryRecvError::Disconnected) => *slot.borrow_mut() = Some(Err(lost())),
+                Err(TryRecvError::Empty) => {}
+            }
+        }
+        slot.borrow().is_some()
+    };
+    match crate::runtime::wait_interruptible(done) {
+        Ok(()) => slot.into_inner().unwrap_or_else(|| Err(lost())),
+        Err(_) => {
+            if let Some(out) = slot.into_inner() {
+                return out;
+            }
+            if !ctl.cancel() {
+                // the last step already ran: the result is moments away
+                return rx.recv().unwrap_or_else(|_| Err(lost()));
+            }
+            match rx.recv_timeout(CANCEL_GRACE) {
+                Ok(Ok(v)) => Ok(v),
+                _ => Err(op.interrupted()),
+            }
+        }
+    }
+}
+
+/// A sibling of `path` for a clone in progress: `.<name>.datom-clone-XXXX`.
+fn clone_staging_dir(path: &Path) -> Result<PathBuf> {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::input(format!("{} is not a directory path to clone into", path.display())))?;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(parent.join(format!(".{name}.datom-clone-{:x}{:x}{seq:x}", std::process::id(), nanos)))
+}
+
+/// The error of a failed network operation: `Kind::Interrupted` when it
+/// was cancelled, `Kind::Network` for a failure of the network, else `other`.
+fn net_failure(op: &NetOp, ctl: &NetCtl, e: git2::Error, other: impl FnOnce(git2::Error) -> Error) -> Error {
+    if ctl.cancelled() {
+        return op.interrupted();
+    }
+    op.network_error(&e).unwrap_or_else(|| other(e))
+}
+
+/// Clone `url` into `staging`, then (unless cancelled) move it to `target`
+/// (absent or an empty directory).
+fn clone_into(url: &str, staging: &Path, target: &Path, creds: &Creds, op: &NetOp, ctl: &NetCtl) -> Result<()> {
+    let mut fo = FetchOptions::new();
+    fo.remote_callbacks(callbacks(creds, ctl));
+    let mut b = git2::build::RepoBuilder::new();
+    b.fetch_options(fo);
+    let repo = b.clone(url, staging).map_err(|e| {
+        net_failure(op, ctl, e, |e| git_err(&format!("cannot clone {}", redact(url)), e))
+    })?;
+    // An empty remote cannot tell libgit2 its default branch: datom's is main.
+    if repo.head().is_err() {
+        repo.set_head(&format!("refs/heads/{DEFAULT_BRANCH}")).map_err(|e| git_err("HEAD", e))?;
+    }
+    drop(repo);
+    ctl.finish(|| {
+        if target.is_dir() {
+            // only an empty directory can be replaced
+            std::fs::remove_dir(target).map_err(|e| Error::new(Kind::Git, format!("cannot replace {}: {e}", target.display())))?;
+        }
+        std::fs::rename(staging, target)
+            .map_err(|e| Error::new(Kind::Git, format!("cannot move the clone into {}: {e}", target.display())))
+    })
 }
 
 /// A datom-managed working repository.
@@ -135,18 +406,33 @@ impl Repo {
         Ok(Repo { repo })
     }
 
-    /// Clone `url` into `path`, set a local identity.
+    /// Clone `url` into `path`, set a local identity. The clone is made in
+    /// a hidden sibling directory (`.<name>.datom-clone-XXXX`) and moved
+    /// into place only when it is complete: a failed, timed-out or
+    /// interrupted clone leaves `path` as it was.
     pub fn clone(url: &str, path: &Path, creds: &Creds) -> Result<Repo> {
-        let mut fo = FetchOptions::new();
-        fo.remote_callbacks(callbacks(creds));
-        let mut b = git2::build::RepoBuilder::new();
-        b.fetch_options(fo);
-        let repo = b.clone(url, path).map_err(|e| git_err(&format!("cannot clone {}", redact(url)), e))?;
-        // An empty remote cannot tell libgit2 its default branch: datom's is main.
-        if repo.head().is_err() {
-            repo.set_head(&format!("refs/heads/{DEFAULT_BRANCH}")).map_err(|e| git_err("HEAD", e))?;
+        tune_libgit2();
+        let staging = clone_staging_dir(path)?;
+        if let Some(parent) = staging.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::new(Kind::Git, format!("cannot create {}: {e}", parent.display())))?;
         }
-        let r = Repo { repo };
+        let op = NetOp::new("clone", None, url);
+        let (url_w, staging_w, target, creds, op_w) = (url.to_string(), staging.clone(), path.to_path_buf(), creds.clone(), op.clone());
+        let cloned = run_net(&op, is_local_remote(url), move |ctl| {
+            let out = clone_into(&url_w, &staging_w, &target, &creds, &op_w, ctl);
+            if out.is_err() {
+                let _ = std::fs::remove_dir_all(&staging_w);
+            }
+            out
+        });
+        if let Err(e) = cloned {
+            // After an interrupt the worker may still be waiting on the
+            // server; its clone can no longer be moved into place, and its
+            // staging directory goes now (the process may end before it does).
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+        let r = Repo::open(path)?;
         r.ensure_identity()?;
         Ok(r)
     }
@@ -308,10 +594,13 @@ impl Repo {
 
     fn push_unlocked(&self, remote: &str, creds: &Creds) -> Result<()> {
         let branch = self.branch()?;
-        let mut r = self.repo.find_remote(remote).map_err(|e| git_err("remote", e))?;
-        let rejected: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
-        {
-            let mut cb = callbacks(creds);
+        let url = self.remote_url(remote).unwrap_or_default();
+        let op = NetOp::new("push to", Some(remote), &url);
+        let (remote_w, branch_w, creds_w, op_w) = (remote.to_string(), branch.clone(), creds.clone(), op.clone());
+        let rejected = self.on_remote(&op, &url, move |repo, ctl| {
+            let mut r = repo.find_remote(&remote_w).map_err(|e| git_err("remote", e))?;
+            let rejected: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
+            let mut cb = callbacks(&creds_w, ctl);
             cb.push_update_reference(|_refname, status| {
                 if let Some(s) = status {
                     *rejected.borrow_mut() = Some(s.to_string());
@@ -320,16 +609,20 @@ impl Repo {
             });
             let mut po = PushOptions::new();
             po.remote_callbacks(cb);
-            let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+            let spec = format!("refs/heads/{branch_w}:refs/heads/{branch_w}");
             if let Err(e) = r.push(&[spec.as_str()], Some(&mut po)) {
                 if e.code() == git2::ErrorCode::NotFastForward || is_rejection(e.message()) {
-                    return Err(push_rejected(remote, &branch));
+                    return Err(push_rejected(&remote_w, &branch_w));
                 }
-                return Err(Error::new(Kind::Git, format!("Failed to push to remote \"{remote}\": {}", redact(e.message())))
-                    .with_hint("Check your credentials and remote access."));
+                return Err(net_failure(&op_w, ctl, e, |e| {
+                    Error::new(Kind::Git, format!("Failed to push to remote \"{remote_w}\": {}", redact(e.message())))
+                        .with_hint("Check your credentials and remote access.")
+                }));
             }
-        }
-        if let Some(s) = rejected.into_inner() {
+            drop(po);
+            Ok(rejected.into_inner())
+        })?;
+        if let Some(s) = rejected {
             if is_rejection(&s) || s.contains("rejected") {
                 return Err(push_rejected(remote, &branch));
             }
@@ -348,12 +641,36 @@ impl Repo {
 
     /// Does `remote` have at least one branch? (An unreachable remote is an error.)
     pub fn remote_has_refs(&self, remote: &str, creds: &Creds) -> Result<bool> {
-        let mut r = self.repo.find_remote(remote).map_err(|e| git_err("remote", e))?;
-        let conn = r
-            .connect_auth(git2::Direction::Fetch, Some(callbacks(creds)), None)
-            .map_err(|e| git_err(&format!("cannot reach remote {remote}"), e))?;
-        let heads = conn.list().map_err(|e| git_err("ls-remote", e))?;
-        Ok(heads.iter().any(|h| h.name().starts_with("refs/heads/")))
+        let url = self.remote_url(remote).unwrap_or_default();
+        let op = NetOp::new("reach", Some(remote), &url);
+        let (remote_w, creds_w, op_w) = (remote.to_string(), creds.clone(), op.clone());
+        self.on_remote(&op, &url, move |repo, ctl| {
+            let mut r = repo.find_remote(&remote_w).map_err(|e| git_err("remote", e))?;
+            let conn = r
+                .connect_auth(git2::Direction::Fetch, Some(callbacks(&creds_w, ctl)), None)
+                .map_err(|e| net_failure(&op_w, ctl, e, |e| git_err(&format!("cannot reach remote {remote_w}"), e)))?;
+            let heads = conn.list().map_err(|e| net_failure(&op_w, ctl, e, |e| git_err("ls-remote", e)))?;
+            Ok(heads.iter().any(|h| h.name().starts_with("refs/heads/")))
+        })
+    }
+
+    /// Run `f` on this repository against a remote at `url`: on the calling
+    /// thread for a local remote, else through [`run_net`] on a worker
+    /// thread with a handle of its own (`Repository` is not `Send`).
+    fn on_remote<T: Send + 'static>(
+        &self,
+        op: &NetOp,
+        url: &str,
+        f: impl FnOnce(&Repository, &NetCtl) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        if is_local_remote(url) {
+            return f(&self.repo, &NetCtl::default());
+        }
+        let git_dir = self.repo.path().to_path_buf();
+        run_net(op, false, move |ctl| {
+            let repo = Repository::open(&git_dir).map_err(|e| git_err("cannot open the repository", e))?;
+            f(&repo, ctl)
+        })
     }
 
     /// Name of the first configured remote.
@@ -396,11 +713,16 @@ impl Repo {
 
     /// Fetch `remote`'s branches.
     pub fn fetch(&self, remote: &str, creds: &Creds) -> Result<()> {
-        let mut r = self.repo.find_remote(remote).map_err(|e| git_err("remote", e))?;
-        let mut fo = FetchOptions::new();
-        fo.remote_callbacks(callbacks(creds));
-        r.fetch(&[] as &[&str], Some(&mut fo), None).map_err(|e| git_err(&format!("cannot fetch from {remote}"), e))?;
-        Ok(())
+        let url = self.remote_url(remote).unwrap_or_default();
+        let op = NetOp::new("fetch from", Some(remote), &url);
+        let (remote_w, creds_w, op_w) = (remote.to_string(), creds.clone(), op.clone());
+        self.on_remote(&op, &url, move |repo, ctl| {
+            let mut r = repo.find_remote(&remote_w).map_err(|e| git_err("remote", e))?;
+            let mut fo = FetchOptions::new();
+            fo.remote_callbacks(callbacks(&creds_w, ctl));
+            r.fetch(&[] as &[&str], Some(&mut fo), None)
+                .map_err(|e| net_failure(&op_w, ctl, e, |e| git_err(&format!("cannot fetch from {remote_w}"), e)))
+        })
     }
 
     fn upstream_oid(&self, remote: &str) -> Result<Option<git2::Oid>> {
@@ -530,4 +852,114 @@ mod tests {
         assert!(!d.join("a/h.txt").exists() || std::fs::read_to_string(d.join("a/h.txt")).is_ok());
         std::fs::remove_dir_all(&d).unwrap();
     }
+
+    /// A git server that accepts connections and never answers: each
+    /// connection is held open, unread. Returns its URL and a count of
+    /// accepted connections.
+    fn stalling_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming().flatten() {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(s);
+            }
+        });
+        (format!("http://127.0.0.1:{port}/data.git"), accepted)
+    }
+
+    #[test]
+    fn network_ops_time_out_against_a_stalling_server() {
+        // (every git test of this process may see this timeout: 2 s is
+        // plenty for loopback servers that answer)
+        std::env::set_var("DATOM_GIT_TIMEOUT", "2");
+        let d = tmp("stall");
+        let (url, accepted) = stalling_server();
+        let secret_url = url.replace("http://", "http://git:ghp_secret@");
+        let creds = Creds { token: Some("ghp_secret".into()) };
+
+        let target = d.join("clone");
+        // plain HTTP, and TLS (the server never answers the handshake)
+        for url in [secret_url.clone(), secret_url.replace("http://", "https://")] {
+            let e = Repo::clone(&url, &target, &creds).err().expect("a stalled clone must fail");
+            assert_eq!(e.kind, Kind::Network, "{url}: {e:?}");
+            assert!(e.message.contains("did not answer for 2 s (timed out)") && e.message.contains("127.0.0.1"), "{e:?}");
+            assert!(!e.message.contains("ghp_secret") && e.message.contains("***@"), "{e:?}");
+            assert!(e.hint.as_deref().unwrap_or("").contains("DATOM_GIT_TIMEOUT"), "{e:?}");
+        }
+        assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+        // nothing is left behind: no target, no staging directory
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
+
+        let a = Repo::init(&d.join("a")).unwrap();
+        a.set_remote("origin", &secret_url).unwrap();
+        std::fs::write(d.join("a/f.txt"), "1\n").unwrap();
+        a.commit_paths(&["f.txt"], "first").unwrap();
+        for (what, e) in [
+            ("fetch", a.fetch("origin", &creds).unwrap_err()),
+            ("push", a.push("origin", &creds).unwrap_err()),
+            ("ls-remote", a.remote_has_refs("origin", &creds).unwrap_err()),
+        ] {
+            assert_eq!(e.kind, Kind::Network, "{what}: {e:?}");
+            assert!(e.message.contains("remote \"origin\"") && e.message.contains("timed out"), "{what}: {e:?}");
+            assert!(!e.message.contains("ghp_secret"), "{what}: {e:?}");
+        }
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn timeouts_from_the_environment() {
+        assert_eq!(Timeouts::parse(None), Timeouts { connect_ms: 30_000, stall_ms: 60_000 });
+        assert_eq!(Timeouts::parse(Some("2.5")), Timeouts { connect_ms: 2500, stall_ms: 2500 });
+        assert_eq!(Timeouts::parse(Some(" 120 ")), Timeouts { connect_ms: 120_000, stall_ms: 120_000 });
+        for bad in ["0", "-1", "abc", "", "inf", "NaN"] {
+            assert_eq!(Timeouts::parse(Some(bad)), Timeouts::DEFAULT, "{bad}");
+        }
+        assert_eq!(secs(2500), "2.5 s");
+        assert_eq!(secs(60_000), "60 s");
+    }
+
+    #[test]
+    fn a_cancelled_clone_leaves_nothing() {
+        let d = tmp("cancel");
+        let bare = d.join("remote.git");
+        ensure_bare(&bare).unwrap();
+        let a = Repo::init(&d.join("a")).unwrap();
+        a.set_remote("origin", bare.to_str().unwrap()).unwrap();
+        std::fs::write(d.join("a/f.txt"), "1\n").unwrap();
+        a.commit_paths(&["f.txt"], "first").unwrap();
+        a.push("origin", &Creds::default()).unwrap();
+
+        let url = bare.to_str().unwrap();
+        let op = NetOp::new("clone", None, url);
+        let target = d.join("b");
+        let staging = clone_staging_dir(&target).unwrap();
+        assert!(staging.file_name().unwrap().to_str().unwrap().starts_with(".b.datom-clone-"));
+        // cancelled before it starts: the transfer stops, nothing is moved into place
+        let ctl = NetCtl::default();
+        assert!(ctl.cancel());
+        let e = clone_into(url, &staging, &target, &Creds::default(), &op, &ctl).unwrap_err();
+        assert_eq!(e.kind, Kind::Interrupted, "{e:?}");
+        assert!(!target.exists());
+        let _ = std::fs::remove_dir_all(&staging);
+        // cancelled after the transfer: the last step does not run
+        let ctl = NetCtl::default();
+        assert!(ctl.finish(|| Ok(())).is_ok());
+        assert!(!ctl.cancel(), "a finished operation cannot be cancelled");
+        let ctl = NetCtl::default();
+        ctl.cancel();
+        assert_eq!(ctl.finish(|| Ok(())).unwrap_err().kind, Kind::Interrupted);
+        // and a clone into an existing empty directory moves into place
+        std::fs::create_dir(&target).unwrap();
+        let b = Repo::clone(url, &target, &Creds::default()).unwrap();
+        assert!(target.join("f.txt").exists());
+        assert_eq!(b.branch().unwrap(), "main");
+        let left = std::fs::read_dir(&d).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains("datom-clone")).count();
+        assert_eq!(left, 0);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
 }

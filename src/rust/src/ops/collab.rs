@@ -61,7 +61,13 @@ pub fn pull(clone: &CloneCtx) -> Result<Pulled> {
     }
     let before = manifest_versions(clone)?;
     repo.fetch("origin", &clone.creds).map_err(|e| {
-        Error::new(Kind::Git, format!("Failed to fetch from remote origin: {}", e.message)).with_hint("Check your credentials and remote access.")
+        // a network failure or an interrupt keeps its kind and hint
+        let keep = matches!(e.kind, Kind::Network | Kind::Interrupted);
+        let out = Error::new(if keep { e.kind } else { Kind::Git }, format!("Failed to fetch from remote origin: {}", e.message));
+        match (keep, e.hint) {
+            (true, Some(h)) => out.with_hint(h),
+            _ => out.with_hint("Check your credentials and remote access."),
+        }
     })?;
     let commits = repo.fast_forward("origin").map_err(|e| {
         Error::new(Kind::Conflict, format!("Merge conflict detected — manual resolution required: {}", e.message))
@@ -187,7 +193,13 @@ pub fn sync_dispatch_data(project: &Project, clone: &CloneCtx) -> Result<DataDis
 pub fn behind(clone: &CloneCtx) -> Result<(usize, usize)> {
     let repo = Repo::open(&clone.path)?;
     repo.fetch("origin", &clone.creds).map_err(|e| {
-        Error::new(Kind::Git, format!("Failed to fetch from remote origin: {}", e.message)).with_hint("Check your credentials and remote access.")
+        // a network failure or an interrupt keeps its kind and hint
+        let keep = matches!(e.kind, Kind::Network | Kind::Interrupted);
+        let out = Error::new(if keep { e.kind } else { Kind::Git }, format!("Failed to fetch from remote origin: {}", e.message));
+        match (keep, e.hint) {
+            (true, Some(h)) => out.with_hint(h),
+            _ => out.with_hint("Check your credentials and remote access."),
+        }
     })?;
     repo.ahead_behind("origin")
 }

@@ -197,7 +197,13 @@ pub fn pull(clone: &Path, creds: &Creds) -> Result<usize> {
 fn sync_remote(repo: &Repo, creds: &Creds) -> Result<usize> {
     let remote = repo_remote_name(repo);
     repo.fetch(&remote, creds).map_err(|e| {
-        Error::new(Kind::Git, format!("Failed to fetch the governance repo: {}", e.message)).with_hint("Check gov_repo_url and your credentials.")
+        // a network failure or an interrupt keeps its kind and hint
+        let keep = matches!(e.kind, Kind::Network | Kind::Interrupted);
+        let out = Error::new(if keep { e.kind } else { Kind::Git }, format!("Failed to fetch the governance repo: {}", e.message));
+        match (keep, e.hint) {
+            (true, Some(h)) => out.with_hint(h),
+            _ => out.with_hint("Check gov_repo_url and your credentials."),
+        }
     })?;
     if repo.head_oid().is_none() {
         // An unborn clone of a repo that has since been seeded.
