@@ -220,3 +220,72 @@ pub fn after_push(e: Error) -> Error {
     }
     Error::new(e.kind, format!("Data repo pushed but the store's publication failed: {}", e.message)).with_hint(hint)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::{ensure_bare, Creds};
+    use crate::store::local::LocalStore;
+
+    fn commit(repo: &Repo, files: &[(&str, &str)], msg: &str) -> String {
+        let f: Vec<(&str, Option<&[u8]>)> = files.iter().map(|(p, b)| (*p, Some(b.as_bytes()))).collect();
+        let c = repo.commit_bytes(&f, msg).unwrap().unwrap();
+        repo.push("origin", &Creds::default()).unwrap();
+        c
+    }
+
+    #[test]
+    fn publication_is_monotonic_and_incremental() {
+        let d = crate::testutil::scratch_dir("publish");
+        let bare = d.join("remote.git");
+        ensure_bare(&bare).unwrap();
+        let repo = Repo::init(&d.join("clone")).unwrap();
+        repo.set_remote("origin", bare.to_str().unwrap()).unwrap();
+        let clone = CloneCtx { path: d.join("clone"), creds: Creds::default() };
+        let project = Project::new("P", Box::new(LocalStore::new(d.join("store"))), None, true, String::new());
+        let meta = |x: i32| format!("{{\"data_sha\": \"{}\", \"x\": {x}}}", "a".repeat(64));
+        let c1 = commit(&repo, &[(".datom/manifest.json", "{\"tables\": {}}"), ("t/metadata.json", &meta(1)), ("t/version_history.json", "[]")], "one");
+        let p = publish(&project, &clone, &repo, &c1, false).unwrap();
+        assert_eq!(p.commit.as_deref(), Some(c1.as_str()));
+        assert_eq!(p.files, 4, "history, metadata + snapshot, manifest");
+        assert_eq!(marker(&project).unwrap().as_deref(), Some(c1.as_str()));
+        let c2 = commit(&repo, &[("u/metadata.json", &meta(2)), ("README.md", "x")], "two");
+        // incremental: only u's files (README.md is not mirrored)
+        let p = publish(&project, &clone, &repo, &c2, false).unwrap();
+        assert_eq!(p.files, 2);
+        // an older commit never replaces a newer publication
+        project.put_json("t/.metadata/metadata.json", &model::read_json(&meta(9), "x").unwrap()).unwrap();
+        let p = publish(&project, &clone, &repo, &c1, false).unwrap();
+        assert!(p.store_newer && p.commit.is_none());
+        assert_eq!(marker(&project).unwrap().as_deref(), Some(c2.as_str()));
+        // a full publication repairs every mirror
+        let p = publish(&project, &clone, &repo, &c2, true).unwrap();
+        assert_eq!(p.files, 6);
+        let t = project.get_json("t/.metadata/metadata.json").unwrap().unwrap();
+        assert_eq!(model::as_f64(model::get(&t, "x")), Some(1.0));
+        // a marker from a commit nobody knows is refused
+        let fake = "f".repeat(40);
+        project.put_json(layout::data::PUBLICATION, &RValue::named(vec![("commit", RValue::str(&fake))])).unwrap();
+        assert_eq!(publish(&project, &clone, &repo, &c2, false).unwrap_err().kind, Kind::Conflict);
+        // the lock is released whatever happened
+        assert!(!project.store.exists(&project.key(layout::data::PUBLISH_LOCK)).unwrap());
+        // a failpoint before the marker leaves the marker where it was
+        project.put_json(layout::data::PUBLICATION, &RValue::named(vec![("commit", RValue::str(&c1))])).unwrap();
+        std::env::set_var("DATOM_FAILPOINT", "publish.marker");
+        let e = publish(&project, &clone, &repo, &c2, false).unwrap_err();
+        std::env::remove_var("DATOM_FAILPOINT");
+        assert_eq!(e.kind, Kind::Failpoint);
+        assert_eq!(marker(&project).unwrap().as_deref(), Some(c1.as_str()));
+    }
+
+    #[test]
+    fn mirror_paths() {
+        assert_eq!(Mirror::of_path(".datom/manifest.json"), Some(Mirror::Manifest));
+        assert_eq!(Mirror::of_path("lb/metadata.json"), Some(Mirror::Metadata("lb".into())));
+        assert_eq!(Mirror::of_path("lb/version_history.json"), Some(Mirror::History("lb".into())));
+        assert_eq!(Mirror::of_path("R/metadata.json"), None);
+        assert_eq!(Mirror::of_path("input_files/metadata.json"), None);
+        assert_eq!(Mirror::of_path(".datom/project.yaml"), None);
+        assert_eq!(Mirror::of_path("lb/x/metadata.json"), None);
+    }
+}
