@@ -5,15 +5,17 @@
 
 # Steps before the push leave the record unchanged; after it, a version
 # exists in git that the store has not (fully) published.
-fault_steps <- c("write.upload", "write.commit", "write.push", "write.checkout",
+fault_steps <- c("write.commit", "write.push", "write.checkout", "write.upload",
                  "publish.table", "publish.manifest", "publish.marker")
 
 # What validate reports after a failure at `step` (errors only).
 expected_problems <- function(step, mode) {
+  stale <- c("missing_mirror", "stale_mirror", "unpublished_version")
   switch(step,
-    write.upload = character(0),
     write.commit = if (mode == "kill") "unpushed_commit" else character(0),
-    write.push = , write.checkout = , publish.table = c("missing_mirror", "stale_mirror", "unpublished_version"),
+    # pushed, the object not uploaded yet: git names a version the store lacks
+    write.push = , write.checkout = sort(c("missing_object", stale)),
+    write.upload = , publish.table = stale,
     publish.manifest = "stale_mirror",
     publish.marker = character(0))
 }

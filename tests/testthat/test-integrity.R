@@ -185,3 +185,22 @@ test_that("two clones racing with slow publications leave the store equal to ori
   l <- datom_list(reader_of(p))
   expect_true(startsWith(cur$data_sha, l$current_data_sha[l$name == "shared"]))
 })
+
+test_that("after a migration, a clone that pulled refuses to write to the old store", {
+  p <- local_project()
+  quietly(datom_write(p$conn, datom_example_data("dm"), "dm"))
+  bea <- quietly(datom_clone(file.path(p$root, "bea"), p$store))
+  new <- datom_store_local(file.path(p$root, "new-store"))
+  quietly(datom_repo_set_data_store(p$conn, new))
+  old_objects <- sort(list.files(p$ns, recursive = TRUE, all.files = TRUE))
+  quietly(datom_pull(bea))
+  err <- expect_error(datom_write(bea, datom_example_data("ae"), "ae"), class = "datom_error_conflict")
+  expect_match(conditionMessage(err), "Data location changed")
+  expect_match(conditionMessage(err), "new-store", fixed = TRUE)
+  expect_identical(sort(list.files(p$ns, recursive = TRUE, all.files = TRUE)), old_objects)
+  # the same place spelled differently is the same place
+  conn_new <- datom_get_conn(path = file.path(p$root, "bea"),
+    store = datom_store(data = new, data_repo_url = p$store$data_repo_url))
+  expect_identical(quietly(datom_write(conn_new, datom_example_data("ae"), "ae"))$action, "full")
+  expect_true(quietly(datom_validate(conn_new))$valid)
+})

@@ -5,7 +5,8 @@ storage_suite <- function(p, reader_store) {
   quietly(datom_write(p$conn, datom_example_data("ae", "2026-02-28"), "ae"))
   keys <- datom_storage_list(p$conn)
   expect_true(all(grepl("datom/STUDY_001/", keys, fixed = TRUE)))
-  expect_length(keys, 1 + 2 * 4)   # manifest + per table: parquet, metadata, history, snapshot
+  # manifest, publication marker + per table: parquet, metadata, history, snapshot, current-version log
+  expect_length(keys, 2 + 2 * 5)
   # copy to a fresh local store and verify both ways
   dest <- datom_get_conn(store = reader_store, project_name = "STUDY_001")
   copied <- quietly(datom_storage_copy(p$conn, dest))
@@ -16,11 +17,11 @@ storage_suite <- function(p, reader_store) {
   # tamper the destination: both modes see it
   k <- copied$key[grepl("^dm/[0-9a-f]{64}\\.parquet$", copied$key)]
   n <- quietly(datom_storage_delete_prefix(dest, "dm"))
-  expect_identical(n, 4L)
+  expect_identical(n, 5L)
   v <- quietly(datom_storage_verify(p$conn, dest, keys = k))
   expect_identical(v$issue, "destination object not found")
   expect_error(datom_storage_verify(p$conn, dest, keys = "no/such.key"), class = "datom_error")
-  expect_identical(quietly(datom_storage_delete_prefix(dest)), as.integer(length(keys) - 4L))
+  expect_identical(quietly(datom_storage_delete_prefix(dest)), as.integer(length(keys) - 5L))
   expect_identical(datom_storage_list(dest), character(0))
   expect_identical(quietly(datom_storage_delete_prefix(dest)), 0L)
 }

@@ -14,10 +14,10 @@ use crate::error::{Error, Kind, Result};
 /// Every step the engine can fail at, by flow (the test matrix iterates this).
 pub const STEPS: &[&str] = &[
     // datom_write
-    "write.upload",
     "write.commit",
     "write.push",
     "write.checkout",
+    "write.upload",
     "publish.table",
     "publish.manifest",
     "publish.marker",

@@ -92,6 +92,11 @@ pub mod data {
     pub fn version_history(table: &str) -> String {
         format!("{table}/.metadata/version_history.json")
     }
+    /// Which version became current when (newest first): a mirror of the
+    /// data repo's commits of `<table>/metadata.json`, for `as_of` reads.
+    pub fn current_log(table: &str) -> String {
+        format!("{table}/.metadata/current_log.json")
+    }
     pub fn snapshot(table: &str, version: &str) -> Result<String> {
         check_sha(version, "version")?;
         Ok(format!("{table}/.metadata/{version}.json"))

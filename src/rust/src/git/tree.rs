@@ -88,6 +88,37 @@ impl Repo {
         Ok(out)
     }
 
+    /// The commits (oldest first, first-parent line) between `from`
+    /// (excluded; `None`: the root) and `to` that changed `path`, with the
+    /// commit time (seconds since the epoch) and the file's new bytes
+    /// (`None`: deleted).
+    pub fn path_log(&self, path: &str, from: Option<&str>, to: &str) -> Result<Vec<(String, i64, Option<Vec<u8>>)>> {
+        let mut walk = self.repo.revwalk().map_err(|e| git_err("revwalk", e))?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE).map_err(|e| git_err("revwalk", e))?;
+        walk.simplify_first_parent().map_err(|e| git_err("revwalk", e))?;
+        walk.push(oid(to)?).map_err(|e| git_err("revwalk", e))?;
+        if let Some(f) = from {
+            walk.hide(oid(f)?).map_err(|e| git_err("revwalk", e))?;
+        }
+        let entry_id = |c: &git2::Commit<'_>| -> Option<Oid> { c.tree().ok()?.get_path(Path::new(path)).ok().map(|e| e.id()) };
+        let mut out = Vec::new();
+        for id in walk {
+            let id = id.map_err(|e| git_err("revwalk", e))?;
+            let c = self.repo.find_commit(id).map_err(|e| git_err("commit", e))?;
+            let now = entry_id(&c);
+            let before = c.parent(0).ok().and_then(|p| entry_id(&p));
+            if now == before {
+                continue;
+            }
+            let bytes = match now {
+                Some(b) => Some(self.repo.find_blob(b).map_err(|e| git_err("blob", e))?.content().to_vec()),
+                None => None,
+            };
+            out.push((id.to_string(), c.time().seconds(), bytes));
+        }
+        Ok(out)
+    }
+
     /// Commit `files` (path, new bytes or `None` to delete) on top of HEAD
     /// and move the branch there. The index and working tree are NOT
     /// touched (see [`Repo::checkout_paths`]). Returns the new commit, or

@@ -205,51 +205,25 @@ pub fn behind(clone: &CloneCtx) -> Result<(usize, usize)> {
 }
 
 /// Write files of the data clone, commit them with `message` and push
-/// (rules of API 1.9): when the push fails the commit is undone and every
-/// file is restored, so nothing happened. Returns the commit (the current
-/// HEAD when nothing changed).
+/// (rules of API 1.9). The commit is made from the bytes (the working tree
+/// is untouched until the push is through): a failed push moves the branch
+/// back and the clone is exactly as it was; nothing but `files` is ever
+/// touched. Returns the commit (the current HEAD when nothing changed).
 pub fn commit_files(clone: &CloneCtx, files: &[(String, Vec<u8>)], message: &str) -> Result<String> {
+    let _lock = super::write::lock_clone(clone)?;
     let repo = Repo::open(&clone.path)?;
-    let before = repo.head_sha();
-    let mut old: Vec<(std::path::PathBuf, Option<Vec<u8>>)> = Vec::new();
-    for (rel, bytes) in files {
-        let p = clone.file(rel);
-        old.push((p.clone(), std::fs::read(&p).ok()));
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d).map_err(|e| Error::new(Kind::Storage, format!("cannot create {}: {e}", d.display())))?;
-        }
-        crate::store::local::write_atomic(&p, bytes)?;
-    }
-    let restore = |old: &[(std::path::PathBuf, Option<Vec<u8>>)]| {
-        for (p, b) in old {
-            match b {
-                Some(b) => {
-                    let _ = crate::store::local::write_atomic(p, b);
-                }
-                None => {
-                    let _ = std::fs::remove_file(p);
-                }
-            }
-        }
-    };
     let paths: Vec<&str> = files.iter().map(|(r, _)| r.as_str()).collect();
-    let commit = match repo.commit_paths(&paths, message) {
-        Ok(c) => c,
-        Err(e) => {
-            restore(&old);
-            return Err(e);
-        }
+    super::write::prepare_clone(&repo, &paths)?;
+    let before = repo.head_sha().ok_or_else(|| Error::new(Kind::Git, "repository has no commits"))?;
+    let bytes: Vec<(&str, Option<&[u8]>)> = files.iter().map(|(r, b)| (r.as_str(), Some(b.as_slice()))).collect();
+    let Some(commit) = repo.commit_bytes(&bytes, message)? else {
+        return Ok(before);
     };
-    if before.as_deref() == Some(commit.as_str()) {
-        return Ok(commit);
-    }
     if let Err(e) = repo.push("origin", &clone.creds) {
-        if let Some(b) = &before {
-            let _ = repo.reset_hard(b);
-        }
-        restore(&old);
+        repo.move_branch(&before)?;
         return Err(e);
     }
+    repo.checkout_paths(&paths)?;
     Ok(commit)
 }
 
@@ -358,6 +332,13 @@ pub fn validate(project: &Project, clone: &CloneCtx, deep: bool) -> Result<Valid
             _ => {}
         }
         if let Mirror::Metadata(t) = m {
+            let want_log = super::publish::current_log(project, &repo, t, None, &target)?;
+            let key = layout::data::current_log(t);
+            match project.get_json(&key).ok().flatten() {
+                None => add(&mut problems, "missing_mirror", "error", Some(t), None, format!("{key} is missing from the store"), FIX.to_string()),
+                Some(h) if !same(&h, &want_log) => add(&mut problems, "stale_mirror", "error", Some(t), None, format!("{key} differs from the data repo's commits"), FIX.to_string()),
+                _ => {}
+            }
             if let Ok((v, _)) = metadata_sha(&want) {
                 let snap = layout::data::snapshot(t, &v)?;
                 match project.get_json(&snap).ok().flatten() {
@@ -463,9 +444,16 @@ pub fn resync_table(project: &Project, clone: &CloneCtx, table: &str) -> Result<
     let repo = Repo::open(&clone.path)?;
     let meta_rel = layout::repo::metadata(table);
     let hist_rel = layout::repo::version_history(table);
+    let before = repo.head_sha();
     let commit = repo
         .commit_paths(&[meta_rel.as_str(), hist_rel.as_str()], &format!("Sync metadata for {table}"))
-        .and_then(|c| repo.push("origin", &clone.creds).map(|_| c))
+        .and_then(|c| {
+            repo.push("origin", &clone.creds).map(|_| c).inspect_err(|_| {
+                if let Some(b) = &before {
+                    let _ = repo.move_branch(b);
+                }
+            })
+        })
         .map_err(|e| {
             Error::new(e.kind, format!("Git commit/push failed for {table}. Storage sync aborted: {}", e.message))
                 .with_hint("Storage was not modified.")

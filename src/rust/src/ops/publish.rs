@@ -117,12 +117,31 @@ pub fn json_at(repo: &Repo, commit: &str, path: &str) -> Result<Option<RValue>> 
     }
 }
 
+/// The store's publication marker: the commit its mirrors show, and the
+/// tables held back at an older version because the object of their
+/// version at that commit was not in the store yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub commit: String,
+    pub held: Vec<String>,
+}
+
+pub fn marker_state(project: &Project) -> Result<Option<Marker>> {
+    let Some(v) = project.get_json(layout::data::PUBLICATION)? else { return Ok(None) };
+    let Some(commit) = model::as_str(model::get(&v, "commit")).filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())) else {
+        return Ok(None);
+    };
+    let held = match model::get(&v, "held") {
+        Some(RValue::Character(x)) => x.iter().flatten().cloned().collect(),
+        Some(other) => model::elements(other).iter().filter_map(|e| model::as_str(Some(e)).map(str::to_string)).collect(),
+        None => Vec::new(),
+    };
+    Ok(Some(Marker { commit: commit.to_string(), held }))
+}
+
 /// The commit the store was last published from.
 pub fn marker(project: &Project) -> Result<Option<String>> {
-    Ok(project
-        .get_json(layout::data::PUBLICATION)?
-        .and_then(|v| model::as_str(model::get(&v, "commit")).map(str::to_string))
-        .filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())))
+    Ok(marker_state(project)?.map(|m| m.commit))
 }
 
 /// What a publication did.
@@ -130,16 +149,25 @@ pub fn marker(project: &Project) -> Result<Option<String>> {
 pub struct Published {
     /// The commit the store now mirrors (`None`: unchanged).
     pub commit: Option<String>,
-    /// The store already held a newer publication: nothing replaced.
+    /// The store already held a newer publication: nothing of `target`
+    /// was published (held tables of the newer one may have been).
     pub store_newer: bool,
     /// Mirror files written.
     pub files: usize,
+    /// Tables held back: their version's object is not in the store yet.
+    pub held: Vec<String>,
 }
 
 /// How long a publish lock may be held before it counts as abandoned.
 const PUBLISH_STALE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// Publish `target` (a commit of the clone that origin has) to the store.
+///
+/// A table whose version at the published commit has no object in the
+/// store yet (its writer is still uploading, or was interrupted) is held
+/// back at its older, readable version and named in the marker; every later
+/// publication re-checks it. So a reader never gets a version whose object
+/// is missing, and publication never goes backwards.
 pub fn publish(project: &Project, clone: &CloneCtx, repo: &Repo, target: &str, full: bool) -> Result<Published> {
     let _lock = crate::store::acquire_lock(
         project.store.as_ref(),
@@ -148,49 +176,80 @@ pub fn publish(project: &Project, clone: &CloneCtx, repo: &Repo, target: &str, f
         crate::store::lock_wait(),
         PUBLISH_STALE,
     )?;
-    let from = match marker(project)? {
-        None => None,
-        Some(m) => {
-            if !repo.has_commit(&m) {
+    let (source, from, held_before, store_newer) = match marker_state(project)? {
+        None => (target.to_string(), None, Vec::new(), false),
+        Some(mk) => {
+            if !repo.has_commit(&mk.commit) {
                 // published by a newer clone: learn origin's commits
                 let _ = repo.fetch("origin", &clone.creds);
             }
-            if !repo.has_commit(&m) {
+            if !repo.has_commit(&mk.commit) {
                 return Err(Error::new(
                     Kind::Conflict,
-                    format!("The store of project {} was published from commit {} which this clone does not know", project.name, &m[..12]),
+                    format!(
+                        "The store of project {} was published from commit {} which this clone does not know",
+                        project.name,
+                        &mk.commit[..12]
+                    ),
                 )
                 .with_hint("Run datom_pull(conn) to bring the clone up to date, then retry."));
             }
-            if m != target && repo.is_ancestor(target, &m)? {
-                return Ok(Published { commit: None, store_newer: true, files: 0 });
-            }
-            if !repo.is_ancestor(&m, target)? {
+            if mk.commit != target && repo.is_ancestor(target, &mk.commit)? {
+                if mk.held.is_empty() {
+                    return Ok(Published { store_newer: true, ..Default::default() });
+                }
+                // the store is newer; only its held tables may be completable
+                (mk.commit.clone(), Some(mk.commit.clone()), mk.held, true)
+            } else if !repo.is_ancestor(&mk.commit, target)? {
                 return Err(Error::new(
                     Kind::Conflict,
-                    format!("The clone's commit {} does not descend from the store's publication {}", &target[..12], &m[..12]),
+                    format!("The clone's commit {} does not descend from the store's publication {}", &target[..12], &mk.commit[..12]),
                 )
                 .with_hint("Run datom_pull(conn) to bring the clone up to date, then retry."));
+            } else {
+                if mk.commit == target && !full && mk.held.is_empty() {
+                    return Ok(Published::default());
+                }
+                (target.to_string(), Some(mk.commit), mk.held, false)
             }
-            if m == target && !full {
-                return Ok(Published { commit: None, store_newer: false, files: 0 });
-            }
-            Some(m)
         }
     };
+    let source = source.as_str();
     let mut mirrors: Vec<Mirror> = match (&from, full) {
-        (Some(m), false) => repo.diff_paths(m, target)?.iter().filter_map(|p| Mirror::of_path(p)).collect(),
-        _ => mirrors_at(repo, target)?,
+        (Some(m), false) => repo.diff_paths(m, source)?.iter().filter_map(|p| Mirror::of_path(p)).collect(),
+        _ => mirrors_at(repo, source)?,
     };
+    for h in &held_before {
+        mirrors.push(Mirror::Metadata(h.clone()));
+        mirrors.push(Mirror::History(h.clone()));
+    }
     mirrors.sort_by(|a, b| (a.rank(), a.table()).cmp(&(b.rank(), b.table())));
     mirrors.dedup();
+    // hold back every table whose version at `source` has no object yet
+    let mut held: Vec<String> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for t in mirrors.iter().filter_map(|m| m.table()) {
+        if seen.contains(&t) {
+            continue;
+        }
+        seen.push(t);
+        let Some(meta) = json_at(repo, source, &layout::repo::metadata(t))? else { continue };
+        let Some(d) = model::as_str(model::get(&meta, "data_sha")) else { continue };
+        let key = project.key(&layout::data::parquet(t, d)?);
+        if !project.store.exists(&key)? {
+            held.push(t.to_string());
+        }
+    }
     let mut files = 0;
     let mut first_table = true;
     for m in &mirrors {
+        if m.table().is_some_and(|t| held.iter().any(|h| h == t)) {
+            continue;
+        }
         if m == &Mirror::Manifest {
             failpoint::hit("publish.manifest")?;
         }
-        let Some(v) = json_at(repo, target, &m.repo_path())? else {
+        let Some(v) = json_at(repo, source, &m.repo_path())? else {
             continue; // deleted in git: the store keeps its objects
         };
         if let Mirror::Metadata(t) = m {
@@ -200,15 +259,60 @@ pub fn publish(project: &Project, clone: &CloneCtx, repo: &Repo, target: &str, f
         }
         project.put_json(&m.store_key(), &v)?;
         files += 1;
+        if let Mirror::Metadata(t) = m {
+            let base = if full { None } else { from.as_deref() };
+            let log = current_log(project, repo, t, base, source)?;
+            project.put_json(&layout::data::current_log(t), &log)?;
+            files += 1;
+        }
         if m.table().is_some() && first_table {
             first_table = false;
             failpoint::hit("publish.table")?;
         }
     }
     failpoint::hit("publish.marker")?;
-    let body = RValue::named(vec![("commit", RValue::str(target)), ("published_at", RValue::str(&model::now_utc()))]);
-    project.put_json(layout::data::PUBLICATION, &body)?;
-    Ok(Published { commit: Some(target.to_string()), store_newer: false, files })
+    let mut body = vec![("commit", RValue::str(source)), ("published_at", RValue::str(&model::now_utc()))];
+    if !held.is_empty() {
+        body.push(("held", RValue::Character(held.iter().map(|h| Some(h.clone())).collect())));
+    }
+    project.put_json(layout::data::PUBLICATION, &RValue::named(body))?;
+    Ok(Published { commit: Some(source.to_string()), store_newer, files, held })
+}
+
+/// The current-version log of table `t` at `target` (newest first):
+/// `{version, data_sha, since, commit}` per commit that changed
+/// `t/metadata.json`. Extends the store's log from `base` when it has one
+/// that ends there; otherwise rebuilt from the whole history.
+pub fn current_log(project: &Project, repo: &Repo, t: &str, base: Option<&str>, target: &str) -> Result<RValue> {
+    let stored = match base {
+        Some(_) => project.get_json(&layout::data::current_log(t)).ok().flatten(),
+        None => None,
+    };
+    let stored_top = stored.as_ref().and_then(|l| model::elements(l).first().and_then(|e| model::as_str(model::get(e, "commit")).map(str::to_string)));
+    // extend only a log whose newest entry git still has on this line
+    let (mut entries, from) = match (stored, stored_top) {
+        (Some(l), Some(top)) if base.is_some() && repo.has_commit(&top) && repo.is_ancestor(&top, target).unwrap_or(false) => {
+            (model::elements(&l).to_vec(), Some(top))
+        }
+        _ => (Vec::new(), None),
+    };
+    for (commit, time, bytes) in repo.path_log(&layout::repo::metadata(t), from.as_deref(), target)? {
+        let Some(b) = bytes else { continue };
+        let text = String::from_utf8(b).map_err(|_| Error::new(Kind::Json, format!("{t}/metadata.json is not UTF-8")))?;
+        let meta = model::read_json(&text, &layout::repo::metadata(t))?;
+        let (version, _) = metadata_sha(&meta)?;
+        let data_sha = model::as_str(model::get(&meta, "data_sha")).unwrap_or("").to_string();
+        entries.insert(
+            0,
+            RValue::named(vec![
+                ("version", RValue::str(&version)),
+                ("data_sha", RValue::str(&data_sha)),
+                ("since", RValue::str(&model::format_utc(time))),
+                ("commit", RValue::str(&commit)),
+            ]),
+        );
+    }
+    Ok(RValue::unnamed(entries))
 }
 
 /// The error a flow reports when git holds its commit but the store's
@@ -244,23 +348,37 @@ mod tests {
         let clone = CloneCtx { path: d.join("clone"), creds: Creds::default() };
         let project = Project::new("P", Box::new(LocalStore::new(d.join("store"))), None, true, String::new());
         let meta = |x: i32| format!("{{\"data_sha\": \"{}\", \"x\": {x}}}", "a".repeat(64));
+        let obj = |t: &str| project.store.put(&project.key(&format!("{t}/{}.parquet", "a".repeat(64))), b"PAR1").unwrap();
+        obj("t");
         let c1 = commit(&repo, &[(".datom/manifest.json", "{\"tables\": {}}"), ("t/metadata.json", &meta(1)), ("t/version_history.json", "[]")], "one");
         let p = publish(&project, &clone, &repo, &c1, false).unwrap();
         assert_eq!(p.commit.as_deref(), Some(c1.as_str()));
-        assert_eq!(p.files, 4, "history, metadata + snapshot, manifest");
+        assert_eq!(p.files, 5, "history, metadata + snapshot + current log, manifest");
         assert_eq!(marker(&project).unwrap().as_deref(), Some(c1.as_str()));
         let c2 = commit(&repo, &[("u/metadata.json", &meta(2)), ("README.md", "x")], "two");
-        // incremental: only u's files (README.md is not mirrored)
+        // u's object is not there yet: u is held back, the rest published
         let p = publish(&project, &clone, &repo, &c2, false).unwrap();
-        assert_eq!(p.files, 2);
+        assert_eq!(p.held, vec!["u".to_string()]);
+        assert_eq!(p.files, 0);
+        assert!(project.get_json("u/.metadata/metadata.json").unwrap().is_none());
+        assert_eq!(marker_state(&project).unwrap().unwrap().held, vec!["u".to_string()]);
+        // once it is, an older writer's publication completes it
+        obj("u");
+        let p = publish(&project, &clone, &repo, &c1, false).unwrap();
+        assert!(p.store_newer && p.held.is_empty());
+        assert_eq!(p.files, 3, "u's metadata, snapshot, log");
+        assert_eq!(marker_state(&project).unwrap().unwrap(), Marker { commit: c2.clone(), held: vec![] });
         // an older commit never replaces a newer publication
         project.put_json("t/.metadata/metadata.json", &model::read_json(&meta(9), "x").unwrap()).unwrap();
         let p = publish(&project, &clone, &repo, &c1, false).unwrap();
-        assert!(p.store_newer && p.commit.is_none());
+        assert!(p.store_newer && p.commit.is_none() && p.files == 0);
         assert_eq!(marker(&project).unwrap().as_deref(), Some(c2.as_str()));
         // a full publication repairs every mirror
         let p = publish(&project, &clone, &repo, &c2, true).unwrap();
-        assert_eq!(p.files, 6);
+        assert_eq!(p.files, 8);
+        let log = project.get_json("t/.metadata/current_log.json").unwrap().unwrap();
+        assert_eq!(model::elements(&log).len(), 1);
+        assert_eq!(model::as_str(model::get(&model::elements(&log)[0], "commit")), Some(c1.as_str()));
         let t = project.get_json("t/.metadata/metadata.json").unwrap().unwrap();
         assert_eq!(model::as_f64(model::get(&t, "x")), Some(1.0));
         // a marker from a commit nobody knows is refused

@@ -166,11 +166,12 @@ pub fn check_location(project: &Project, clone: &CloneCtx) -> Result<()> {
 
 /// Write a table version. `author` is the clone's git identity.
 ///
-/// Order (FORMATS.md 7, made crash-consistent): hash; encode; upload the
-/// parquet object (content-addressed, never overwritten); commit the three
-/// files from bytes (the working tree is untouched); push (a rejection
-/// moves the branch back: the clone is exactly as before); bring the
-/// working tree to the commit; publish the mirrors. A write whose version is
+/// Order (FORMATS.md 7, made crash-consistent): hash; encode; commit the
+/// three files from bytes (the working tree is untouched); push (a
+/// rejection moves the branch back: the clone and the store are exactly as
+/// before); bring the working tree to the commit; upload the parquet object
+/// (content-addressed, never replaced); publish the mirrors (a table whose
+/// object is not there yet is held back at its readable version). A write whose version is
 /// already committed completes whatever is missing (object, push,
 /// publication), so re-running a write that failed half-way finishes it.
 pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Result<WriteOutcome> {
@@ -232,10 +233,13 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
         (None, None) => 0.0,
     };
 
-    // 6-7. The object: uploaded before the commit names it, never replaced.
-    let mut uploaded = false;
-    let parquet_sha: Option<String> = match action {
-        Action::MetadataOnly => current.as_ref().and_then(|c| as_str(get(c, "parquet_sha"))).filter(|s| !s.is_empty()).map(str::to_string),
+    // 6-7. Which object the version names, and whether it must be uploaded
+    // (after the push: decision 3). A stored object is never replaced.
+    let (parquet_sha, upload): (Option<String>, bool) = match action {
+        Action::MetadataOnly => (
+            current.as_ref().and_then(|c| as_str(get(c, "parquet_sha"))).filter(|s| !s.is_empty()).map(str::to_string),
+            false,
+        ),
         _ => {
             let w = written.as_ref().expect("encoded for a full write");
             let pinned = elements(&hist_local).iter().find_map(|e| {
@@ -243,18 +247,13 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
                     .then(|| as_str(get(e, "parquet_sha")).filter(|s| !s.is_empty()).map(str::to_string))
                     .flatten()
             });
-            if project.store.exists(&parquet_key)? {
-                match pinned {
-                    Some(p) => Some(p),
-                    // an object no version names yet (an earlier write that did
-                    // not get through its push): kept, its bytes identify it
-                    None => Some(crate::identity::sha256_hex(&project.store.get(&parquet_key)?)),
-                }
-            } else {
-                failpoint::hit("write.upload")?;
-                project.store.put(&parquet_key, &w.bytes)?;
-                uploaded = true;
-                Some(w.parquet_sha.clone())
+            match (pinned, project.store.exists(&parquet_key)?) {
+                (Some(p), true) => (Some(p), false),
+                // an object no version of this clone names (written by a
+                // clone this one has not pulled): kept, its bytes identify it
+                (None, true) => (Some(crate::identity::sha256_hex(&project.store.get(&parquet_key)?)), false),
+                // pinned but missing (an earlier upload failed), or new
+                (_, false) => (Some(w.parquet_sha.clone()), true),
             }
         }
     };
@@ -302,17 +301,22 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
         return Err(e);
     }
 
-    // 10. The working tree, then the store's mirrors.
+    // 10. The working tree, the object, then the store's mirrors.
     failpoint::hit("write.push").map_err(publish::after_push)?;
     repo.checkout_paths(&paths).map_err(publish::after_push)?;
     failpoint::hit("write.checkout").map_err(publish::after_push)?;
+    if upload {
+        let w = written.as_ref().expect("encoded for a full write");
+        project.store.put(&parquet_key, &w.bytes).map_err(publish::after_push)?;
+    }
+    failpoint::hit("write.upload").map_err(publish::after_push)?;
     publish::publish(project, clone, &repo, &commit_sha, false).map_err(publish::after_push)?;
     Ok(WriteOutcome {
         data_sha: th.data_sha,
         metadata_sha: msha,
         action,
         commit_sha: Some(commit_sha),
-        uploaded,
+        uploaded: upload,
         size_bytes,
         completed: Vec::new(),
     })
@@ -348,7 +352,7 @@ fn complete(
         repo.push("origin", &clone.creds)?;
         done.push("push");
     }
-    if publish::marker(project)?.as_deref() != Some(head.as_str()) {
+    if publish::marker_state(project)?.is_none_or(|m| m.commit != head || !m.held.is_empty()) {
         let p = publish::publish(project, clone, repo, &head, false)?;
         if p.commit.is_some() {
             done.push("publication");
