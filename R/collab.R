@@ -374,12 +374,10 @@ validate_once <- function(conn, deep, quiet_ok = FALSE) {
   if (is.null(conn$gov_root)) {
     if (!quiet_ok) datom_inform("info", "No governance attached -- skipping dispatch/ref/migration_history checks")
   } else {
-    files <- c("dispatch.json", "ref.json", "migration_history.json")
-    local <- if (is.null(conn$gov_local_path)) rep(NA, 3L) else
-      file.exists(file.path(conn$gov_local_path, "projects", conn$project_name, files))
-    s3 <- engine(rs_gov_mirror_status(conn_gov_access(conn), conn$project_name))
-    status <- ifelse(!s3, "missing_s3", ifelse(!is.na(local) & !local, "missing_local", "ok"))
-    repo_files <- rbind(repo_files, data.frame(file = files, local = local, s3 = s3, status = status, stringsAsFactors = FALSE))
+    g <- engine(rs_gov_mirror_status(conn_gov_access(conn), conn$gov_local_path, conn$project_name))
+    status <- ifelse(!g$s3, "missing_s3", ifelse(!is.na(g$local) & !g$local, "missing_local",
+                     ifelse(!is.na(g$same) & !g$same, "stale_s3", "ok")))
+    repo_files <- rbind(repo_files, data.frame(file = g$file, local = g$local, s3 = g$s3, status = status, stringsAsFactors = FALSE))
   }
   problems <- as.data.frame(v$problems, stringsAsFactors = FALSE)
   errors <- problems[problems$severity == "error", , drop = FALSE]

@@ -172,6 +172,7 @@ rs_commit_json <- function(conn, rel, x, message) .Call(wrap__rs_commit_json, co
 # Repoint storage.data of project.yaml, commit, push.
 rs_set_data_store <- function(conn, loc, message) .Call(wrap__rs_set_data_store, conn, loc, message)
 
-# Which of dispatch/ref/migration_history.json the gov store holds for a project.
-rs_gov_mirror_status <- function(gov_loc, name) .Call(wrap__rs_gov_mirror_status, gov_loc, name)
+# dispatch/ref/migration_history.json of a project: in the gov clone, in
+# the gov store, and equal by content.
+rs_gov_mirror_status <- function(gov_loc, gov_local_path, name) .Call(wrap__rs_gov_mirror_status, gov_loc, gov_local_path, name)
 

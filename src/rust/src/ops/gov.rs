@@ -620,18 +620,30 @@ pub fn record_migration(g: &Gov<'_>, name: &str, from: &Location, to: &Location,
     Ok(result.expect("ref read"))
 }
 
-/// Same data location (type, root, normalised prefix).
+/// The governance files of project `name` (dispatch, ref, migration
+/// history): (file, in the gov clone (`None` without a clone), in the gov
+/// store, store content equal to the clone's (`None` unless both exist)).
+pub fn mirror_status(store: &Project, clone: Option<&Path>, name: &str) -> Result<Vec<(String, Option<bool>, bool, Option<bool>)>> {
+    let mut out = Vec::new();
+    for f in ["dispatch.json", "ref.json", "migration_history.json"] {
+        let local = match clone {
+            Some(c) => Some(read_file_json(&project_dir(c, name).join(f), f)?),
+            None => None,
+        };
+        let stored = store.get_json(&format!("{name}/{f}"))?;
+        let same = match (&local, &stored) {
+            (Some(Some(a)), Some(b)) => Some(model::json_text(a, false) == model::json_text(b, false)),
+            _ => None,
+        };
+        out.push((f.to_string(), local.map(|l| l.is_some()), stored.is_some(), same));
+    }
+    Ok(out)
+}
+
+/// Same data location (type, root, normalised prefix): the one rule,
+/// [`Location::same_place`].
 pub fn same_location(a: &Location, b: &Location) -> bool {
-    let root = |l: &Location| -> String {
-        if l.kind == "local" {
-            let p = PathBuf::from(&l.root);
-            std::fs::canonicalize(&p).unwrap_or(p).to_string_lossy().trim_end_matches('/').to_string()
-        } else {
-            l.root.clone()
-        }
-    };
-    let pre = |l: &Location| l.prefix_norm().map(|p| p.trim_matches('/').to_string()).filter(|p| !p.is_empty());
-    a.kind == b.kind && root(a) == root(b) && pre(a) == pre(b)
+    a.same_place(b)
 }
 
 #[cfg(test)]

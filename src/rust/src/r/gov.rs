@@ -192,16 +192,23 @@ fn rs_set_data_store(conn: Robj, loc: Robj, message: &str) -> Robj {
     })
 }
 
-/// Which of dispatch/ref/migration_history.json the gov store holds for a project.
+/// dispatch/ref/migration_history.json of a project: in the gov clone, in
+/// the gov store, and equal by content.
 #[extendr]
-fn rs_gov_mirror_status(gov_loc: Robj, name: &str) -> Robj {
+fn rs_gov_mirror_status(gov_loc: Robj, gov_local_path: Robj, name: &str) -> Robj {
     guard(|| {
         let store = gov_store(&gov_loc)?;
-        let mut out = Vec::new();
-        for f in ["dispatch.json", "ref.json", "migration_history.json"] {
-            out.push(store.store.exists(&store.key(&format!("{name}/{f}")))?);
-        }
-        Ok(out.into())
+        let clone = gov_local_path.as_str().map(std::path::PathBuf::from);
+        let st = gov::mirror_status(&store, clone.as_deref(), name)?;
+        super::list_named(
+            &["file", "local", "s3", "same"],
+            vec![
+                st.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(),
+                st.iter().map(|x| x.1.map(Rbool::from).unwrap_or(Rbool::na())).collect::<Logicals>().into(),
+                st.iter().map(|x| x.2).collect::<Vec<_>>().into(),
+                st.iter().map(|x| x.3.map(Rbool::from).unwrap_or(Rbool::na())).collect::<Logicals>().into(),
+            ],
+        )
     })
 }
 
