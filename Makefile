@@ -100,6 +100,7 @@ demo: deps install
 	R_LIBS=$(RLIB) Rscript -e 'datom::datom_demo()'
 
 bench: deps install
+	$(PYTHON) -c 'import deltalake, pandas' 2>/dev/null || $(VENV)/bin/pip install -q --disable-pip-version-check deltalake pandas
 	R_LIBS=$(RLIB) DATOM_PYTHON=$(PYTHON) tools/with-servers.sh $(PYTHON) -- Rscript bench/bench.R
 
 clean:

@@ -1,74 +1,152 @@
 # datom benchmark: datom beside its peers on the same data, in one run.
-#   hash:    datom_hash() vs `sha256sum` over a file of the same encoded size
-#   parquet: datom write/read (incl. R conversion) vs pyarrow write_table/read_table
-# Run with `make bench` (needs the venv with pyarrow that make creates).
+#   hash:  datom_hash() vs OpenSSL's SHA-256 (`openssl dgst -sha256`, SHA-NI
+#          where the CPU has it) over a file of the same cv1-encoded size
+#   write: datom_write() of a new version (hash, encode, commit, push, store)
+#          vs pyarrow write_table and deltalake write_deltalake
+#   read:  datom_read() of the current version into an R data frame
+#          (parquet_sha verified) vs pyarrow read_table().to_pandas() and
+#          deltalake DeltaTable.to_pandas()
+#   no-op: datom_write() of unchanged data vs the hash alone
+#   memory: peak extra resident memory of a write, in a fresh R process
+# At DATOM_BENCH_ROWS (default 2,000,000) and DATOM_BENCH_ROWS2 (default
+# 10,000,000; 0 skips), medians of DATOM_BENCH_REPS runs (default 3).
+# Run with `make bench` (the venv gets pyarrow and deltalake).
 suppressPackageStartupMessages(library(datom))
 options(datom.quiet = TRUE)
-n <- as.integer(Sys.getenv("DATOM_BENCH_ROWS", "1000000"))
 reps <- as.integer(Sys.getenv("DATOM_BENCH_REPS", "3"))
 py <- Sys.getenv("DATOM_PYTHON", "python3")
-set.seed(42)
-na <- function(x, p = 0.02) { x[sample.int(length(x), floor(length(x) * p))] <- NA; x }
-df <- data.frame(
-  STUDYID = rep("STUDY-001", n),
-  USUBJID = na(sprintf("STUDY-001-%05d", sample.int(5000, n, TRUE))),
-  LBTESTCD = na(factor(sample(c("ALT", "AST", "BILI", "CREAT", "GLUC", "HGB"), n, TRUE))),
-  LBCAT = na(factor(sample(c("CHEMISTRY", "HEMATOLOGY", "URINALYSIS"), n, TRUE))),
-  LBORRES = na(sprintf("%.1f", runif(n, 0, 200))),
-  LBSTRESN = na(round(rnorm(n, 50, 15), 2)),
-  LBSTNRLO = na(runif(n, 0, 10)),
-  LBSEQ = na(sample.int(200L, n, TRUE)),
-  VISITNUM = na(sample.int(12L, n, TRUE)),
-  LBBLFL = na(sample(c(TRUE, FALSE), n, TRUE)),
-  stringsAsFactors = FALSE
-)
-df$LBDT <- na(as.Date("2026-01-01") + sample.int(365L, n, TRUE))
-df$LBDTC <- na(as.POSIXct("2026-01-01", tz = "UTC") + sample.int(365L * 86400L, n, TRUE))
-stopifnot(ncol(df) == 12)
+sizes <- as.integer(c(Sys.getenv("DATOM_BENCH_ROWS", "2000000"), Sys.getenv("DATOM_BENCH_ROWS2", "10000000")))
+sizes <- sizes[sizes > 0]
 
+make_table <- function(n) {
+  set.seed(42)
+  na <- function(x, p = 0.02) { x[sample.int(length(x), floor(length(x) * p))] <- NA; x }
+  df <- data.frame(
+    STUDYID = rep("STUDY-001", n),
+    USUBJID = na(sprintf("STUDY-001-%05d", sample.int(5000, n, TRUE))),
+    LBTESTCD = na(factor(sample(c("ALT", "AST", "BILI", "CREAT", "GLUC", "HGB"), n, TRUE))),
+    LBCAT = na(factor(sample(c("CHEMISTRY", "HEMATOLOGY", "URINALYSIS"), n, TRUE))),
+    LBORRES = na(sprintf("%.1f", runif(n, 0, 200))),
+    LBSTRESN = na(round(rnorm(n, 50, 15), 2)),
+    LBSTNRLO = na(runif(n, 0, 10)),
+    LBSEQ = na(sample.int(200L, n, TRUE)),
+    VISITNUM = na(sample.int(12L, n, TRUE)),
+    LBBLFL = na(sample(c(TRUE, FALSE), n, TRUE)),
+    stringsAsFactors = FALSE
+  )
+  df$LBDT <- na(as.Date("2026-01-01") + sample.int(365L, n, TRUE))
+  df$LBDTC <- na(as.POSIXct("2026-01-01", tz = "UTC") + sample.int(365L * 86400L, n, TRUE))
+  df
+}
+
+med <- function(f) {
+  stats::median(vapply(seq_len(reps), function(i) { gc(FALSE); system.time(f(i))[["elapsed"]] }, 0))
+}
+
+# A fresh local project (store folder + bare remote + clone).
+project <- function() {
+  root <- tempfile("datom-bench-")
+  store <- datom_store(data = datom_store_local(file.path(root, "store")),
+                       data_repo_url = file.path(root, "remote.git"))
+  datom_init_repo(file.path(root, "clone"), "BENCH", store)
+  list(root = root, conn = datom_get_conn(path = file.path(root, "clone"), store = store))
+}
+
+# The peers on the same data (the parquet file datom wrote, read by pyarrow).
+peers <- function(src) {
+  pyf <- tempfile(fileext = ".py")
+  writeLines(c(
+    "import sys, time, gc, statistics, tempfile, os",
+    "import pyarrow.parquet as pq",
+    "src, reps = sys.argv[1], int(sys.argv[2])",
+    "t = pq.read_table(src)",
+    "def med(f):",
+    "    r = []",
+    "    for i in range(reps):",
+    "        gc.collect(); s = time.perf_counter(); f(i); r.append(time.perf_counter() - s)",
+    "    return statistics.median(r)",
+    "d = tempfile.mkdtemp()",
+    "out = os.path.join(d, 'pa.parquet')",
+    "pw = med(lambda i: pq.write_table(t, out, compression='snappy'))",
+    "pr = med(lambda i: pq.read_table(out).to_pandas())",
+    "try:",
+    "    from deltalake import write_deltalake, DeltaTable",
+    "    dw = med(lambda i: write_deltalake(os.path.join(d, 'delta%d' % i), t))",
+    "    dr = med(lambda i: DeltaTable(os.path.join(d, 'delta0')).to_pandas())",
+    "except ImportError:",
+    "    dw = dr = float('nan')",
+    "print(pw, pr, dw, dr)"), pyf)
+  out <- system2(py, c(pyf, src, reps), stdout = TRUE, env = "LD_LIBRARY_PATH=")
+  unlink(pyf)
+  stats::setNames(as.numeric(strsplit(out[length(out)], " ")[[1]]), c("pa_w", "pa_r", "dl_w", "dl_r"))
+}
+
+# Peak resident memory of one datom_write(), beyond what the process held
+# with the data frame built: a fresh R process, the kernel's peak reset
+# (/proc/self/clear_refs) just before the write.
+peak_write_mib <- function(n) {
+  f <- tempfile(fileext = ".R")
+  writeLines(c(
+    "suppressPackageStartupMessages(library(datom)); options(datom.quiet = TRUE)",
+    sprintf("source(%s)", deparse(file.path(tempdir(), "bench-fns.R"))),
+    sprintf("df <- make_table(%dL); p <- project(); gc(FALSE)", n),
+    "kb <- function(k) as.numeric(sub('[^0-9]*([0-9]+).*', '\\\\1', grep(paste0('^', k), readLines('/proc/self/status'), value = TRUE)))",
+    "writeLines('5', '/proc/self/clear_refs')",
+    "base <- kb('VmRSS:')",
+    "datom_write(p$conn, df, 'lb')",
+    "cat((kb('VmHWM:') - base) / 1024, as.numeric(object.size(df)) / 2^20, '\\n')"), f)
+  out <- system2(file.path(R.home("bin"), "Rscript"), f, stdout = TRUE)
+  unlink(f)
+  as.numeric(strsplit(trimws(out[length(out)]), " +")[[1]])
+}
+dump(c("make_table", "project"), file.path(tempdir(), "bench-fns.R"))
+
+cat(sprintf("datom bench: median of %d, %d cores\n", reps, parallel::detectCores()))
+for (n in sizes) {
+  df <- make_table(n)
+  cat(sprintf("\n== %s rows x %d columns (%.0f MiB in R)\n", format(n, big.mark = ","), ncol(df), as.numeric(object.size(df)) / 2^20))
+  p <- project()
+  # write: a new table each run; read: the current version, verified
+  t_w <- med(function(i) datom_write(p$conn, df, paste0("lb", i)))
+  t_r <- med(function(i) datom_read(p$conn, paste0("lb", i)))
+  stopifnot(identical(as.data.frame(datom_read(p$conn, "lb1")), df))
+  t_noop <- med(function(i) datom_write(p$conn, df, "lb1"))
+  t_hash <- med(function(i) datom_hash(df))
+  # hash vs OpenSSL over the same number of bytes as the cv1 pre-image
+  enc_bytes <- sum(vapply(df, function(x) {
+    if (is.character(x) || is.factor(x)) { s <- as.character(x); 2 * length(s) + sum(nchar(s[!is.na(s)], type = "bytes")) }
+    else 8 * length(x)
+  }, 0))
+  blob <- tempfile(fileext = ".bin")
+  con <- file(blob, "wb"); left <- enc_bytes
+  while (left > 0) { k <- min(left, 2^24); writeBin(as.raw(sample.int(256L, k, TRUE) - 1L), con); left <- left - k }
+  close(con)
+  t_ossl <- med(function(i) system2("openssl", c("dgst", "-sha256", blob), stdout = FALSE))
+  unlink(blob)
+  obj <- list.files(file.path(p$root, "store"), pattern = "\\.parquet$", recursive = TRUE, full.names = TRUE)[1]
+  pe <- peers(obj)
+  mem <- peak_write_mib(n)
+  thr <- function(t) enc_bytes / t / 2^20
+  cat(sprintf("write     datom %.2f s   pyarrow %.2f s   deltalake %.2f s   ratio %.2fx pyarrow, %.2fx deltalake\n",
+              t_w, pe[["pa_w"]], pe[["dl_w"]], t_w / pe[["pa_w"]], t_w / pe[["dl_w"]]))
+  cat(sprintf("read      datom %.2f s   pyarrow %.2f s   deltalake %.2f s   ratio %.2fx pyarrow, %.2fx deltalake   (parquet %.0f MiB)\n",
+              t_r, pe[["pa_r"]], pe[["dl_r"]], t_r / pe[["pa_r"]], t_r / pe[["dl_r"]], file.size(obj) / 2^20))
+  cat(sprintf("no-op     datom %.2f s   hash alone %.2f s   ratio %.2fx\n", t_noop, t_hash, t_noop / t_hash))
+  cat(sprintf("hash      datom %.0f MiB/s   openssl sha256 (one core) %.0f MiB/s   ratio %.2f\n",
+              thr(t_hash), thr(t_ossl), t_ossl / t_hash))
+  cat(sprintf("memory    peak extra of a write %.0f MiB = %.2fx the data frame (%.0f MiB)\n", mem[1], mem[1] / mem[2], mem[2]))
+  rm(df); gc(FALSE)
+}
+cat("\ntargets: read <= 1.3x pyarrow and <= deltalake; write <= 1.3x pyarrow and < deltalake;",
+    "no-op <= 1.15x hash; hash >= 0.7 of openssl; write peak extra <= 1x the data frame\n")
+
+# The rest runs on the first size.
+n <- sizes[1]
+df <- make_table(n)
 best <- function(expr) {
   expr <- substitute(expr); env <- parent.frame()
-  min(vapply(seq_len(reps), function(i) { gc(FALSE); system.time(eval(expr, env))[["elapsed"]] }, 0))
+  med(function(i) eval(expr, env))
 }
-cat(sprintf("datom bench: %d rows x %d columns, best of %d, %d cores\n", n, ncol(df), reps, parallel::detectCores()))
-
-# Encoded size of the cv1 pre-image (what the hash reads).
-enc_bytes <- sum(vapply(df, function(x) {
-  if (is.character(x) || is.factor(x)) { s <- as.character(x); length(s) + sum(nchar(s[!is.na(s)], type = "bytes")) + length(s) }
-  else 8 * length(x)
-}, 0))
-t_hash <- best(datom_hash(df))
-blob <- tempfile(fileext = ".bin")
-con <- file(blob, "wb"); left <- enc_bytes
-while (left > 0) { k <- min(left, 2^24); writeBin(as.raw(sample.int(256L, k, TRUE) - 1L), con); left <- left - k }
-close(con)
-t_sum <- best(system2("sha256sum", blob, stdout = FALSE))
-thr <- function(t) enc_bytes / t / 2^20
-cat(sprintf("\nhash      datom_hash %.3f s (%.0f MiB/s)   sha256sum %.3f s (%.0f MiB/s)   datom/sha256sum throughput = %.2f\n",
-            t_hash, thr(t_hash), t_sum, thr(t_sum), t_sum / t_hash))
-
-pq <- tempfile(fileext = ".parquet")
-t_w <- best(datom:::parquet_write(df, pq))
-t_r <- best(datom:::parquet_read(pq))
-stopifnot(identical(datom:::parquet_read(pq), df))
-pyf <- tempfile(fileext = ".py")
-writeLines(c(
-  "import sys, time, gc, pyarrow.parquet as pq",
-  "src, out, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])",
-  "t = pq.read_table(src)",
-  "def best(f):",
-  "    r = []",
-  "    for _ in range(reps):",
-  "        gc.collect(); s = time.perf_counter(); f(); r.append(time.perf_counter() - s)",
-  "    return min(r)",
-  "w = best(lambda: pq.write_table(t, out, compression='snappy'))",
-  "r = best(lambda: pq.read_table(out))",
-  "print(w, r)"), pyf)
-res <- as.numeric(strsplit(system2(py, c(pyf, pq, tempfile(fileext = ".parquet"), reps), stdout = TRUE, env = "LD_LIBRARY_PATH="), " ")[[1]])
-cat(sprintf("parquet   write: datom %.3f s, pyarrow %.3f s, ratio %.2fx   read: datom %.3f s, pyarrow %.3f s, ratio %.2fx   (file %.1f MiB)\n",
-            t_w, res[1], t_w / res[1], t_r, res[2], t_r / res[2], file.size(pq) / 2^20))
-cat("targets: hash >= 0.50 of sha256sum throughput; write and read <= 1.5x pyarrow\n")
-unlink(c(blob, pq, pyf))
 
 # Batch import: datom_sync of a folder of extracts, then the no-op re-sync.
 nfiles <- as.integer(Sys.getenv("DATOM_BENCH_FILES", "50"))
