@@ -37,7 +37,7 @@ rs_init_repo <- function(path, project_name, loc, remote_url, max_gb, git_ignore
 # Is the data-store namespace of a project occupied? NULL or the owner.
 rs_namespace_owner <- function(conn) .Call(wrap__rs_namespace_owner, conn)
 
-# project.yaml of a data clone, plus its first remote's URL.
+# project.yaml of a data clone, plus its `origin` remote's URL.
 rs_read_config <- function(path) .Call(wrap__rs_read_config, path)
 
 # Write a table version (FORMATS.md 7).
@@ -92,6 +92,24 @@ rs_github_ensure_repo <- function(api_url, token, org, name, private) .Call(wrap
 
 # Delete a GitHub repository given its clone URL.
 rs_github_delete_repo <- function(api_url, token, url) .Call(wrap__rs_github_delete_repo, api_url, token, url)
+
+# The one name rule (layout::check_name) for project and table names.
+rs_check_name <- function(name, what) .Call(wrap__rs_check_name, name, what)
+
+# A repository URL without credentials in it (git::check_repo_url).
+rs_check_repo_url <- function(url, what) .Call(wrap__rs_check_repo_url, url, what)
+
+# A GitHub API root: https, or http on a loopback host; returned without
+# trailing slash (github::check_api_url).
+rs_check_api_url <- function(url, what) .Call(wrap__rs_check_api_url, url, what)
+
+# The data repo a teardown may delete, ownership proven
+# (ops::owned_data_repo): list(kind = "local" | "local_gone" | "remote", target).
+rs_data_repo_owned <- function(path) .Call(wrap__rs_data_repo_owned, path)
+
+# Delete the clone's local bare data repo, re-proving ownership first.
+# The removed path, or NULL when there was nothing to remove.
+rs_delete_local_data_repo <- function(path) .Call(wrap__rs_delete_local_data_repo, path)
 
 # Clone a data repo into `path` (absent or empty).
 rs_clone <- function(url, path, token) .Call(wrap__rs_clone, url, path, token)

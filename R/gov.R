@@ -34,6 +34,8 @@ datom_init_gov <- function(gov_store, gov_repo_url = NULL, gov_local_path = NULL
   check_string_or_null(gov_local_path, "gov_local_path")
   check_string_or_null(github_pat, "github_pat")
   check_string_or_null(github_org, "github_org")
+  if (!is.null(gov_repo_url)) check_repo_url(gov_repo_url, "gov_repo_url")
+  if (!is.null(github_api_url)) github_api_url <- engine(rs_check_api_url(github_api_url, "github_api_url"))
   if (isTRUE(create_repo) && !is.null(gov_repo_url)) {
     datom_abort("input", "{.arg gov_repo_url} and {.arg create_repo} = TRUE are mutually exclusive.")
   }
@@ -195,27 +197,30 @@ datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE) {
     datom_abort("input", "Refusing to delete the data repo of a governed project.",
       "Use datom_decommission(), or pass force_gov_attached = TRUE from a governed teardown.")
   }
+  # ownership before any side effect: the clone's `origin` must be the data
+  # repo recorded in project.yaml and, when local, a bare repo datom created
+  target <- engine(rs_data_repo_owned(conn$path))
   datom_inform("info", "Deleting data repo for {.val {conn$project_name}}...")
-  delete_data_repo(conn, verbose = TRUE)
+  delete_data_repo(conn, verbose = TRUE, target = target)
   datom_inform("info", "Removing local clone {.path {conn$path}}...")
   remove_clone(conn)
   invisible(TRUE)
 }
 
-# Step "data repo" of a teardown: the GitHub repo (REST) or the local bare repo.
-delete_data_repo <- function(conn, verbose = FALSE) {
-  url <- conn$data_repo_url
-  if (is.null(url)) {
-    datom_inform("danger", "Cannot delete GitHub repository: data_repo_url is not set on this conn; rebuild the conn with datom_get_conn()")
-  } else if (is_local_url(url)) {
-    bare <- local_url_path(url)
-    if (dir.exists(bare)) unlink(bare, recursive = TRUE)
-    datom_inform("success", "Deleted local bare repository {.path {bare}}")
+# Step "data repo" of a teardown: the GitHub repo (REST) or the local bare
+# repo, only once the engine proved datom owns it (rs_data_repo_owned).
+delete_data_repo <- function(conn, verbose = FALSE, target = engine(rs_data_repo_owned(conn$path))) {
+  url <- target$target
+  if (identical(target$kind, "local_gone")) {
+    datom_inform("info", "Local bare repository {.path {url}} is already gone")
+  } else if (identical(target$kind, "local")) {
+    bare <- engine(rs_delete_local_data_repo(conn$path))
+    if (!is.null(bare)) datom_inform("success", "Deleted local bare repository {.path {bare}}")
   } else if (is.null(conn$github_pat)) {
     datom_inform("warning", "No GitHub PAT on conn. Delete {url} manually.")
   } else {
     if (verbose) datom_inform("info", "Deleting GitHub repo {.val {repo_basename(url)}}...")
-    res <- rs_github_delete_repo(conn$github_api_url, conn$github_pat, url)
+    res <- rs_github_delete_repo(conn$github_api_url %||% default_github_api_url(), conn$github_pat, url)
     if (inherits(res, "datom_engine_error")) {
       if (identical(res$kind, "input")) {
         datom_inform("info", "No GitHub remote found -- skipping repo deletion")
@@ -328,6 +333,7 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
   check_location_component(gov_store, "gov_store")
   check_string_or_null(gov_repo_url, "gov_repo_url")
   check_string_or_null(gov_local_path, "gov_local_path")
+  if (!is.null(gov_repo_url)) check_repo_url(gov_repo_url, "gov_repo_url")
   if (isTRUE(create_repo) && !is.null(gov_repo_url)) {
     datom_abort("input", "{.arg gov_repo_url} and {.arg create_repo} = TRUE are mutually exclusive.")
   }
@@ -405,6 +411,7 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
 datom_repo_attach_governance <- function(conn, gov_repo_url, gov_store, message = NULL) {
   check_developer(conn)
   check_string(gov_repo_url, "gov_repo_url")
+  check_repo_url(gov_repo_url, "gov_repo_url")
   check_location_component(gov_store, "gov_store")
   check_string_or_null(message, "message")
   engine(rs_read_config(conn$path))

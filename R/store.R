@@ -93,13 +93,11 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
     datom_abort("input", "{.arg gov_repo_url} and {.arg gov_local_path} need a {.arg governance} component.",
       "Pass governance = datom_store_local(...) or drop the governance arguments.")
   }
-  if (!is.null(github_api_url)) {
-    if (!startsWith(github_api_url, "https://") && !startsWith(github_api_url, "http://127.0.0.1") &&
-        !startsWith(github_api_url, "http://localhost")) {
-      datom_abort("input", "{.arg github_api_url} must be an https:// URL.")
-    }
-    github_api_url <- sub("/+$", "", github_api_url)
-  }
+  # URL rules live in the engine: no credentials inside a repo URL; the API
+  # root parsed (https, or http on a loopback host), wherever it comes from
+  if (!is.null(data_repo_url)) check_repo_url(data_repo_url, "data_repo_url")
+  if (!is.null(gov_repo_url)) check_repo_url(gov_repo_url, "gov_repo_url")
+  if (!is.null(github_api_url)) github_api_url <- engine(rs_check_api_url(github_api_url, "github_api_url"))
   if (!is.null(data_repo_url) && is_local_url(data_repo_url)) data_repo_url <- local_url_path(data_repo_url)
   if (!is.null(gov_local_path)) gov_local_path <- abs_path(gov_local_path)
   role <- if (!is.null(github_pat) || !is.null(data_repo_url)) "developer" else "reader"
@@ -216,7 +214,13 @@ print.datom_store <- function(x, ...) {
   invisible(x)
 }
 
-default_github_api_url <- function() {
+default_github_api_url <- function(call = sys.call(-1)) {
   env <- Sys.getenv("DATOM_GITHUB_API_URL", "")
-  sub("/+$", "", if (nzchar(env)) env else "https://api.github.com")
+  if (!nzchar(env)) return("https://api.github.com")
+  engine(rs_check_api_url(env, "DATOM_GITHUB_API_URL"), call = call)
+}
+
+check_repo_url <- function(x, arg, call = sys.call(-1)) {
+  engine(rs_check_repo_url(x, arg), call = call)
+  invisible(x)
 }

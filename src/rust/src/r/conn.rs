@@ -81,6 +81,7 @@ pub fn project(conn: SEXP) -> Result<Project> {
 
 /// A project `name` at the location described by `x` (a conn or access list).
 pub fn project_at(name: &str, x: SEXP) -> Result<Project> {
+    layout::check_name(name, "project_name")?;
     let loc = location(x)?;
     let (store, newline, display) = open_store(&loc, x)?;
     Ok(Project::new(name, store, loc.prefix_norm(), newline, display))

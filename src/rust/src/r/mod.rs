@@ -202,12 +202,12 @@ fn rs_namespace_owner(conn: Robj) -> Robj {
     })
 }
 
-/// project.yaml of a data clone, plus its first remote's URL.
+/// project.yaml of a data clone, plus its `origin` remote's URL.
 #[extendr]
 fn rs_read_config(path: &str) -> Robj {
     guard(|| {
         let c = crate::ops::read_config(std::path::Path::new(path))?;
-        let remote = crate::git::Repo::open(std::path::Path::new(path)).ok().and_then(|r| r.first_remote_url());
+        let remote = crate::git::Repo::open(std::path::Path::new(path)).ok().and_then(|r| r.remote_url("origin"));
         let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
         list_named(
             &["project_name", "type", "root", "prefix", "region", "remote_url", "git_remote"],
@@ -221,6 +221,57 @@ fn rs_read_config(path: &str) -> Robj {
                 opt(remote),
             ],
         )
+    })
+}
+
+/// The one name rule (layout::check_name) for project and table names.
+#[extendr]
+fn rs_check_name(name: &str, what: &str) -> Robj {
+    guard(|| {
+        crate::layout::check_name(name, what)?;
+        Ok(true.into())
+    })
+}
+
+/// A repository URL without credentials in it (git::check_repo_url).
+#[extendr]
+fn rs_check_repo_url(url: &str, what: &str) -> Robj {
+    guard(|| {
+        crate::git::check_repo_url(url, what)?;
+        Ok(true.into())
+    })
+}
+
+/// A GitHub API root: https, or http on a loopback host; returned without
+/// trailing slash (github::check_api_url).
+#[extendr]
+fn rs_check_api_url(url: &str, what: &str) -> Robj {
+    guard(|| Ok(crate::github::check_api_url(url, what)?.into()))
+}
+
+/// The data repo a teardown may delete, ownership proven
+/// (ops::owned_data_repo): list(kind = "local" | "local_gone" | "remote", target).
+#[extendr]
+fn rs_data_repo_owned(path: &str) -> Robj {
+    guard(|| {
+        let (kind, target) = match crate::ops::owned_data_repo(std::path::Path::new(path))? {
+            crate::ops::RepoTarget::Local(p) => ("local", p.display().to_string()),
+            crate::ops::RepoTarget::LocalGone(p) => ("local_gone", p.display().to_string()),
+            crate::ops::RepoTarget::Remote(u) => ("remote", u),
+        };
+        list_named(&["kind", "target"], vec![kind.into(), target.into()])
+    })
+}
+
+/// Delete the clone's local bare data repo, re-proving ownership first.
+/// The removed path, or NULL when there was nothing to remove.
+#[extendr]
+fn rs_delete_local_data_repo(path: &str) -> Robj {
+    guard(|| {
+        Ok(match crate::ops::delete_local_data_repo(std::path::Path::new(path))? {
+            Some(p) => p.display().to_string().into(),
+            None => ().into(),
+        })
     })
 }
 
@@ -342,6 +393,7 @@ fn rs_engine_version() -> &'static str {
 fn rs_parse_json(text: &str) -> Robj {
     guard(|| {
         let v = crate::identity::canon::parse_json(text)?;
+        value::check_no_nul(&v, "the JSON text")?;
         value::from_rvalue(&v).map_err(rerr)
     })
 }
@@ -354,7 +406,10 @@ fn rs_store_get_json(conn: Robj, key: &str) -> Robj {
         crate::store::check_key(key)?;
         let project = conn::project(sexp(&conn))?;
         match project.get_json(key)? {
-            Some(v) => value::from_rvalue(&v).map_err(rerr),
+            Some(v) => {
+                value::check_no_nul(&v, key)?;
+                value::from_rvalue(&v).map_err(rerr)
+            }
             None => Ok(().into()),
         }
     })
@@ -668,6 +723,11 @@ extendr_module! {
     fn rs_github_user;
     fn rs_github_ensure_repo;
     fn rs_github_delete_repo;
+    fn rs_check_name;
+    fn rs_check_repo_url;
+    fn rs_check_api_url;
+    fn rs_data_repo_owned;
+    fn rs_delete_local_data_repo;
     fn rs_clone;
     fn rs_pull;
     fn rs_git_status;
