@@ -120,6 +120,10 @@ rs_pull <- function(conn) .Call(wrap__rs_pull, conn)
 # Uncommitted files and branch of the data clone.
 rs_git_status <- function(path) .Call(wrap__rs_git_status, path)
 
+# Files of a data clone that are not committed (untracked, ignored,
+# modified): what removing the clone would destroy.
+rs_clone_user_files <- function(path) .Call(wrap__rs_clone_user_files, path)
+
 # Re-sync one table's metadata (`datom_write(conn, name = )`).
 rs_sync_metadata <- function(conn, table) .Call(wrap__rs_sync_metadata, conn, table)
 

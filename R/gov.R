@@ -172,6 +172,11 @@ datom_projects <- function(x) {
 #'
 #' Deletes the data GitHub repository (REST, needs the `delete_repo` scope)
 #' and the local clone; not the data store. Each step warns and continues.
+#' Ownership is proven first, before anything is deleted: the repository is
+#' the clone's `origin` remote, it must be the data repo URL recorded in
+#' `.datom/project.yaml`, and a local (folder) remote must be a bare
+#' repository datom created (git config `datom.managed = true`); otherwise a
+#' `datom_error_conflict` and nothing is touched.
 #'
 #' @param conn A developer connection.
 #' @param confirm Must be identical to the project name.
@@ -209,7 +214,8 @@ datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE) {
 
 # Step "data repo" of a teardown: the GitHub repo (REST) or the local bare
 # repo, only once the engine proved datom owns it (rs_data_repo_owned).
-delete_data_repo <- function(conn, verbose = FALSE, target = engine(rs_data_repo_owned(conn$path))) {
+# `strict`: a failure is an error (decommission stops) instead of a warning.
+delete_data_repo <- function(conn, verbose = FALSE, target = engine(rs_data_repo_owned(conn$path)), strict = FALSE) {
   url <- target$target
   if (identical(target$kind, "local_gone")) {
     datom_inform("info", "Local bare repository {.path {url}} is already gone")
@@ -217,11 +223,14 @@ delete_data_repo <- function(conn, verbose = FALSE, target = engine(rs_data_repo
     bare <- engine(rs_delete_local_data_repo(conn$path))
     if (!is.null(bare)) datom_inform("success", "Deleted local bare repository {.path {bare}}")
   } else if (is.null(conn$github_pat)) {
+    if (strict) datom_abort("input", "No GitHub PAT on the connection: cannot delete {esc(url)}.",
+      "Rebuild the store with github_pat, or delete the repository manually.")
     datom_inform("warning", "No GitHub PAT on conn. Delete {url} manually.")
   } else {
     if (verbose) datom_inform("info", "Deleting GitHub repo {.val {repo_basename(url)}}...")
     res <- rs_github_delete_repo(conn$github_api_url %||% default_github_api_url(), conn$github_pat, url)
     if (inherits(res, "datom_engine_error")) {
+      if (strict) engine(res)
       if (identical(res$kind, "input")) {
         datom_inform("info", "No GitHub remote found -- skipping repo deletion")
       } else {
@@ -246,52 +255,99 @@ remove_clone <- function(conn) {
 
 #' Decommission a project everywhere it lives
 #'
-#' Five steps, in order, each warn-and-continue: delete the project's data
-#' store namespace (`datom/{project}/`), delete the data repository, remove
-#' the local data clone, unregister the project from the governance repo
-#' (commit and push), delete its governance store entry. `confirm` must
-#' equal the project name exactly; there is no prompt.
+#' Checks everything first, touching nothing: `confirm` must equal the
+#' project name exactly (there is no prompt); the data repository must be
+#' datom's (see [datom_repo_delete()]); the data location must be the one
+#' `ref.json` names (governed) or `.datom/project.yaml` records (a stale
+#' connection is refused). Then five steps, in order: delete the project's
+#' data store namespace (`datom/{project}/`), unregister the project from
+#' the governance repo (commit and push), delete its governance store
+#' entry, delete the data repository, remove the local data clone. The git
+#' record goes last: a failed step stops the teardown with an error that
+#' lists the steps not done (run it again once the cause is fixed). Files
+#' of the clone that are not committed (untracked, ignored such as
+#' `input_files/`, modified) are listed and the clone is kept unless
+#' `remove_untracked = TRUE`.
 #'
 #' @param conn A developer connection.
 #' @param confirm The project name, exactly.
+#' @param remove_untracked Remove the clone even if it holds files that are
+#'   not committed.
 #' @return `TRUE`, invisibly.
 #' @export
 #' @examples
 #' # see vignette("governing-a-portfolio")
-datom_decommission <- function(conn, confirm = NULL) {
+datom_decommission <- function(conn, confirm = NULL, remove_untracked = FALSE) {
   check_developer(conn, "Decommission requires a developer connection")
   if (!identical(confirm, conn$project_name)) {
     datom_abort("input", "Confirmation does not match the project name.",
       "Pass confirm = \"{conn$project_name}\" to decommission it; nothing was touched.")
   }
   name <- conn$project_name
-  step <- function(expr) tryCatch(expr, error = function(e) {
-    datom_inform("danger", esc(conditionMessage(e)))
-    datom_inform("info", "Continuing with remaining teardown steps...")
-    NULL
-  })
+  # Preflight: every check before the first side effect
+  cfg <- engine(rs_read_config(conn$path))
+  target <- engine(rs_data_repo_owned(conn$path))
+  governed <- !is.null(conn$gov_root)
+  if (governed) {
+    ref <- rs_gov_ref(conn_gov_access(conn), NULL, name)
+    if (inherits(ref, "datom_engine_error")) {
+      datom_abort(ref$kind, "Cannot read ref.json of {.val {name}} from the governance store: {esc(ref$message)}.",
+        "The teardown deletes storage only at the location ref.json names; nothing was touched.")
+    }
+    where <- if (is.null(ref)) cfg else ref
+  } else {
+    where <- cfg
+  }
+  if (!same_location(where, conn)) {
+    datom_abort("conflict",
+      "The connection points at {.path {conn$root}} but the project lives at {.path {where$root}} (prefix {.val {norm_prefix(where$prefix) %||% '(none)'}}).",
+      "Rebuild the connection with datom_get_conn() (the data may have been migrated); nothing was touched.")
+  }
+  user_files <- engine(rs_clone_user_files(conn$path))
+  keep_clone <- length(user_files) > 0L && !isTRUE(remove_untracked)
+
+  steps <- c(storage = "delete the data store namespace",
+             unregister = if (governed) "unregister the project from the governance repo",
+             mirror = if (governed) "delete the governance store entry",
+             repo = "delete the data repository",
+             clone = "remove the local data clone")
+  run <- function(id, expr) {
+    tryCatch(expr, error = function(e) {
+      left <- steps[seq(match(id, names(steps)), length(steps))]
+      kind <- sub("^datom_error_", "", grep("^datom_error_", class(e), value = TRUE)[1])
+      if (is.na(kind) || identical(kind, "datom_error")) kind <- "storage"
+      datom_abort(kind, "Decommission of {.val {name}} stopped: {esc(conditionMessage(e))}",
+        "Not done: {paste(left, collapse = '; ')}. Fix the cause and run datom_decommission() again.",
+        call = NULL)
+    })
+  }
   ns <- if (is.null(norm_prefix(conn$prefix))) paste0("datom/", name, "/") else
     paste0(sub("^/+|/+$", "", conn$prefix), "/datom/", name, "/")
   datom_inform("info", "Removing data store contents under {ns}")
-  step(engine(rs_storage_delete_prefix(conn, NULL)))
-  step(delete_data_repo(conn))
-  step(remove_clone(conn))
-  if (is.null(conn$gov_root)) {
+  run("storage", engine(rs_storage_delete_prefix(conn, NULL)))
+  if (!governed) {
     datom_inform("info", "No governance attached -- skipping gov unregister")
-  } else if (is.null(conn$gov_local_path)) {
-    datom_inform("warning", "No gov_local_path on connection -- skipping gov unregister")
   } else {
-    step({
+    run("unregister", {
+      if (is.null(conn$gov_local_path)) datom_abort("input", "No gov_local_path on the connection.")
       if (!dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
       engine(rs_gov_unregister(conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path, conn$github_pat, name))
       datom_inform("success", "Unregistered {name} from governance")
     })
-  }
-  if (!is.null(conn$gov_root)) {
-    step({
+    run("mirror", {
       engine(rs_gov_delete_mirror(conn_gov_access(conn), name))
       datom_inform("success", "Removed gov storage entry projects/{name}/")
     })
+  }
+  run("repo", delete_data_repo(conn, target = target, strict = TRUE))
+  if (keep_clone) {
+    n <- length(user_files)
+    shown <- paste(utils::head(user_files, 10L), collapse = ", ")
+    more <- if (n > 10L) paste0(" and ", n - 10L, " more") else ""
+    datom_inform("warning", "Kept the local data clone {.path {conn$path}}: it holds {n} file{?s} not committed ({esc(shown)}{more}).")
+    datom_inform("info", "Move them elsewhere and delete the folder, or pass remove_untracked = TRUE.")
+  } else {
+    run("clone", remove_clone(conn))
   }
   invisible(TRUE)
 }

@@ -54,12 +54,16 @@ datom_store_local <- function(path, prefix = NULL, validate = TRUE) {
 #' @param github_pat `NULL` or a GitHub token (needed only where a git host
 #'   requires one). Never printed.
 #' @param data_repo_url `NULL` or the URL (or local path) of the data repo.
+#'   A URL with credentials in it (`https://user:TOKEN@host/...`) is refused:
+#'   pass the token as `github_pat`.
 #' @param gov_repo_url,gov_local_path Governance repository URL and clone
 #'   path (only with a governance component).
 #' @param github_org `NULL` or the GitHub owner for repository creation.
-#' @param github_api_url `NULL` or the GitHub API root (an `https://` URL).
+#' @param github_api_url `NULL` or the GitHub API root: an `https://` URL,
+#'   or `http://` on a loopback host (`localhost`, `127.0.0.1`, `[::1]`).
 #'   `NULL` means the environment variable `DATOM_GITHUB_API_URL` when set
-#'   (GitHub Enterprise, or a local stand-in), else `https://api.github.com`.
+#'   (GitHub Enterprise, or a local stand-in; checked the same way), else
+#'   `https://api.github.com`.
 #' @param validate Validate what can be validated offline.
 #' @return An object of class `datom_store`.
 #' @export

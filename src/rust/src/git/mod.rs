@@ -508,6 +508,18 @@ impl Repo {
         Ok(st.iter().filter_map(|e| e.path().ok().map(|p| p.to_string())).collect())
     }
 
+    /// Files of the working tree git does not hold as committed: untracked,
+    /// ignored (e.g. extracts in `input_files/`) and modified files. What
+    /// removing the clone would destroy.
+    pub fn user_files(&self) -> Result<Vec<String>> {
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(true).recurse_ignored_dirs(true);
+        let st = self.repo.statuses(Some(&mut opts)).map_err(|e| git_err("status", e))?;
+        let mut out: Vec<String> = st.iter().filter_map(|e| e.path().ok().map(|p| p.to_string())).collect();
+        out.sort();
+        Ok(out)
+    }
+
     /// Paths changed between two commits.
     pub fn changed_paths(&self, from: &str, to: &str) -> Result<Vec<String>> {
         let a = self.repo.find_commit(git2::Oid::from_str(from).map_err(|e| git_err("oid", e))?).map_err(|e| git_err("commit", e))?;

@@ -581,6 +581,13 @@ fn rs_git_status(path: &str) -> Robj {
     })
 }
 
+/// Files of a data clone that are not committed (untracked, ignored,
+/// modified): what removing the clone would destroy.
+#[extendr]
+fn rs_clone_user_files(path: &str) -> Robj {
+    guard(|| Ok(crate::git::Repo::open(std::path::Path::new(path))?.user_files()?.into()))
+}
+
 /// Re-sync one table's metadata (`datom_write(conn, name = )`).
 #[extendr]
 fn rs_sync_metadata(conn: Robj, table: &str) -> Robj {
@@ -731,6 +738,7 @@ extendr_module! {
     fn rs_clone;
     fn rs_pull;
     fn rs_git_status;
+    fn rs_clone_user_files;
     fn rs_sync_metadata;
     fn rs_clone_tables;
     fn rs_sync_dispatch_data;
