@@ -194,3 +194,9 @@ rs_set_data_store <- function(conn, loc, message) .Call(wrap__rs_set_data_store,
 # Which of dispatch/ref/migration_history.json the gov store holds for a project.
 rs_gov_mirror_status <- function(gov_loc, name) .Call(wrap__rs_gov_mirror_status, gov_loc, name)
 
+# A secret handle holding `value`.
+rs_secret_new <- function(value) .Call(wrap__rs_secret_new, value)
+
+# Is the handle usable in this session?
+rs_secret_alive <- function(x) .Call(wrap__rs_secret_alive, x)
+

@@ -32,7 +32,7 @@ datom_init_gov <- function(gov_store, gov_repo_url = NULL, gov_local_path = NULL
   check_location_component(gov_store, "gov_store")
   check_string_or_null(gov_repo_url, "gov_repo_url")
   check_string_or_null(gov_local_path, "gov_local_path")
-  check_string_or_null(github_pat, "github_pat")
+  check_secret(github_pat, "github_pat")
   check_string_or_null(github_org, "github_org")
   if (!is.null(gov_repo_url)) check_repo_url(gov_repo_url, "gov_repo_url")
   if (!is.null(github_api_url)) github_api_url <- engine(rs_check_api_url(github_api_url, "github_api_url"))

@@ -56,3 +56,57 @@ test_that("DATOM_GITHUB_API_URL gets the same check, before the PAT is sent anyw
   withr::local_envvar(DATOM_GITHUB_API_URL = "https://ghe.example.com/api/v3/")
   expect_identical(datom_store(data = data)$github_api_url, "https://ghe.example.com/api/v3")
 })
+
+# Every way R can show an object: none may reveal a secret.
+shown <- function(x) {
+  msgs <- character()
+  printed <- capture.output(msgs <- capture.output(print(x), type = "message"))
+  out <- c(printed, msgs, capture.output(str(x)), capture.output(dput(x)), tryCatch(format(x), error = function(e) ""))
+  f <- tempfile(fileext = ".rds")
+  on.exit(unlink(f))
+  saveRDS(x, f)
+  c(out, rawToChar(readBin(f, "raw", file.size(f))[readBin(f, "raw", file.size(f)) != as.raw(0)]),
+    rawToChar(serialize(x, NULL, ascii = TRUE)))
+}
+
+test_that("str(), dput(), print(), format() and saveRDS() of a store or conn never show a secret", {
+  pat <- "ghp_TOPSECRET_PAT_0123456789"
+  sk <- "SECRETKEY_abcdefghij0123456789"
+  tok <- "SESSIONTOKEN_zyxwvu987654"
+  s3 <- datom_store_s3("acme-data", prefix = "p/", access_key = "AKIAEXAMPLE", secret_key = sk,
+                       session_token = tok, validate = FALSE)
+  creds <- datom_store_s3_creds("AKIAEXAMPLE", sk, tok)
+  root <- withr::local_tempdir()
+  store <- quietly(datom_store(data = datom_store_local(file.path(root, "store")), github_pat = pat,
+                               data_repo_url = file.path(root, "remotes", "SEC.git"), validate = FALSE))
+  gstore <- datom_store(governance = quietly(datom_store_local(file.path(root, "gov"))), data = creds,
+                        github_pat = pat, validate = FALSE)
+  for (x in list(s3, creds, store, gstore, store$github_pat, s3$secret_key)) {
+    out <- paste(shown(x), collapse = "\n")
+    expect_false(grepl("TOPSECRET|SECRETKEY_|SESSIONTOKEN_", out))
+  }
+  # the conn of a project built with that store: same
+  quietly(datom_init_repo(file.path(root, "clone"), "SEC", store))
+  conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
+  out <- paste(shown(conn), collapse = "\n")
+  expect_false(grepl("TOPSECRET", out))
+  # ... nor does any file datom wrote or committed, nor .git/config
+  files <- list.files(root, recursive = TRUE, all.files = TRUE, full.names = TRUE)
+  hit <- vapply(files, function(f) {
+    b <- readBin(f, "raw", file.size(f))
+    grepl("TOPSECRET", rawToChar(b[b != as.raw(0)]), useBytes = TRUE)
+  }, TRUE)
+  expect_identical(names(hit)[hit], character(0))
+  # the engine still reads the secret at the moment of use
+  expect_true(rs_secret_alive(conn$github_pat))
+  expect_identical(mask_token(conn$github_pat), "ghp_****")
+  # a store restored from a file has no secrets left: a clear error, not a wrong token
+  f <- tempfile(fileext = ".rds")
+  saveRDS(store, f)
+  back <- readRDS(f)
+  expect_false(rs_secret_alive(back$github_pat))
+  expect_error(datom_store(data = back$data, github_pat = back$github_pat, validate = FALSE), class = "datom_error_input")
+  res <- rs_github_user("https://api.github.com", back$github_pat)
+  expect_s3_class(res, "datom_engine_error")
+  expect_identical(res$kind, "input")
+})

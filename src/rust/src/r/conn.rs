@@ -22,8 +22,10 @@ pub fn field(x: SEXP, name: &str) -> Option<SEXP> {
         .filter(|v| !is_null(*v))
 }
 
+/// A string field; a `datom_secret` handle (PAT, secret key) is read here,
+/// at the moment of use.
 pub fn field_str(x: SEXP, name: &str) -> Option<String> {
-    field(x, name).and_then(|v| strings_owned(v).into_iter().next().flatten())
+    field(x, name).and_then(super::secret::reveal)
 }
 
 /// The data location of a conn: backend, root, prefix, region.

@@ -6,6 +6,7 @@ mod conn;
 mod gov;
 mod frame;
 mod result;
+mod secret;
 mod sexp;
 mod value;
 
@@ -140,8 +141,17 @@ fn rs_parquet_read(path: &str, expected_sha: Robj) -> Robj {
 
 mod read;
 
+/// A string argument (or a `datom_secret` handle: tokens), `None` for NULL/NA.
 fn opt_str(x: &Robj) -> Option<String> {
-    x.as_str().map(|s| s.to_string())
+    secret::reveal(sexp(x))
+}
+
+/// A GitHub PAT argument: a string or a live `datom_secret` handle.
+fn pat_arg(token: &Robj) -> Result<String> {
+    secret::reveal(sexp(token)).ok_or_else(|| {
+        Error::input("No GitHub PAT available (a store restored from a file does not carry its secrets)")
+            .with_hint("Rebuild the store with datom_store(github_pat = ...) in this session.")
+    })
 }
 
 fn opt_value(x: &Robj, what: &str) -> Result<Option<crate::identity::rvalue::RValue>> {
@@ -510,18 +520,18 @@ fn rs_s3_ensure_bucket(loc: Robj) -> Robj {
 
 /// `GET /user` with a token: list(login, id).
 #[extendr]
-fn rs_github_user(api_url: &str, token: &str) -> Robj {
+fn rs_github_user(api_url: &str, token: Robj) -> Robj {
     guard(|| {
-        let u = crate::github::GitHub::new(api_url, token)?.user()?;
+        let u = crate::github::GitHub::new(api_url, &pat_arg(&token)?)?.user()?;
         list_named(&["login", "id"], vec![u.login.into(), (u.id as f64).into()])
     })
 }
 
 /// Create (or reuse an empty) GitHub repository: list(clone_url, full_name, created).
 #[extendr]
-fn rs_github_ensure_repo(api_url: &str, token: &str, org: Robj, name: &str, private: bool) -> Robj {
+fn rs_github_ensure_repo(api_url: &str, token: Robj, org: Robj, name: &str, private: bool) -> Robj {
     guard(|| {
-        let gh = crate::github::GitHub::new(api_url, token)?;
+        let gh = crate::github::GitHub::new(api_url, &pat_arg(&token)?)?;
         let org = opt_str(&org);
         let (repo, how) = gh.ensure_repo(org.as_deref(), name, private)?;
         list_named(
@@ -533,12 +543,12 @@ fn rs_github_ensure_repo(api_url: &str, token: &str, org: Robj, name: &str, priv
 
 /// Delete a GitHub repository given its clone URL.
 #[extendr]
-fn rs_github_delete_repo(api_url: &str, token: &str, url: &str) -> Robj {
+fn rs_github_delete_repo(api_url: &str, token: Robj, url: &str) -> Robj {
     guard(|| {
         let (owner, name) = crate::github::github_owner_repo(url, api_url).ok_or_else(|| {
             Error::input(format!("{} is not a repository of the GitHub host at {api_url}", crate::git::redact(url)))
         })?;
-        crate::github::GitHub::new(api_url, token)?.delete_repo(&owner, &name)?;
+        crate::github::GitHub::new(api_url, &pat_arg(&token)?)?.delete_repo(&owner, &name)?;
         Ok(format!("{owner}/{name}").into())
     })
 }
@@ -701,6 +711,7 @@ fn rs_validate(conn: Robj) -> Robj {
 extendr_module! {
     mod datom;
     use gov;
+    use secret;
     fn rs_hash;
     fn rs_check;
     fn rs_metadata_sha;

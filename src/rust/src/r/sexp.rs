@@ -83,6 +83,7 @@ pub fn typeof_str(x: SEXP) -> &'static str {
         SEXPTYPE::S4SXP => "S4",
         SEXPTYPE::LANGSXP => "language",
         SEXPTYPE::EXPRSXP => "expression",
+        SEXPTYPE::EXTPTRSXP => "externalptr",
         _ => "other",
     }
 }
