@@ -116,7 +116,12 @@ datom_pull_gov <- function(conn) {
   invisible(TRUE)
 }
 
-pull_gov_clone <- function(conn) {
+pull_gov_clone <- function(conn, call = sys.call(-1)) {
+  # NULL fields never reach the engine (extendr would refuse them unclassed)
+  if (is.null(conn$gov_local_path) || is.null(conn$gov_repo_url)) {
+    datom_abort("input", "The connection has no governance repo URL and clone path to refresh.",
+      "Rebuild the connection with datom_get_conn() and a store with gov_repo_url and gov_local_path.", call = call)
+  }
   if (!dir.exists(conn$gov_local_path)) {
     engine(rs_gov_ensure_clone(conn$gov_repo_url, conn$gov_local_path, conn$github_pat))
     datom_inform("success", "Cloned gov repo to {.path {conn$gov_local_path}}")

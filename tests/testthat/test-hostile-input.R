@@ -159,3 +159,21 @@ test_that("a project name read from project.yaml is validated", {
   bad$project_name <- "P/t"
   expect_error(datom_list(bad), class = "datom_error_input")
 })
+
+test_that("NULL fields of a conn are classed errors, never extendr's conversion error", {
+  p <- local_project("NUL")
+  conn <- p$conn
+  conn["gov_local_path"] <- list(file.path(p$root, "gov_clone"))   # but no governance URL
+  expect_error(quietly(datom_pull(conn)), class = "datom_error_input")
+  # a hosted, non-GitHub data repo and no github_api_url on the conn
+  url <- "https://git.example.invalid/o/r.git"
+  yaml <- file.path(p$clone, ".datom", "project.yaml")
+  writeLines(sub("remote_url: .*$", paste("remote_url:", url), readLines(yaml)), yaml)
+  git(p$clone, "remote", "set-url", "origin", url)
+  conn <- p$conn
+  conn["github_api_url"] <- list(NULL)
+  conn["github_pat"] <- list("ghp_not_a_real_token_1234")
+  msgs <- capture_messages(datom_repo_delete(conn, confirm = "NUL"))
+  expect_true(any(grepl("No GitHub remote found", msgs)))
+  expect_false(dir.exists(p$clone))
+})
