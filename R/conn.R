@@ -149,7 +149,15 @@ new_datom_conn <- function(project_name, loc, path, role, endpoint = NULL, data_
 
 is_datom_conn <- function(x) inherits(x, "datom_conn")
 
-norm_prefix <- function(p) if (is.null(p) || !nzchar(p)) NULL else p
+# A prefix as the engine reads it (layout::clean_prefix: empty segments and
+# leading/trailing slashes dropped), with one trailing slash; NULL for none.
+# "p", "p/" and "/p//" are the same place.
+norm_prefix <- function(p) {
+  if (is.null(p)) return(NULL)
+  parts <- strsplit(p, "/", fixed = TRUE)[[1]]
+  parts <- parts[nzchar(parts)]
+  if (length(parts) == 0L) NULL else paste0(paste(parts, collapse = "/"), "/")
+}
 
 # Same data location: root and normalised prefix (of conns, access lists,
 # project configs or refs).

@@ -177,3 +177,24 @@ test_that("NULL fields of a conn are classed errors, never extendr's conversion 
   expect_true(any(grepl("No GitHub remote found", msgs)))
   expect_false(dir.exists(p$clone))
 })
+
+test_that("a location spelled differently is the same place: no migration onto itself", {
+  root <- withr::local_tempdir("datom-test-")
+  store <- quietly(datom_store(data = datom_store_local(file.path(root, "store"), prefix = "p"),
+                               data_repo_url = file.path(root, "remotes", "SAME.git")))
+  clone <- file.path(root, "clone")
+  quietly(datom_init_repo(clone, "SAME", store))
+  conn <- datom_get_conn(path = clone, store = store)
+  quietly(datom_write(conn, data.frame(x = 1:3), "t"))
+  head <- git(clone, "rev-parse", "HEAD")
+  for (spelling in c("p/", "/p", "p//")) {
+    msgs <- capture_messages(datom_repo_set_data_store(conn, datom_store_local(file.path(root, "store"), prefix = spelling)))
+    expect_true(any(grepl("already lives there", msgs)))
+  }
+  expect_identical(git(clone, "rev-parse", "HEAD"), head)
+  expect_false(any(grepl("Update data store", git(clone, "log", "--format=%s"))))
+  # and a conn built with another spelling of the same prefix is accepted
+  other <- quietly(datom_store(data = datom_store_local(file.path(root, "store"), prefix = "p/"),
+                               data_repo_url = file.path(root, "remotes", "SAME.git")))
+  expect_s3_class(datom_get_conn(path = clone, store = other), "datom_conn")
+})
