@@ -187,6 +187,9 @@ datom_projects <- function(x) {
 #' @param confirm Must be identical to the project name.
 #' @param force_gov_attached Allow it for a governed project (used by
 #'   [datom_decommission()]).
+#' @param remove_untracked Remove the clone even if it holds files that are
+#'   not committed (untracked, ignored such as `input_files/`, modified);
+#'   by default they are listed and the clone is kept.
 #' @return `TRUE`, invisibly.
 #' @export
 #' @examples
@@ -197,7 +200,7 @@ datom_projects <- function(x) {
 #' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
 #' datom_storage_delete_prefix(conn)
 #' datom_repo_delete(conn, confirm = "SCRATCH")
-datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE) {
+datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE, remove_untracked = FALSE) {
   check_developer(conn)
   if (missing(confirm) || !identical(confirm, conn$project_name)) {
     datom_abort("input", "Confirmation does not match the project name.",
@@ -210,10 +213,15 @@ datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE) {
   # ownership before any side effect: the clone's `origin` must be the data
   # repo recorded in project.yaml and, when local, a bare repo datom created
   target <- engine(rs_data_repo_owned(conn$path))
+  user_files <- engine(rs_clone_user_files(conn$path))
   datom_inform("info", "Deleting data repo for {.val {conn$project_name}}...")
   delete_data_repo(conn, verbose = TRUE, target = target)
-  datom_inform("info", "Removing local clone {.path {conn$path}}...")
-  remove_clone(conn)
+  if (length(user_files) > 0L && !isTRUE(remove_untracked)) {
+    keep_clone_inform(conn, user_files)
+  } else {
+    datom_inform("info", "Removing local clone {.path {conn$path}}...")
+    remove_clone(conn)
+  }
   invisible(TRUE)
 }
 
@@ -345,16 +353,18 @@ datom_decommission <- function(conn, confirm = NULL, remove_untracked = FALSE) {
     })
   }
   run("repo", delete_data_repo(conn, target = target, strict = TRUE))
-  if (keep_clone) {
-    n <- length(user_files)
-    shown <- paste(utils::head(user_files, 10L), collapse = ", ")
-    more <- if (n > 10L) paste0(" and ", n - 10L, " more") else ""
-    datom_inform("warning", "Kept the local data clone {.path {conn$path}}: it holds {n} file{?s} not committed ({esc(shown)}{more}).")
-    datom_inform("info", "Move them elsewhere and delete the folder, or pass remove_untracked = TRUE.")
-  } else {
-    run("clone", remove_clone(conn))
-  }
+  if (keep_clone) keep_clone_inform(conn, user_files) else run("clone", remove_clone(conn))
   invisible(TRUE)
+}
+
+# The clone is kept when it holds files git does not (untracked, ignored such
+# as input_files/, modified): they are listed.
+keep_clone_inform <- function(conn, user_files) {
+  n <- length(user_files)
+  shown <- paste(utils::head(user_files, 10L), collapse = ", ")
+  more <- if (n > 10L) paste0(" and ", n - 10L, " more") else ""
+  datom_inform("warning", "Kept the local data clone {.path {conn$path}}: it holds {n} file{?s} not committed ({esc(shown)}{more}).")
+  datom_inform("info", "Move them elsewhere and delete the folder, or pass remove_untracked = TRUE.")
 }
 
 #' Attach governance to a project that started without one

@@ -173,7 +173,7 @@ test_that("NULL fields of a conn are classed errors, never extendr's conversion 
   conn <- p$conn
   conn["github_api_url"] <- list(NULL)
   conn["github_pat"] <- list("ghp_not_a_real_token_1234")
-  msgs <- capture_messages(datom_repo_delete(conn, confirm = "NUL"))
+  msgs <- capture_messages(datom_repo_delete(conn, confirm = "NUL", remove_untracked = TRUE))
   expect_true(any(grepl("No GitHub remote found", msgs)))
   expect_false(dir.exists(p$clone))
 })

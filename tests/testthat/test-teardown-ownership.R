@@ -172,3 +172,16 @@ test_that("files of the clone that are not committed are listed and kept unless 
   expect_false(dir.exists(q$clone))
   expect_false(dir.exists(bare_of(q, "GO")))
 })
+
+test_that("datom_repo_delete keeps a clone holding files that are not committed", {
+  p <- local_project("UNTR")
+  writeLines("a,b", file.path(p$clone, "input_files", "extract.csv"))
+  msgs <- capture_messages(datom_repo_delete(p$conn, confirm = "UNTR"))
+  expect_true(any(grepl("input_files/extract.csv", msgs, fixed = TRUE)))
+  expect_true(file.exists(file.path(p$clone, "input_files", "extract.csv")))
+  expect_false(dir.exists(bare_of(p, "UNTR")))
+  q <- local_project("UNTR2")
+  writeLines("a,b", file.path(q$clone, "input_files", "extract.csv"))
+  quietly(datom_repo_delete(q$conn, confirm = "UNTR2", remove_untracked = TRUE))
+  expect_false(dir.exists(q$clone))
+})
