@@ -149,7 +149,15 @@ new_datom_conn <- function(project_name, loc, path, role, endpoint = NULL, data_
 
 is_datom_conn <- function(x) inherits(x, "datom_conn")
 
-norm_prefix <- function(p) if (is.null(p) || !nzchar(p)) NULL else p
+# A prefix as the engine reads it (layout::clean_prefix: empty segments and
+# leading/trailing slashes dropped), with one trailing slash; NULL for none.
+# "p", "p/" and "/p//" are the same place.
+norm_prefix <- function(p) {
+  if (is.null(p)) return(NULL)
+  parts <- strsplit(p, "/", fixed = TRUE)[[1]]
+  parts <- parts[nzchar(parts)]
+  if (length(parts) == 0L) NULL else paste0(paste(parts, collapse = "/"), "/")
+}
 
 # Same data location: root and normalised prefix (of conns, access lists,
 # project configs or refs).
@@ -200,17 +208,8 @@ check_name <- function(x, arg, call = sys.call(-1)) {
   if (!is.character(x) || length(x) != 1L || is.na(x)) {
     datom_abort("input", "{.arg {arg}} must be a single string.", call = call)
   }
-  if (!nzchar(x)) datom_abort("input", "{.arg {arg}} must not be empty.", call = call)
-  n <- nchar(x)
-  if (n > 128L) datom_abort("input", "{.arg {arg}} is too long ({n} characters; at most 128).", call = call)
-  if (!grepl("^[A-Za-z]", x)) datom_abort("input", "{.arg {arg}} must start with a letter: {.val {x}}.", call = call)
-  if (!grepl("^[A-Za-z][A-Za-z0-9_ ()-]*$", x)) {
-    datom_abort("input", "{.arg {arg}} contains illegal characters: {.val {x}}.",
-      "Use letters, digits, underscore, hyphen, space or parentheses.", call = call)
-  }
-  if (tolower(x) %in% c(".metadata", ".datom", "input_files", "datom", ".git", ".gitignore", "renv")) {
-    datom_abort("input", "{.arg {arg}} is a reserved name: {.val {x}}.", call = call)
-  }
+  # one name rule, in the engine (layout::check_name)
+  engine(rs_check_name(x, arg), call = call)
   invisible(x)
 }
 

@@ -37,7 +37,7 @@ rs_init_repo <- function(path, project_name, loc, remote_url, max_gb, git_ignore
 # Is the data-store namespace of a project occupied? NULL or the owner.
 rs_namespace_owner <- function(conn) .Call(wrap__rs_namespace_owner, conn)
 
-# project.yaml of a data clone, plus its first remote's URL.
+# project.yaml of a data clone, plus its `origin` remote's URL.
 rs_read_config <- function(path) .Call(wrap__rs_read_config, path)
 
 # Write a table version (FORMATS.md 7).
@@ -93,6 +93,24 @@ rs_github_ensure_repo <- function(api_url, token, org, name, private) .Call(wrap
 # Delete a GitHub repository given its clone URL.
 rs_github_delete_repo <- function(api_url, token, url) .Call(wrap__rs_github_delete_repo, api_url, token, url)
 
+# The one name rule (layout::check_name) for project and table names.
+rs_check_name <- function(name, what) .Call(wrap__rs_check_name, name, what)
+
+# A repository URL without credentials in it (git::check_repo_url).
+rs_check_repo_url <- function(url, what) .Call(wrap__rs_check_repo_url, url, what)
+
+# A GitHub API root: https, or http on a loopback host; returned without
+# trailing slash (github::check_api_url).
+rs_check_api_url <- function(url, what) .Call(wrap__rs_check_api_url, url, what)
+
+# The data repo a teardown may delete, ownership proven
+# (ops::owned_data_repo): list(kind = "local" | "local_gone" | "remote", target).
+rs_data_repo_owned <- function(path) .Call(wrap__rs_data_repo_owned, path)
+
+# Delete the clone's local bare data repo, re-proving ownership first.
+# The removed path, or NULL when there was nothing to remove.
+rs_delete_local_data_repo <- function(path) .Call(wrap__rs_delete_local_data_repo, path)
+
 # Clone a data repo into `path` (absent or empty).
 rs_clone <- function(url, path, token) .Call(wrap__rs_clone, url, path, token)
 
@@ -101,6 +119,10 @@ rs_pull <- function(conn) .Call(wrap__rs_pull, conn)
 
 # Uncommitted files and branch of the data clone.
 rs_git_status <- function(path) .Call(wrap__rs_git_status, path)
+
+# Files of a data clone that are not committed (untracked, ignored,
+# modified): what removing the clone would destroy.
+rs_clone_user_files <- function(path) .Call(wrap__rs_clone_user_files, path)
 
 # Re-sync one table's metadata (`datom_write(conn, name = )`).
 rs_sync_metadata <- function(conn, table) .Call(wrap__rs_sync_metadata, conn, table)
@@ -175,4 +197,10 @@ rs_set_data_store <- function(conn, loc, message) .Call(wrap__rs_set_data_store,
 # dispatch/ref/migration_history.json of a project: in the gov clone, in
 # the gov store, and equal by content.
 rs_gov_mirror_status <- function(gov_loc, gov_local_path, name) .Call(wrap__rs_gov_mirror_status, gov_loc, gov_local_path, name)
+
+# A secret handle holding `value`.
+rs_secret_new <- function(value) .Call(wrap__rs_secret_new, value)
+
+# Is the handle usable in this session?
+rs_secret_alive <- function(x) .Call(wrap__rs_secret_alive, x)
 

@@ -32,8 +32,10 @@ datom_init_gov <- function(gov_store, gov_repo_url = NULL, gov_local_path = NULL
   check_location_component(gov_store, "gov_store")
   check_string_or_null(gov_repo_url, "gov_repo_url")
   check_string_or_null(gov_local_path, "gov_local_path")
-  check_string_or_null(github_pat, "github_pat")
+  check_secret(github_pat, "github_pat")
   check_string_or_null(github_org, "github_org")
+  if (!is.null(gov_repo_url)) check_repo_url(gov_repo_url, "gov_repo_url")
+  if (!is.null(github_api_url)) github_api_url <- engine(rs_check_api_url(github_api_url, "github_api_url"))
   if (isTRUE(create_repo) && !is.null(gov_repo_url)) {
     datom_abort("input", "{.arg gov_repo_url} and {.arg create_repo} = TRUE are mutually exclusive.")
   }
@@ -114,7 +116,12 @@ datom_pull_gov <- function(conn) {
   invisible(TRUE)
 }
 
-pull_gov_clone <- function(conn) {
+pull_gov_clone <- function(conn, call = sys.call(-1)) {
+  # NULL fields never reach the engine (extendr would refuse them unclassed)
+  if (is.null(conn$gov_local_path) || is.null(conn$gov_repo_url)) {
+    datom_abort("input", "The connection has no governance repo URL and clone path to refresh.",
+      "Rebuild the connection with datom_get_conn() and a store with gov_repo_url and gov_local_path.", call = call)
+  }
   if (!dir.exists(conn$gov_local_path)) {
     engine(rs_gov_ensure_clone(conn$gov_repo_url, conn$gov_local_path, conn$github_pat))
     datom_inform("success", "Cloned gov repo to {.path {conn$gov_local_path}}")
@@ -170,11 +177,19 @@ datom_projects <- function(x) {
 #'
 #' Deletes the data GitHub repository (REST, needs the `delete_repo` scope)
 #' and the local clone; not the data store. Each step warns and continues.
+#' Ownership is proven first, before anything is deleted: the repository is
+#' the clone's `origin` remote, it must be the data repo URL recorded in
+#' `.datom/project.yaml`, and a local (folder) remote must be a bare
+#' repository datom created (git config `datom.managed = true`); otherwise a
+#' `datom_error_conflict` and nothing is touched.
 #'
 #' @param conn A developer connection.
 #' @param confirm Must be identical to the project name.
 #' @param force_gov_attached Allow it for a governed project (used by
 #'   [datom_decommission()]).
+#' @param remove_untracked Remove the clone even if it holds files that are
+#'   not committed (untracked, ignored such as `input_files/`, modified);
+#'   by default they are listed and the clone is kept.
 #' @return `TRUE`, invisibly.
 #' @export
 #' @examples
@@ -185,7 +200,7 @@ datom_projects <- function(x) {
 #' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
 #' datom_storage_delete_prefix(conn)
 #' datom_repo_delete(conn, confirm = "SCRATCH")
-datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE) {
+datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE, remove_untracked = FALSE) {
   check_developer(conn)
   if (missing(confirm) || !identical(confirm, conn$project_name)) {
     datom_abort("input", "Confirmation does not match the project name.",
@@ -195,28 +210,40 @@ datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE) {
     datom_abort("input", "Refusing to delete the data repo of a governed project.",
       "Use datom_decommission(), or pass force_gov_attached = TRUE from a governed teardown.")
   }
+  # ownership before any side effect: the clone's `origin` must be the data
+  # repo recorded in project.yaml and, when local, a bare repo datom created
+  target <- engine(rs_data_repo_owned(conn$path))
+  user_files <- engine(rs_clone_user_files(conn$path))
   datom_inform("info", "Deleting data repo for {.val {conn$project_name}}...")
-  delete_data_repo(conn, verbose = TRUE)
-  datom_inform("info", "Removing local clone {.path {conn$path}}...")
-  remove_clone(conn)
+  delete_data_repo(conn, verbose = TRUE, target = target)
+  if (length(user_files) > 0L && !isTRUE(remove_untracked)) {
+    keep_clone_inform(conn, user_files)
+  } else {
+    datom_inform("info", "Removing local clone {.path {conn$path}}...")
+    remove_clone(conn)
+  }
   invisible(TRUE)
 }
 
-# Step "data repo" of a teardown: the GitHub repo (REST) or the local bare repo.
-delete_data_repo <- function(conn, verbose = FALSE) {
-  url <- conn$data_repo_url
-  if (is.null(url)) {
-    datom_inform("danger", "Cannot delete GitHub repository: data_repo_url is not set on this conn; rebuild the conn with datom_get_conn()")
-  } else if (is_local_url(url)) {
-    bare <- local_url_path(url)
-    if (dir.exists(bare)) unlink(bare, recursive = TRUE)
-    datom_inform("success", "Deleted local bare repository {.path {bare}}")
+# Step "data repo" of a teardown: the GitHub repo (REST) or the local bare
+# repo, only once the engine proved datom owns it (rs_data_repo_owned).
+# `strict`: a failure is an error (decommission stops) instead of a warning.
+delete_data_repo <- function(conn, verbose = FALSE, target = engine(rs_data_repo_owned(conn$path)), strict = FALSE) {
+  url <- target$target
+  if (identical(target$kind, "local_gone")) {
+    datom_inform("info", "Local bare repository {.path {url}} is already gone")
+  } else if (identical(target$kind, "local")) {
+    bare <- engine(rs_delete_local_data_repo(conn$path))
+    if (!is.null(bare)) datom_inform("success", "Deleted local bare repository {.path {bare}}")
   } else if (is.null(conn$github_pat)) {
+    if (strict) datom_abort("input", "No GitHub PAT on the connection: cannot delete {esc(url)}.",
+      "Rebuild the store with github_pat, or delete the repository manually.")
     datom_inform("warning", "No GitHub PAT on conn. Delete {url} manually.")
   } else {
     if (verbose) datom_inform("info", "Deleting GitHub repo {.val {repo_basename(url)}}...")
-    res <- rs_github_delete_repo(conn$github_api_url, conn$github_pat, url)
+    res <- rs_github_delete_repo(conn$github_api_url %||% default_github_api_url(), conn$github_pat, url)
     if (inherits(res, "datom_engine_error")) {
+      if (strict) engine(res)
       if (identical(res$kind, "input")) {
         datom_inform("info", "No GitHub remote found -- skipping repo deletion")
       } else {
@@ -241,54 +268,103 @@ remove_clone <- function(conn) {
 
 #' Decommission a project everywhere it lives
 #'
-#' Five steps, in order, each warn-and-continue: delete the project's data
-#' store namespace (`datom/{project}/`), delete the data repository, remove
-#' the local data clone, unregister the project from the governance repo
-#' (commit and push), delete its governance store entry. `confirm` must
-#' equal the project name exactly; there is no prompt.
+#' Checks everything first, touching nothing: `confirm` must equal the
+#' project name exactly (there is no prompt); the data repository must be
+#' datom's (see [datom_repo_delete()]); the data location must be the one
+#' `ref.json` names (governed) or `.datom/project.yaml` records (a stale
+#' connection is refused). Then five steps, in order: delete the project's
+#' data store namespace (`datom/{project}/`), unregister the project from
+#' the governance repo (commit and push), delete its governance store
+#' entry, delete the data repository, remove the local data clone. The git
+#' record goes last: a failed step stops the teardown with an error that
+#' lists the steps not done (run it again once the cause is fixed). Files
+#' of the clone that are not committed (untracked, ignored such as
+#' `input_files/`, modified) are listed and the clone is kept unless
+#' `remove_untracked = TRUE`.
 #'
 #' @param conn A developer connection.
 #' @param confirm The project name, exactly.
+#' @param remove_untracked Remove the clone even if it holds files that are
+#'   not committed.
 #' @return `TRUE`, invisibly.
 #' @export
 #' @examples
 #' # see vignette("governing-a-portfolio")
-datom_decommission <- function(conn, confirm = NULL) {
+datom_decommission <- function(conn, confirm = NULL, remove_untracked = FALSE) {
   check_developer(conn, "Decommission requires a developer connection")
   if (!identical(confirm, conn$project_name)) {
     datom_abort("input", "Confirmation does not match the project name.",
       "Pass confirm = \"{conn$project_name}\" to decommission it; nothing was touched.")
   }
   name <- conn$project_name
-  step <- function(expr) tryCatch(expr, error = function(e) {
-    datom_inform("danger", esc(conditionMessage(e)))
-    datom_inform("info", "Continuing with remaining teardown steps...")
-    NULL
-  })
+  # Preflight: every check before the first side effect
+  cfg <- engine(rs_read_config(conn$path))
+  target <- engine(rs_data_repo_owned(conn$path))
+  governed <- !is.null(conn$gov_root)
+  if (governed) {
+    ref <- rs_gov_ref(conn_gov_access(conn), NULL, name)
+    if (inherits(ref, "datom_engine_error")) {
+      datom_abort(ref$kind, "Cannot read ref.json of {.val {name}} from the governance store: {esc(ref$message)}.",
+        "The teardown deletes storage only at the location ref.json names; nothing was touched.")
+    }
+    where <- if (is.null(ref)) cfg else ref
+  } else {
+    where <- cfg
+  }
+  if (!same_location(where, conn)) {
+    datom_abort("conflict",
+      "The connection points at {.path {conn$root}} but the project lives at {.path {where$root}} (prefix {.val {norm_prefix(where$prefix) %||% '(none)'}}).",
+      "Rebuild the connection with datom_get_conn() (the data may have been migrated); nothing was touched.")
+  }
+  user_files <- engine(rs_clone_user_files(conn$path))
+  keep_clone <- length(user_files) > 0L && !isTRUE(remove_untracked)
+
+  steps <- c(storage = "delete the data store namespace",
+             unregister = if (governed) "unregister the project from the governance repo",
+             mirror = if (governed) "delete the governance store entry",
+             repo = "delete the data repository",
+             clone = "remove the local data clone")
+  run <- function(id, expr) {
+    tryCatch(expr, error = function(e) {
+      left <- steps[seq(match(id, names(steps)), length(steps))]
+      kind <- sub("^datom_error_", "", grep("^datom_error_", class(e), value = TRUE)[1])
+      if (is.na(kind) || identical(kind, "datom_error")) kind <- "storage"
+      datom_abort(kind, "Decommission of {.val {name}} stopped: {esc(conditionMessage(e))}",
+        "Not done: {paste(left, collapse = '; ')}. Fix the cause and run datom_decommission() again.",
+        call = NULL)
+    })
+  }
   ns <- if (is.null(norm_prefix(conn$prefix))) paste0("datom/", name, "/") else
     paste0(sub("^/+|/+$", "", conn$prefix), "/datom/", name, "/")
   datom_inform("info", "Removing data store contents under {ns}")
-  step(engine(rs_storage_delete_prefix(conn, NULL)))
-  step(delete_data_repo(conn))
-  step(remove_clone(conn))
-  if (is.null(conn$gov_root)) {
+  run("storage", engine(rs_storage_delete_prefix(conn, NULL)))
+  if (!governed) {
     datom_inform("info", "No governance attached -- skipping gov unregister")
-  } else if (is.null(conn$gov_local_path)) {
-    datom_inform("warning", "No gov_local_path on connection -- skipping gov unregister")
   } else {
-    step({
+    run("unregister", {
+      if (is.null(conn$gov_local_path)) datom_abort("input", "No gov_local_path on the connection.")
       if (!dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
       engine(rs_gov_unregister(conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path, conn$github_pat, name))
       datom_inform("success", "Unregistered {name} from governance")
     })
-  }
-  if (!is.null(conn$gov_root)) {
-    step({
+    run("mirror", {
       engine(rs_gov_delete_mirror(conn_gov_access(conn), name))
       datom_inform("success", "Removed gov storage entry projects/{name}/")
     })
   }
+  run("repo", delete_data_repo(conn, target = target, strict = TRUE))
+  if (keep_clone) keep_clone_inform(conn, user_files) else run("clone", remove_clone(conn))
   invisible(TRUE)
+}
+
+# The clone is kept when it holds files git does not (untracked, ignored such
+# as input_files/, modified): they are listed.
+keep_clone_inform <- function(conn, user_files) {
+  n <- length(user_files)
+  shown <- paste(utils::head(user_files, 10L), collapse = ", ")
+  more <- if (n > 10L) paste0(" and ", n - 10L, " more") else ""
+  datom_inform("warning", "Kept the local data clone {.path {conn$path}}: it holds {n} file{?s} not committed ({esc(shown)}{more}).")
+  datom_inform("info", "Move them elsewhere and delete the folder, or pass remove_untracked = TRUE.")
 }
 
 #' Attach governance to a project that started without one
@@ -328,6 +404,7 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
   check_location_component(gov_store, "gov_store")
   check_string_or_null(gov_repo_url, "gov_repo_url")
   check_string_or_null(gov_local_path, "gov_local_path")
+  if (!is.null(gov_repo_url)) check_repo_url(gov_repo_url, "gov_repo_url")
   if (isTRUE(create_repo) && !is.null(gov_repo_url)) {
     datom_abort("input", "{.arg gov_repo_url} and {.arg create_repo} = TRUE are mutually exclusive.")
   }
@@ -405,6 +482,7 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
 datom_repo_attach_governance <- function(conn, gov_repo_url, gov_store, message = NULL) {
   check_developer(conn)
   check_string(gov_repo_url, "gov_repo_url")
+  check_repo_url(gov_repo_url, "gov_repo_url")
   check_location_component(gov_store, "gov_store")
   check_string_or_null(message, "message")
   engine(rs_read_config(conn$path))

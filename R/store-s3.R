@@ -31,15 +31,15 @@ datom_store_s3 <- function(bucket, prefix = NULL, region = "us-east-1", access_k
   check_prefix(prefix)
   check_string(region, "region")
   check_string_or_null(access_key, "access_key")
-  check_string_or_null(secret_key, "secret_key")
-  check_string_or_null(session_token, "session_token")
+  check_secret(secret_key, "secret_key")
+  check_secret(session_token, "session_token")
   check_string_or_null(endpoint, "endpoint")
   if (xor(is.null(access_key), is.null(secret_key))) {
     datom_abort("input", "Give both {.arg access_key} and {.arg secret_key}, or neither (to use the AWS credential chain).")
   }
   x <- structure(list(
     bucket = bucket, prefix = prefix, region = region, access_key = access_key,
-    secret_key = secret_key, session_token = session_token, endpoint = endpoint,
+    secret_key = hold_secret(secret_key), session_token = hold_secret(session_token), endpoint = endpoint,
     validated = isTRUE(validate)
   ), class = c("datom_store_s3", "datom_store_component"))
   if (isTRUE(validate)) engine(rs_s3_check_bucket(s3_access(x)))
@@ -59,12 +59,12 @@ datom_store_s3 <- function(bucket, prefix = NULL, region = "us-east-1", access_k
 #' datom_store_s3_creds("AKIAEXAMPLE", "not-a-real-secret")
 datom_store_s3_creds <- function(access_key = NULL, secret_key = NULL, session_token = NULL) {
   check_string_or_null(access_key, "access_key")
-  check_string_or_null(secret_key, "secret_key")
+  check_secret(secret_key, "secret_key")
   if (is.null(access_key) != is.null(secret_key)) {
     datom_abort("input", "Give both {.arg access_key} and {.arg secret_key}, or neither (the standard AWS chain).")
   }
-  check_string_or_null(session_token, "session_token")
-  structure(list(access_key = access_key, secret_key = secret_key, session_token = session_token),
+  check_secret(session_token, "session_token")
+  structure(list(access_key = access_key, secret_key = hold_secret(secret_key), session_token = hold_secret(session_token)),
     class = c("datom_store_s3_creds", "datom_store_component"))
 }
 
@@ -83,7 +83,7 @@ s3_access <- function(x, endpoint = NULL) {
        client = list(access_key = x$access_key, secret_key = x$secret_key, session_token = x$session_token))
 }
 
-mask_secret <- function(x) if (is.null(x) || !nzchar(x)) "(not set)" else "****"
+mask_secret <- function(x) if (is.null(x)) "(not set)" else "****"
 
 #' @export
 print.datom_store_s3 <- function(x, ...) {

@@ -46,20 +46,27 @@ datom_store_local <- function(path, prefix = NULL, validate = TRUE) {
 #' (or `file://` URL) names a bare repository that datom creates itself: no
 #' account and no token are needed.
 #'
-#' Store and conn objects hold credentials in memory; saving them with
-#' `saveRDS()` or in `.RData` writes those secrets to disk.
+#' Secrets (`github_pat`, and the S3 `secret_key` and `session_token` of a
+#' component) are moved into an engine-held handle at construction:
+#' `print()`, `format()`, `str()` and `dput()` of a store or conn never show
+#' them, and `saveRDS()` or `.RData` do not carry them (a restored store must
+#' be given its secrets again).
 #'
 #' @param governance A store component for the governance store, or `NULL`.
 #' @param data The data store component ([datom_store_local()]).
 #' @param github_pat `NULL` or a GitHub token (needed only where a git host
 #'   requires one). Never printed.
 #' @param data_repo_url `NULL` or the URL (or local path) of the data repo.
+#'   A URL with credentials in it (`https://user:TOKEN@host/...`) is refused:
+#'   pass the token as `github_pat`.
 #' @param gov_repo_url,gov_local_path Governance repository URL and clone
 #'   path (only with a governance component).
 #' @param github_org `NULL` or the GitHub owner for repository creation.
-#' @param github_api_url `NULL` or the GitHub API root (an `https://` URL).
+#' @param github_api_url `NULL` or the GitHub API root: an `https://` URL,
+#'   or `http://` on a loopback host (`localhost`, `127.0.0.1`, `[::1]`).
 #'   `NULL` means the environment variable `DATOM_GITHUB_API_URL` when set
-#'   (GitHub Enterprise, or a local stand-in), else `https://api.github.com`.
+#'   (GitHub Enterprise, or a local stand-in; checked the same way), else
+#'   `https://api.github.com`.
 #' @param validate Validate what can be validated offline.
 #' @return An object of class `datom_store`.
 #' @export
@@ -83,7 +90,7 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
     datom_abort("input", "A credentials-only data component needs a governance component.",
       "Its bucket, prefix and region come from ref.json in the governance store; pass governance = , or use datom_store_s3().")
   }
-  check_string_or_null(github_pat, "github_pat")
+  check_secret(github_pat, "github_pat")
   check_string_or_null(data_repo_url, "data_repo_url")
   check_string_or_null(gov_repo_url, "gov_repo_url")
   check_string_or_null(gov_local_path, "gov_local_path")
@@ -93,13 +100,11 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
     datom_abort("input", "{.arg gov_repo_url} and {.arg gov_local_path} need a {.arg governance} component.",
       "Pass governance = datom_store_local(...) or drop the governance arguments.")
   }
-  if (!is.null(github_api_url)) {
-    if (!startsWith(github_api_url, "https://") && !startsWith(github_api_url, "http://127.0.0.1") &&
-        !startsWith(github_api_url, "http://localhost")) {
-      datom_abort("input", "{.arg github_api_url} must be an https:// URL.")
-    }
-    github_api_url <- sub("/+$", "", github_api_url)
-  }
+  # URL rules live in the engine: no credentials inside a repo URL; the API
+  # root parsed (https, or http on a loopback host), wherever it comes from
+  if (!is.null(data_repo_url)) check_repo_url(data_repo_url, "data_repo_url")
+  if (!is.null(gov_repo_url)) check_repo_url(gov_repo_url, "gov_repo_url")
+  if (!is.null(github_api_url)) github_api_url <- engine(rs_check_api_url(github_api_url, "github_api_url"))
   if (!is.null(data_repo_url) && is_local_url(data_repo_url)) data_repo_url <- local_url_path(data_repo_url)
   if (!is.null(gov_local_path)) gov_local_path <- abs_path(gov_local_path)
   role <- if (!is.null(github_pat) || !is.null(data_repo_url)) "developer" else "reader"
@@ -113,7 +118,7 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
     github_identity <- list(login = res$login, id = res$id)
   }
   structure(list(
-    governance = governance, data = data, role = role, github_pat = github_pat,
+    governance = governance, data = data, role = role, github_pat = hold_secret(github_pat, show_prefix = TRUE),
     data_repo_url = data_repo_url, gov_repo_url = gov_repo_url, gov_local_path = gov_local_path,
     github_org = github_org, github_api_url = api_url,
     validated = isTRUE(validate),
@@ -181,8 +186,45 @@ component_location <- function(x, endpoint = NULL, call = sys.call(-1)) {
 }
 
 mask_token <- function(x) {
-  if (is.null(x) || !nzchar(x)) "(not set)" else if (nchar(x) <= 4L) "****" else paste0(substr(x, 1, 4), "****")
+  if (is.null(x)) return("(not set)")
+  if (inherits(x, "datom_secret")) return(paste0(attr(x, "prefix") %||% "", "****"))
+  if (!nzchar(x)) "(not set)" else if (nchar(x) <= 4L) "****" else paste0(substr(x, 1, 4), "****")
 }
+
+# Secrets (GitHub PAT, S3 secret key and session token) are moved into an
+# engine-held handle at construction (class `datom_secret`, an external
+# pointer): print(), format(), str() and dput() of a store or conn never show
+# them, and saveRDS() writes a null pointer. The engine reads the value only
+# at the moment of use.
+# `show_prefix`: keep the first 4 characters visible (a token's type, e.g.
+# `ghp_`), as the print methods always showed them.
+hold_secret <- function(x, show_prefix = FALSE) {
+  if (is.null(x) || inherits(x, "datom_secret")) return(x)
+  h <- engine(rs_secret_new(x))
+  if (isTRUE(show_prefix) && nchar(x) > 4L) attr(h, "prefix") <- substr(x, 1L, 4L)
+  h
+}
+
+# A secret argument: NULL, a single non-empty string, or a live handle.
+check_secret <- function(x, arg, call = sys.call(-1)) {
+  if (inherits(x, "datom_secret")) {
+    if (!isTRUE(rs_secret_alive(x))) {
+      datom_abort("input", "{.arg {arg}} is a secret restored from a file: its value did not survive.",
+        "Pass the value again in this session (e.g. keyring::key_get()).", call = call)
+    }
+    return(invisible(x))
+  }
+  check_string_or_null(x, arg, call = call)
+}
+
+#' @export
+print.datom_secret <- function(x, ...) {
+  cat("<datom secret>\n")
+  invisible(x)
+}
+
+#' @export
+format.datom_secret <- function(x, ...) "<datom secret>"
 
 # Print methods -------------------------------------------------------------------
 
@@ -216,7 +258,13 @@ print.datom_store <- function(x, ...) {
   invisible(x)
 }
 
-default_github_api_url <- function() {
+default_github_api_url <- function(call = sys.call(-1)) {
   env <- Sys.getenv("DATOM_GITHUB_API_URL", "")
-  sub("/+$", "", if (nzchar(env)) env else "https://api.github.com")
+  if (!nzchar(env)) return("https://api.github.com")
+  engine(rs_check_api_url(env, "DATOM_GITHUB_API_URL"), call = call)
+}
+
+check_repo_url <- function(x, arg, call = sys.call(-1)) {
+  engine(rs_check_repo_url(x, arg), call = call)
+  invisible(x)
 }

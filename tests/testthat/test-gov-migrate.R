@@ -277,7 +277,7 @@ test_that("governance refusals are classed and leave nothing behind", {
   expect_false(any(grepl("ghp_", out)))
 })
 
-test_that("decommission with a token that lacks delete_repo warns on step 2 and completes the others", {
+test_that("decommission with a token that lacks delete_repo stops at the data repo and keeps the git record", {
   gh <- local_github_standin()
   root <- withr::local_tempdir()
   g <- gov_setup(root)
@@ -288,13 +288,16 @@ test_that("decommission with a token that lacks delete_repo warns on step 2 and 
   conn <- datom_get_conn(path = file.path(root, "p"), store = store)
   quietly(datom_write(conn, data.frame(x = 1:3), "t"))
   msgs <- character()
-  withCallingHandlers(datom_decommission(conn, confirm = "P"),
-                      message = function(m) { msgs <<- c(msgs, conditionMessage(m)); invokeRestart("muffleMessage") })
-  expect_true(any(grepl("delete_repo", msgs)))
-  expect_true(any(grepl("Removed local data clone", msgs)))
+  e <- expect_error(withCallingHandlers(datom_decommission(conn, confirm = "P"),
+                      message = function(m) { msgs <<- c(msgs, conditionMessage(m)); invokeRestart("muffleMessage") }),
+                    class = "datom_error_permission")
+  expect_match(conditionMessage(e), "delete_repo")
+  expect_match(conditionMessage(e), "Not done: delete the data repository; remove the local data clone")
   expect_true(any(grepl("Unregistered P from governance", msgs)))
   expect_true(any(grepl("Removed gov storage entry projects/P/", msgs)))
-  expect_false(dir.exists(file.path(root, "p")))
+  expect_false(any(grepl("Removed local data clone", msgs)))
+  # the git record goes last: the clone is kept when the repo could not be deleted
+  expect_true(dir.exists(file.path(root, "p")))
   expect_false(dir.exists(file.path(root, "data", "datom", "P")))
   expect_false(dir.exists(file.path(g$store_dir, "P")))
   # the repository is still on the host (the token could not delete it)

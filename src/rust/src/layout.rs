@@ -55,12 +55,21 @@ pub fn check_name(name: &str, what: &str) -> Result<()> {
         return Err(Error::input(format!("`{what}` contains an illegal character {c:?}: {name:?}"))
             .with_hint("Use letters, digits, underscore, hyphen, space or parentheses."));
     }
-    const RESERVED: [&str; 7] = [".metadata", ".datom", "input_files", "datom", ".git", ".gitignore", "renv"];
-    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
-        return Err(Error::input(format!("`{what}` is a reserved name: {name:?}")));
+    if RESERVED_NAMES.iter().chain(SKIPPED_DIRS.iter()).any(|r| r.eq_ignore_ascii_case(name)) {
+        return Err(Error::input(format!("`{what}` is a reserved name: {name:?}"))
+            .with_hint("Reserved: datom's own folders, `projects` (the governance namespace) and the folders the table scan skips (R, man, src, tests, vignettes, renv, input_files)."));
     }
     Ok(())
 }
+
+/// Names datom uses for its own files and namespaces (FORMATS.md 11.3);
+/// refused as project and table names (case-insensitively).
+pub const RESERVED_NAMES: [&str; 8] = [".metadata", ".datom", "datom", ".git", ".gitignore", ".access", "projects", "input_files"];
+
+/// Top-level folders of a data clone the table scan skips (package and
+/// project scaffolding). The writer refuses them as names (through
+/// [`check_name`]) so that every table it writes is seen by the scan.
+pub const SKIPPED_DIRS: [&str; 7] = ["input_files", "renv", "man", "R", "tests", "vignettes", "src"];
 
 /// Check a hash-like input spliced into a key: `^[0-9a-f]{6,64}$`.
 pub fn check_sha(sha: &str, what: &str) -> Result<()> {
@@ -157,6 +166,9 @@ mod tests {
         assert!(check_name("1abc", "name").unwrap_err().message.contains("start with a letter"));
         assert!(check_name("a/b", "name").unwrap_err().message.contains("illegal"));
         assert!(check_name("Input_Files", "name").unwrap_err().message.contains("reserved"));
+        for n in ["projects", "R", "r", "man", "src", "tests", "vignettes", "renv", "input_files"] {
+            assert!(check_name(n, "name").unwrap_err().message.contains("reserved"), "{n}");
+        }
         assert!(check_name(&"a".repeat(129), "name").unwrap_err().message.contains("129"));
         assert!(check_sha("abcdef", "v").is_ok());
         assert!(check_sha("../../x", "v").is_err());

@@ -53,6 +53,45 @@ pub fn redact(s: &str) -> String {
     out
 }
 
+/// Refuse a repository URL with credentials in it (`https://user:TOKEN@host/...`,
+/// `https://TOKEN@host/...`): they would be printed, written into
+/// `.git/config` and committed in project files. Only an ssh user name
+/// without a password (`git@host:o/r.git`, `ssh://git@host/o/r.git`) is
+/// accepted. The message never contains the secret.
+pub fn check_repo_url(url: &str, what: &str) -> Result<()> {
+    let shown = if url.contains("://") {
+        redact(url)
+    } else {
+        let head = url.split('/').next().unwrap_or(url);
+        match head.rfind('@') {
+            Some(at) => format!("***{}", &url[at..]),
+            None => url.to_string(),
+        }
+    };
+    let refuse = || {
+        Error::input(format!("`{what}` contains credentials: {shown}"))
+            .with_hint("Remove them from the URL and pass the token as github_pat instead; datom never accepts credentials inside a URL.")
+    };
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if let Some(at) = authority.rfind('@') {
+            let userinfo = &authority[..at];
+            let ssh = matches!(scheme.to_ascii_lowercase().as_str(), "ssh" | "git+ssh" | "ssh+git");
+            if !ssh || userinfo.contains(':') {
+                return Err(refuse());
+            }
+        }
+    } else if !is_local_remote(url) {
+        // scp-like user@host:path: a user name, never a password
+        if let Some((userinfo, _)) = url.split_once('@') {
+            if userinfo.contains(':') {
+                return Err(refuse());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Is `url` a local path or `file://` URL (a bare repository datom manages)?
 pub fn is_local_remote(url: &str) -> bool {
     url.starts_with("file://") || url.starts_with('/') || url.starts_with("./") || url.starts_with("../") || !url.contains("://") && !url.contains('@')
@@ -63,7 +102,13 @@ pub fn local_remote_path(url: &str) -> PathBuf {
     PathBuf::from(url.strip_prefix("file://").unwrap_or(url))
 }
 
+/// Repository-local git config key marking a bare repository datom created
+/// (`datom.managed = true`): the only local remotes datom ever deletes.
+pub const MANAGED_KEY: &str = "datom.managed";
+
 /// Create a bare repository at `path` (HEAD on `main`) unless one exists.
+/// A repository created here is marked [`MANAGED_KEY`]; an existing one is
+/// adopted as it is (unmarked: datom will not delete it).
 pub fn ensure_bare(path: &Path) -> Result<()> {
     if Repository::open_bare(path).is_ok() {
         return Ok(());
@@ -71,8 +116,24 @@ pub fn ensure_bare(path: &Path) -> Result<()> {
     std::fs::create_dir_all(path).map_err(|e| Error::new(Kind::Git, format!("cannot create {}: {e}", path.display())))?;
     let mut opts = RepositoryInitOptions::new();
     opts.bare(true).initial_head(DEFAULT_BRANCH);
-    Repository::init_opts(path, &opts).map_err(|e| git_err("cannot create bare repository", e))?;
+    let repo = Repository::init_opts(path, &opts).map_err(|e| git_err("cannot create bare repository", e))?;
+    repo.config()
+        .and_then(|c| c.open_level(git2::ConfigLevel::Local))
+        .and_then(|mut c| c.set_bool(MANAGED_KEY, true))
+        .map_err(|e| git_err("cannot mark the bare repository as datom's", e))?;
     Ok(())
+}
+
+/// Is `path` a bare repository datom created: bare, and marked
+/// `datom.managed = true` in its own config (global config does not count)?
+pub fn is_managed_bare(path: &Path) -> bool {
+    let Ok(repo) = Repository::open_bare(path) else { return false };
+    if !repo.is_bare() {
+        return false;
+    }
+    // open_bare forces bare mode: the repository's own core.bare decides
+    let Ok(local) = repo.config().and_then(|c| c.open_level(git2::ConfigLevel::Local)) else { return false };
+    local.get_bool("core.bare").unwrap_or(false) && local.get_bool(MANAGED_KEY).unwrap_or(false)
 }
 
 /// Callbacks of a network operation: credentials, and the cancel flag
@@ -478,13 +539,6 @@ impl Repo {
         self.repo.find_remote(name).ok().and_then(|r| r.url().ok().map(|s| s.to_string()))
     }
 
-    /// The first remote's URL (the data repo URL of a clone).
-    pub fn first_remote_url(&self) -> Option<String> {
-        let names = self.repo.remotes().ok()?;
-        let first = names.iter().flatten().flatten().next()?.to_string();
-        self.remote_url(&first)
-    }
-
     /// Name of the checked-out branch; errors on a detached HEAD or an
     /// empty repository.
     pub fn branch(&self) -> Result<String> {
@@ -778,6 +832,18 @@ impl Repo {
         Ok(st.iter().filter_map(|e| e.path().ok().map(|p| p.to_string())).collect())
     }
 
+    /// Files of the working tree git does not hold as committed: untracked,
+    /// ignored (e.g. extracts in `input_files/`) and modified files. What
+    /// removing the clone would destroy.
+    pub fn user_files(&self) -> Result<Vec<String>> {
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(true).recurse_ignored_dirs(true);
+        let st = self.repo.statuses(Some(&mut opts)).map_err(|e| git_err("status", e))?;
+        let mut out: Vec<String> = st.iter().filter_map(|e| e.path().ok().map(|p| p.to_string())).collect();
+        out.sort();
+        Ok(out)
+    }
+
     /// Paths changed between two commits.
     pub fn changed_paths(&self, from: &str, to: &str) -> Result<Vec<String>> {
         let a = self.repo.find_commit(git2::Oid::from_str(from).map_err(|e| git_err("oid", e))?).map_err(|e| git_err("commit", e))?;
@@ -815,6 +881,46 @@ mod tests {
     fn redacts_credentials() {
         assert_eq!(redact("https://git:ghp_secret@github.com/a/b.git failed"), "https://***@github.com/a/b.git failed");
         assert_eq!(redact("no url here"), "no url here");
+    }
+
+    #[test]
+    fn urls_with_credentials_are_refused() {
+        for bad in [
+            "https://x:ghp_SECRET@github.com/o/r.git",
+            "https://ghp_SECRET@github.com/o/r.git",
+            "http://u:p@127.0.0.1:8080/o/r.git",
+            "ssh://git:pw@host/o/r.git",
+            "x:ghp_SECRET@github.com:o/r.git",
+        ] {
+            let e = check_repo_url(bad, "data_repo_url").unwrap_err();
+            assert_eq!(e.kind, Kind::Input, "{bad}");
+            assert!(!e.message.contains("SECRET") && !e.message.contains(":pw@") && !e.message.contains(":p@"), "{}", e.message);
+        }
+        for good in ["https://github.com/o/r.git", "git@github.com:o/r.git", "ssh://git@host/o/r.git", "/tmp/a@b/r.git", "file:///tmp/r.git"] {
+            assert!(check_repo_url(good, "data_repo_url").is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn bare_repos_datom_creates_are_marked() {
+        let d = tmp("managed");
+        let bare = d.join("mine.git");
+        ensure_bare(&bare).unwrap();
+        assert!(is_managed_bare(&bare));
+        // adopted, not created: unmarked
+        let theirs = d.join("theirs.git");
+        let mut opts = RepositoryInitOptions::new();
+        opts.bare(true);
+        Repository::init_opts(&theirs, &opts).unwrap();
+        ensure_bare(&theirs).unwrap();
+        assert!(!is_managed_bare(&theirs));
+        // a working tree (or a plain folder) is never a managed bare repo
+        let wt = Repo::init(&d.join("wt")).unwrap();
+        drop(wt);
+        assert!(!is_managed_bare(&d.join("wt")));
+        assert!(!is_managed_bare(&d.join("wt/.git")));
+        assert!(!is_managed_bare(&d.join("nothing")));
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

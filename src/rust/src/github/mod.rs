@@ -228,17 +228,45 @@ fn transport_cause(e: &reqwest::Error) -> String {
     }
 }
 
+/// Check a GitHub API root wherever it comes from (`github_api_url`,
+/// `DATOM_GITHUB_API_URL`): parsed, not prefix-tested; `https`, or `http`
+/// only on a loopback host (`localhost`, `127.0.0.0/8`, `::1`); no
+/// credentials, query or fragment. Returns it without trailing `/`.
+pub fn check_api_url(api_url: &str, what: &str) -> Result<String> {
+    const HINT: &str = "e.g. https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server; http:// only on a loopback address (127.0.0.1, ::1, localhost).";
+    let trimmed = api_url.trim().trim_end_matches('/').to_string();
+    let shown = crate::git::redact(&trimmed);
+    let u = reqwest::Url::parse(&trimmed)
+        .map_err(|_| Error::input(format!("{what} is not a valid URL: \"{shown}\"")).with_hint(HINT))?;
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(Error::input(format!("{what} must not contain credentials: \"{shown}\"")).with_hint(HINT));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(Error::input(format!("{what} must not contain a query or a fragment: \"{shown}\"")).with_hint(HINT));
+    }
+    let host = u.host_str().unwrap_or("");
+    if host.is_empty() {
+        return Err(Error::input(format!("{what} has no host: \"{shown}\"")).with_hint(HINT));
+    }
+    let loopback = host == "localhost"
+        || host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match u.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(Error::input(format!("{what} must be an https:// URL (http:// only on a loopback address), not \"{shown}\""))
+                .with_hint(HINT))
+        }
+        _ => return Err(Error::input(format!("{what} must be an https:// URL, not \"{shown}\"")).with_hint(HINT)),
+    }
+    Ok(trimmed)
+}
+
 impl GitHub {
     /// A client for `api_url` (trailing `/` removed) with `token`. Checks
     /// the arguments only; no request is made.
     pub fn new(api_url: &str, token: &str) -> Result<GitHub> {
-        let api_url = api_url.trim().trim_end_matches('/').to_string();
-        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) || api_url.len() <= "https://".len() {
-            return Err(Error::input(format!("github_api_url must be an http(s) URL, not \"{api_url}\"")).with_hint("e.g. https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server."));
-        }
-        if api_url.contains('@') || api_url.contains('?') || api_url.contains('#') {
-            return Err(Error::input("github_api_url must not contain credentials, a query or a fragment"));
-        }
+        let api_url = check_api_url(api_url, "github_api_url")?;
         if token.trim().is_empty() {
             return Err(Error::input("GitHub PAT is empty").with_hint("Pass a personal access token as github_pat to datom_store()."));
         }
@@ -543,6 +571,27 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     const TOKEN: &str = "ghp_standin_full_0123456789";
+
+    #[test]
+    fn api_urls_are_parsed_not_prefix_tested() {
+        for good in ["https://api.github.com", "https://ghe.example.com/api/v3/", "http://127.0.0.1:8080", "http://localhost:9/api", "http://[::1]:80"] {
+            assert!(check_api_url(good, "github_api_url").is_ok(), "{good}");
+        }
+        for bad in [
+            "http://localhost.example.com",
+            "http://127.0.0.1.evil.com",
+            "http://localhost@evil.com",
+            "http://evil.com",
+            "https://user:pw@api.github.com",
+            "https://api.github.com?x=1",
+            "ftp://api.github.com",
+            "api.github.com",
+        ] {
+            let e = check_api_url(bad, "github_api_url").unwrap_err();
+            assert_eq!(e.kind, Kind::Input, "{bad}");
+            assert!(!e.message.contains("pw@"), "{}", e.message);
+        }
+    }
     const TOKEN_NO_DELETE: &str = "ghp_standin_nodelete_0123456789";
     const TOKEN_NO_REPO: &str = "ghp_standin_noscope_0123456789";
 

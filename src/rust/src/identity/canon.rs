@@ -17,8 +17,51 @@ use crate::identity::rvalue::{is_na_real, RValue};
 pub const VOLATILE_KEYS: [&str; 5] =
     ["created_at", "datom_version", "parquet_sha", "column_hashes", "size_bytes"];
 
-/// Maximum nesting depth accepted by [`parse_json`].
-pub const MAX_PARSE_DEPTH: usize = 1000;
+/// Deepest nesting of lists datom accepts in a value it is given (metadata,
+/// `custom`, lineage details): checked by the binding layer before it
+/// recurses into an R list.
+pub const MAX_DEPTH: usize = 512;
+
+/// Deepest JSON document datom writes ([`check_json_depth`] before a file
+/// is written or a value hashed) and reads ([`parse_json`]): the same limit
+/// both ways, so whatever is written can be read back. [`MAX_DEPTH`] plus
+/// room for the objects datom wraps around a value (metadata.json,
+/// version_history.json) and for its innermost arrays.
+pub const MAX_JSON_DEPTH: usize = MAX_DEPTH + 16;
+
+/// Nesting depth of the JSON form of `v` (objects and arrays; a length-1
+/// atomic vector and `null` are scalars), computed without recursion.
+pub fn json_depth(v: &RValue) -> usize {
+    let mut max = 0;
+    let mut stack: Vec<(&RValue, usize)> = vec![(v, 0)];
+    while let Some((v, d)) = stack.pop() {
+        let here = match v {
+            RValue::Null => d,
+            RValue::Logical(x) => d + usize::from(x.len() != 1),
+            RValue::Integer(x) => d + usize::from(x.len() != 1),
+            RValue::Double(x) => d + usize::from(x.len() != 1),
+            RValue::Character(x) => d + usize::from(x.len() != 1),
+            RValue::DataFrame { .. } | RValue::Matrix { .. } => d + 2,
+            RValue::List { values, .. } => {
+                stack.extend(values.iter().map(|c| (c, d + 1)));
+                d + 1
+            }
+        };
+        max = max.max(here);
+    }
+    max
+}
+
+/// Refuse a value whose JSON form is deeper than [`MAX_JSON_DEPTH`] (it
+/// could be written but never read back).
+pub fn check_json_depth(v: &RValue, what: &str) -> Result<()> {
+    let d = json_depth(v);
+    if d > MAX_JSON_DEPTH {
+        return Err(Error::input(format!("{what} is nested {d} levels deep; datom reads and writes JSON at most {MAX_JSON_DEPTH} levels deep"))
+            .with_hint(format!("Flatten the value (at most {MAX_DEPTH} levels of nested lists).")));
+    }
+    Ok(())
+}
 
 // ---------------------------------------------------------------------------
 // Hashing
@@ -85,6 +128,7 @@ pub fn semantic_metadata(v: &RValue) -> Result<RValue> {
 /// `metadata_sha` of a metadata object: returns (lower-case hex SHA-256,
 /// canonical text `T`) of `canonical_json(semantic_metadata(v))`.
 pub fn metadata_sha(v: &RValue) -> Result<(String, String)> {
+    check_json_depth(v, "metadata")?;
     let sem = semantic_metadata(v)?;
     let text = canonical_json(&sem);
     Ok((sha256_hex(text.as_bytes()), text))
@@ -639,7 +683,7 @@ impl Parser<'_> {
     }
 
     fn object(&mut self, depth: usize) -> Result<RValue> {
-        if depth > MAX_PARSE_DEPTH {
+        if depth > MAX_JSON_DEPTH {
             return Err(self.err("nesting too deep"));
         }
         self.i += 1; // '{'
@@ -678,7 +722,7 @@ impl Parser<'_> {
     }
 
     fn array(&mut self, depth: usize) -> Result<RValue> {
-        if depth > MAX_PARSE_DEPTH {
+        if depth > MAX_JSON_DEPTH {
             return Err(self.err("nesting too deep"));
         }
         self.i += 1; // '['
@@ -1576,9 +1620,9 @@ mod tests {
             let e = parse_json(bad).expect_err(bad);
             assert_eq!(e.kind, Kind::Json, "{bad}");
         }
-        let deep = "[".repeat(MAX_PARSE_DEPTH + 1) + &"]".repeat(MAX_PARSE_DEPTH + 1);
+        let deep = "[".repeat(MAX_JSON_DEPTH + 1) + &"]".repeat(MAX_JSON_DEPTH + 1);
         assert_eq!(parse_json(&deep).expect_err("deep").kind, Kind::Json);
-        let ok = "[".repeat(MAX_PARSE_DEPTH) + &"]".repeat(MAX_PARSE_DEPTH);
+        let ok = "[".repeat(MAX_JSON_DEPTH) + &"]".repeat(MAX_JSON_DEPTH);
         assert!(parse_json(&ok).is_ok());
     }
 
@@ -1615,6 +1659,28 @@ mod tests {
                 let _ = metadata_sha(&v);
             }
         }
+    }
+
+    #[test]
+    fn writer_and_reader_share_one_depth_limit() {
+        let nest = |n: usize| {
+            let mut v = i(1);
+            for _ in 0..n {
+                v = named(vec![("k", v)]);
+            }
+            v
+        };
+        let ok = nest(MAX_JSON_DEPTH);
+        assert_eq!(json_depth(&ok), MAX_JSON_DEPTH);
+        assert!(check_json_depth(&ok, "x").is_ok());
+        // what the writer accepts the reader reads back
+        assert!(parse_json(&pretty_json(&ok)).is_ok());
+        assert!(parse_json(&canonical_json(&ok)).is_ok());
+        let deep = nest(MAX_JSON_DEPTH + 1);
+        assert_eq!(check_json_depth(&deep, "x").unwrap_err().kind, Kind::Input);
+        assert!(metadata_sha(&deep).is_err());
+        assert!(parse_json(&canonical_json(&deep)).is_err());
+        assert_eq!(json_depth(&RValue::unnamed(vec![d(1.0), RValue::Double(vec![1.0, 2.0])])), 2);
     }
 
     #[test]

@@ -269,7 +269,9 @@ pub fn hash_table(columns: &[NamedColumn<'_>], nrow: usize, threads: usize) -> T
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+            // a worker's panic is re-raised (never an empty digest): the
+            // binding layer's guard turns it into datom_error_internal
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
         });
         for (i, d) in results.into_iter().flatten() {
             digests[i] = d;

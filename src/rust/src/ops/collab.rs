@@ -87,12 +87,11 @@ pub fn pull(clone: &CloneCtx) -> Result<Pulled> {
 
 /// Tables of a data clone: top-level folders with a metadata.json (8).
 pub fn clone_tables(path: &Path) -> Result<Vec<String>> {
-    const SKIP: [&str; 7] = super::publish::NOT_TABLES;
     let mut out = Vec::new();
     let rd = std::fs::read_dir(path).map_err(|e| Error::new(Kind::Storage, format!("cannot list {}: {e}", path.display())))?;
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || SKIP.contains(&name.as_str()) || !e.path().is_dir() {
+        if name.starts_with('.') || layout::SKIPPED_DIRS.contains(&name.as_str()) || !e.path().is_dir() {
             continue;
         }
         if e.path().join("metadata.json").is_file() {

@@ -76,7 +76,7 @@ fn is_nonempty_dir(p: &Path) -> bool {
 }
 
 fn check_remote(repo: &Repo, clone: &Path, url: &str) -> Result<()> {
-    let actual = repo.first_remote_url().unwrap_or_default();
+    let actual = repo.remote_url(&repo_remote_name(repo)).unwrap_or_default();
     if !same_url(&actual, url) {
         return Err(Error::new(
             Kind::Conflict,

@@ -16,7 +16,7 @@ use crate::identity::rvalue::RValue;
 use crate::layout;
 use crate::model;
 use crate::store::Store;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A project's sub-namespace in its data store.
 pub struct Project {
@@ -52,6 +52,7 @@ impl Project {
         }
     }
     pub fn put_json(&self, k: &str, v: &RValue) -> Result<()> {
+        crate::identity::canon::check_json_depth(v, k)?;
         self.store.put(&self.key(k), model::json_text(v, self.json_newline).as_bytes())
     }
 }
@@ -75,6 +76,7 @@ impl CloneCtx {
         }
     }
     pub fn write_json(&self, rel: &str, v: &RValue) -> Result<()> {
+        crate::identity::canon::check_json_depth(v, rel)?;
         crate::store::local::write_atomic(&self.file(rel), model::json_text(v, true).as_bytes())
     }
 }
@@ -86,7 +88,77 @@ pub fn read_config(path: &std::path::Path) -> Result<model::ProjectConfig> {
         Error::new(Kind::NotFound, format!("No datom config found at {}", path.display()))
             .with_hint("Run datom_init_repo() to create a project, or check your path.")
     })?;
-    model::ProjectConfig::from_yaml(&text)
+    let c = model::ProjectConfig::from_yaml(&text)?;
+    layout::check_name(&c.project_name, "project_name").map_err(|e| {
+        Error::input(format!("{} records an invalid project name: {}", p.display(), e.message))
+            .with_hint("Fix project_name in .datom/project.yaml (letters, digits, underscore, hyphen, space or parentheses; not a reserved name).")
+    })?;
+    Ok(c)
+}
+
+/// The data repository a teardown may delete, once ownership is proven.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RepoTarget {
+    /// A bare repository datom created (`datom.managed = true`).
+    Local(PathBuf),
+    /// A local remote that no longer exists: nothing to delete.
+    LocalGone(PathBuf),
+    /// A hosted repository (the URL `origin` and project.yaml agree on).
+    Remote(String),
+}
+
+/// Prove that the data repository of the clone at `clone` is datom's to
+/// delete, before anything is touched: the clone's `origin` remote (never
+/// another remote) must be the data repo URL recorded in
+/// `.datom/project.yaml`, and a local remote must be a bare repository datom
+/// created (marked `datom.managed = true`). Anything else is a
+/// `Kind::Conflict` and nothing is deleted.
+pub fn owned_data_repo(clone: &Path) -> Result<RepoTarget> {
+    let cfg = read_config(clone)?;
+    let repo = crate::git::Repo::open(clone)?;
+    let refuse = |msg: String| {
+        Error::new(Kind::Conflict, format!("Refusing to delete the data repo: {msg}; nothing was deleted"))
+            .with_hint("datom deletes only the repository the clone's `origin` points at, when it is the data repo recorded in .datom/project.yaml and (for a local path) a bare repository datom created. Delete it yourself if you are sure.")
+    };
+    let origin = repo
+        .remote_url("origin")
+        .ok_or_else(|| refuse(format!("the clone at {} has no `origin` remote", clone.display())))?;
+    if !gov::same_url(&origin, &cfg.remote_url) {
+        return Err(refuse(format!(
+            "`origin` ({}) is not the data repo recorded in .datom/project.yaml ({})",
+            crate::git::redact(&origin),
+            crate::git::redact(&cfg.remote_url)
+        )));
+    }
+    if !crate::git::is_local_remote(&origin) {
+        return Ok(RepoTarget::Remote(origin));
+    }
+    let path = crate::git::local_remote_path(&origin);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(RepoTarget::LocalGone(path));
+    }
+    if !crate::git::is_managed_bare(&path) {
+        return Err(refuse(format!(
+            "{} is not a bare repository created by datom (no `{} = true` in its git config)",
+            path.display(),
+            crate::git::MANAGED_KEY
+        )));
+    }
+    Ok(RepoTarget::Local(path))
+}
+
+/// Delete the local bare data repository of the clone at `clone` after
+/// [`owned_data_repo`] proved it is datom's. Returns the removed path
+/// (`None` when there was nothing to delete, or the repo is hosted).
+pub fn delete_local_data_repo(clone: &Path) -> Result<Option<PathBuf>> {
+    match owned_data_repo(clone)? {
+        RepoTarget::Local(p) => {
+            std::fs::remove_dir_all(&p)
+                .map_err(|e| Error::new(Kind::Storage, format!("cannot remove the bare repository {}: {e}", p.display())))?;
+            Ok(Some(p))
+        }
+        RepoTarget::LocalGone(_) | RepoTarget::Remote(_) => Ok(None),
+    }
 }
 
 /// Rows of `datom_list()`: tables of the storage manifest, sorted by name.

@@ -21,8 +21,8 @@ use crate::identity::rvalue::RValue;
 use crate::layout;
 use crate::model;
 
-/// Folders of a data repo that are never tables.
-pub const NOT_TABLES: [&str; 7] = ["input_files", "renv", "man", "R", "tests", "vignettes", "src"];
+/// Folders of a data repo that are never tables (the one list).
+pub use crate::layout::SKIPPED_DIRS as NOT_TABLES;
 
 /// A file of the repo that the store mirrors, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]

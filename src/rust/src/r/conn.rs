@@ -22,8 +22,10 @@ pub fn field(x: SEXP, name: &str) -> Option<SEXP> {
         .filter(|v| !is_null(*v))
 }
 
+/// A string field; a `datom_secret` handle (PAT, secret key) is read here,
+/// at the moment of use.
 pub fn field_str(x: SEXP, name: &str) -> Option<String> {
-    field(x, name).and_then(|v| strings_owned(v).into_iter().next().flatten())
+    field(x, name).and_then(super::secret::reveal)
 }
 
 /// The data location of a conn: backend, root, prefix, region.
@@ -81,6 +83,7 @@ pub fn project(conn: SEXP) -> Result<Project> {
 
 /// A project `name` at the location described by `x` (a conn or access list).
 pub fn project_at(name: &str, x: SEXP) -> Result<Project> {
+    layout::check_name(name, "project_name")?;
     let loc = location(x)?;
     let (store, newline, display) = open_store(&loc, x)?;
     let mut p = Project::new(name, store, loc.prefix_norm(), newline, display);

@@ -39,9 +39,9 @@ fn display_class(x: SEXP) -> String {
 
 fn num_values<'a>(x: SEXP) -> Option<NumValues<'a>> {
     match typeof_str(x) {
-        "double" => Some(NumValues::Double(real_slice(x))),
-        "integer" => Some(NumValues::Integer(int_slice(x))),
-        "logical" => Some(NumValues::Logical(lgl_slice(x))),
+        "double" => real_slice(x).ok().map(NumValues::Double),
+        "integer" => int_slice(x).ok().map(NumValues::Integer),
+        "logical" => lgl_slice(x).ok().map(NumValues::Logical),
         _ => None,
     }
 }
@@ -67,6 +67,9 @@ pub fn check_frame(df: SEXP) -> Result<Vec<ColumnReport>> {
         let (rtype, list_of_frames, has_units) = shape_of(x, &class);
         let shape = ColumnShape { class: &class, rtype: &rtype, list_of_frames, has_units };
         let advice = match classify(&shape) {
+            Classified::Ok { kind: CKind::Factor, stripped: false } if typeof_str(attr(x, "levels")) != "character" => Some(
+                format!("a factor's levels must be character, not {}; rebuild it with factor()", typeof_str(attr(x, "levels"))),
+            ),
             Classified::Ok { .. } => None,
             Classified::Unsupported { advice } => Some(advice),
         };
@@ -102,6 +105,14 @@ pub fn frame_view<'a>(df: SEXP, nrow: usize) -> Result<FrameView<'a>> {
                 continue;
             }
         };
+        if kind == CKind::Factor && !stripped && typeof_str(attr(x, "levels")) != "character" {
+            problems.push(Problem {
+                name,
+                class: display_class(x),
+                advice: format!("a factor's levels must be character, not {}; rebuild it with factor()", typeof_str(attr(x, "levels"))),
+            });
+            continue;
+        }
         if xlength(x) != nrow {
             return Err(Error::input(format!(
                 "column `{name}` has {} values but the data frame has {nrow} rows",
@@ -125,12 +136,12 @@ pub fn frame_view<'a>(df: SEXP, nrow: usize) -> Result<FrameView<'a>> {
                 CKind::Num => Column::Num(num_values(x).ok_or_else(|| Error::internal("numeric storage"))?),
                 CKind::Chr => Column::Chr(StrValues { values: strings_utf8(x) }),
                 CKind::I64 => {
-                    let r = real_slice(x);
+                    let r = real_slice(x)?;
                     // SAFETY: f64 and u64 have the same size and alignment.
                     Column::I64(unsafe { std::slice::from_raw_parts(r.as_ptr() as *const u64, r.len()) })
                 }
                 CKind::Factor => Column::Factor {
-                    codes: int_slice(x),
+                    codes: int_slice(x)?,
                     levels: StrValues { values: strings_utf8(attr(x, "levels")) },
                     ordered: class.iter().any(|c| c == "ordered"),
                 },

@@ -10,7 +10,7 @@ use extendr_api::prelude::*;
 use std::path::Path;
 
 fn creds(token: &Robj) -> Creds {
-    Creds { token: token.as_str().map(|s| s.to_string()) }
+    Creds { token: super::secret::reveal(super::sexp::sexp(token)) }
 }
 
 fn gov_store(loc: &Robj) -> Result<crate::ops::Project> {

@@ -6,6 +6,7 @@ mod conn;
 mod gov;
 mod frame;
 mod result;
+mod secret;
 mod sexp;
 mod value;
 
@@ -140,8 +141,17 @@ fn rs_parquet_read(path: &str, expected_sha: Robj) -> Robj {
 
 mod read;
 
+/// A string argument (or a `datom_secret` handle: tokens), `None` for NULL/NA.
 fn opt_str(x: &Robj) -> Option<String> {
-    x.as_str().map(|s| s.to_string())
+    secret::reveal(sexp(x))
+}
+
+/// A GitHub PAT argument: a string or a live `datom_secret` handle.
+fn pat_arg(token: &Robj) -> Result<String> {
+    secret::reveal(sexp(token)).ok_or_else(|| {
+        Error::input("No GitHub PAT available (a store restored from a file does not carry its secrets)")
+            .with_hint("Rebuild the store with datom_store(github_pat = ...) in this session.")
+    })
 }
 
 fn opt_value(x: &Robj, what: &str) -> Result<Option<crate::identity::rvalue::RValue>> {
@@ -202,12 +212,12 @@ fn rs_namespace_owner(conn: Robj) -> Robj {
     })
 }
 
-/// project.yaml of a data clone, plus its first remote's URL.
+/// project.yaml of a data clone, plus its `origin` remote's URL.
 #[extendr]
 fn rs_read_config(path: &str) -> Robj {
     guard(|| {
         let c = crate::ops::read_config(std::path::Path::new(path))?;
-        let remote = crate::git::Repo::open(std::path::Path::new(path)).ok().and_then(|r| r.first_remote_url());
+        let remote = crate::git::Repo::open(std::path::Path::new(path)).ok().and_then(|r| r.remote_url("origin"));
         let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
         list_named(
             &["project_name", "type", "root", "prefix", "region", "remote_url", "git_remote"],
@@ -221,6 +231,57 @@ fn rs_read_config(path: &str) -> Robj {
                 opt(remote),
             ],
         )
+    })
+}
+
+/// The one name rule (layout::check_name) for project and table names.
+#[extendr]
+fn rs_check_name(name: &str, what: &str) -> Robj {
+    guard(|| {
+        crate::layout::check_name(name, what)?;
+        Ok(true.into())
+    })
+}
+
+/// A repository URL without credentials in it (git::check_repo_url).
+#[extendr]
+fn rs_check_repo_url(url: &str, what: &str) -> Robj {
+    guard(|| {
+        crate::git::check_repo_url(url, what)?;
+        Ok(true.into())
+    })
+}
+
+/// A GitHub API root: https, or http on a loopback host; returned without
+/// trailing slash (github::check_api_url).
+#[extendr]
+fn rs_check_api_url(url: &str, what: &str) -> Robj {
+    guard(|| Ok(crate::github::check_api_url(url, what)?.into()))
+}
+
+/// The data repo a teardown may delete, ownership proven
+/// (ops::owned_data_repo): list(kind = "local" | "local_gone" | "remote", target).
+#[extendr]
+fn rs_data_repo_owned(path: &str) -> Robj {
+    guard(|| {
+        let (kind, target) = match crate::ops::owned_data_repo(std::path::Path::new(path))? {
+            crate::ops::RepoTarget::Local(p) => ("local", p.display().to_string()),
+            crate::ops::RepoTarget::LocalGone(p) => ("local_gone", p.display().to_string()),
+            crate::ops::RepoTarget::Remote(u) => ("remote", u),
+        };
+        list_named(&["kind", "target"], vec![kind.into(), target.into()])
+    })
+}
+
+/// Delete the clone's local bare data repo, re-proving ownership first.
+/// The removed path, or NULL when there was nothing to remove.
+#[extendr]
+fn rs_delete_local_data_repo(path: &str) -> Robj {
+    guard(|| {
+        Ok(match crate::ops::delete_local_data_repo(std::path::Path::new(path))? {
+            Some(p) => p.display().to_string().into(),
+            None => ().into(),
+        })
     })
 }
 
@@ -343,6 +404,7 @@ fn rs_engine_version() -> &'static str {
 fn rs_parse_json(text: &str) -> Robj {
     guard(|| {
         let v = crate::identity::canon::parse_json(text)?;
+        value::check_no_nul(&v, "the JSON text")?;
         value::from_rvalue(&v).map_err(rerr)
     })
 }
@@ -355,7 +417,10 @@ fn rs_store_get_json(conn: Robj, key: &str) -> Robj {
         crate::store::check_key(key)?;
         let project = conn::project(sexp(&conn))?;
         match project.get_json(key)? {
-            Some(v) => value::from_rvalue(&v).map_err(rerr),
+            Some(v) => {
+                value::check_no_nul(&v, key)?;
+                value::from_rvalue(&v).map_err(rerr)
+            }
             None => Ok(().into()),
         }
     })
@@ -456,18 +521,18 @@ fn rs_s3_ensure_bucket(loc: Robj) -> Robj {
 
 /// `GET /user` with a token: list(login, id).
 #[extendr]
-fn rs_github_user(api_url: &str, token: &str) -> Robj {
+fn rs_github_user(api_url: &str, token: Robj) -> Robj {
     guard(|| {
-        let u = crate::github::GitHub::new(api_url, token)?.user()?;
+        let u = crate::github::GitHub::new(api_url, &pat_arg(&token)?)?.user()?;
         list_named(&["login", "id"], vec![u.login.into(), (u.id as f64).into()])
     })
 }
 
 /// Create (or reuse an empty) GitHub repository: list(clone_url, full_name, created).
 #[extendr]
-fn rs_github_ensure_repo(api_url: &str, token: &str, org: Robj, name: &str, private: bool) -> Robj {
+fn rs_github_ensure_repo(api_url: &str, token: Robj, org: Robj, name: &str, private: bool) -> Robj {
     guard(|| {
-        let gh = crate::github::GitHub::new(api_url, token)?;
+        let gh = crate::github::GitHub::new(api_url, &pat_arg(&token)?)?;
         let org = opt_str(&org);
         let (repo, how) = gh.ensure_repo(org.as_deref(), name, private)?;
         list_named(
@@ -479,12 +544,12 @@ fn rs_github_ensure_repo(api_url: &str, token: &str, org: Robj, name: &str, priv
 
 /// Delete a GitHub repository given its clone URL.
 #[extendr]
-fn rs_github_delete_repo(api_url: &str, token: &str, url: &str) -> Robj {
+fn rs_github_delete_repo(api_url: &str, token: Robj, url: &str) -> Robj {
     guard(|| {
         let (owner, name) = crate::github::github_owner_repo(url, api_url).ok_or_else(|| {
             Error::input(format!("{} is not a repository of the GitHub host at {api_url}", crate::git::redact(url)))
         })?;
-        crate::github::GitHub::new(api_url, token)?.delete_repo(&owner, &name)?;
+        crate::github::GitHub::new(api_url, &pat_arg(&token)?)?.delete_repo(&owner, &name)?;
         Ok(format!("{owner}/{name}").into())
     })
 }
@@ -525,6 +590,13 @@ fn rs_git_status(path: &str) -> Robj {
         let head: Robj = repo.head_sha().map(Robj::from).unwrap_or_else(|| ().into());
         list_named(&["uncommitted", "branch", "head"], vec![repo.uncommitted()?.into(), branch, head])
     })
+}
+
+/// Files of a data clone that are not committed (untracked, ignored,
+/// modified): what removing the clone would destroy.
+#[extendr]
+fn rs_clone_user_files(path: &str) -> Robj {
+    guard(|| Ok(crate::git::Repo::open(std::path::Path::new(path))?.user_files()?.into()))
 }
 
 /// Re-sync one table's metadata (`datom_write(conn, name = )`).
@@ -670,6 +742,7 @@ fn rs_validate(conn: Robj, deep: bool) -> Robj {
 extendr_module! {
     mod datom;
     use gov;
+    use secret;
     fn rs_hash;
     fn rs_check;
     fn rs_metadata_sha;
@@ -699,9 +772,15 @@ extendr_module! {
     fn rs_github_user;
     fn rs_github_ensure_repo;
     fn rs_github_delete_repo;
+    fn rs_check_name;
+    fn rs_check_repo_url;
+    fn rs_check_api_url;
+    fn rs_data_repo_owned;
+    fn rs_delete_local_data_repo;
     fn rs_clone;
     fn rs_pull;
     fn rs_git_status;
+    fn rs_clone_user_files;
     fn rs_sync_metadata;
     fn rs_clone_tables;
     fn rs_sync_dispatch_data;

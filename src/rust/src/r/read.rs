@@ -13,8 +13,31 @@ fn set_class(x: &mut Robj, class: &Option<Vec<String>>) -> Result<()> {
     Ok(())
 }
 
+/// R strings cannot hold NUL: making one raises an R error (over Rust
+/// frames). Checked before any string is handed to R.
+fn check_nul(s: &str, what: &str) -> Result<()> {
+    if s.as_bytes().contains(&0) {
+        return Err(crate::error::Error::input(format!("{what} contains a string with an embedded NUL, which R cannot represent"))
+            .with_hint("The file was not written by datom; remove the NUL characters before importing it."));
+    }
+    Ok(())
+}
+
 pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
     let n = t.nrow;
+    if let Some(c) = &t.df_class {
+        c.iter().try_for_each(|s| check_nul(s, "the table's class"))?;
+    }
+    for c in &t.columns {
+        check_nul(&c.name, "a column name")?;
+        let what = format!("column `{}`", c.name.replace('\0', "\\0"));
+        for s in c.levels.iter().flatten().chain(c.info.class.iter().flatten()) {
+            check_nul(s, &what)?;
+        }
+        for s in [&c.info.tzone, &c.info.units, &c.info.extra].into_iter().flatten() {
+            check_nul(s, &what)?;
+        }
+    }
     let mut cols: Vec<Robj> = Vec::with_capacity(t.columns.len());
     for (i, c) in t.columns.iter().enumerate() {
         let mut x: Robj = match c.target {
@@ -148,7 +171,14 @@ fn fill_strings(t: &ReadTable, col: usize, v: &Robj) -> Result<()> {
                         let c = match cache.get(b) {
                             Some(c) => *c,
                             None => {
-                                if b.len() > i32::MAX as usize {
+                                if b.contains(&0) {
+                                    err.get_or_insert(crate::error::Error::input(format!(
+                                        "column `{}` contains a string with an embedded NUL, which R cannot represent",
+                                        t.columns[col].name.replace('\0', "\\0")
+                                    ))
+                                    .with_hint("The file was not written by datom; remove the NUL characters before importing it."));
+                                    R_NaString
+                                } else if b.len() > i32::MAX as usize {
                                     err.get_or_insert(crate::error::Error::input("string too long for R"));
                                     R_NaString
                                 } else {

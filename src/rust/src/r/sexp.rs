@@ -83,6 +83,7 @@ pub fn typeof_str(x: SEXP) -> &'static str {
         SEXPTYPE::S4SXP => "S4",
         SEXPTYPE::LANGSXP => "language",
         SEXPTYPE::EXPRSXP => "expression",
+        SEXPTYPE::EXTPTRSXP => "externalptr",
         _ => "other",
     }
 }
@@ -129,8 +130,12 @@ pub fn charsxp_utf8<'a>(c: SEXP) -> Option<&'a [u8]> {
     }
 }
 
-/// Elements of a character vector as UTF-8 byte slices.
+/// Elements of a character vector as UTF-8 byte slices; empty for anything
+/// that is not a character vector (STRING_ELT on another type is an R error).
 pub fn strings_utf8<'a>(x: SEXP) -> Vec<Option<&'a [u8]>> {
+    if unsafe { TYPEOF(x) } != SEXPTYPE::STRSXP {
+        return Vec::new();
+    }
     let n = xlength(x);
     (0..n).map(|i| charsxp_utf8(unsafe { STRING_ELT(x, i as isize) })).collect()
 }
@@ -157,28 +162,49 @@ pub fn list_elt(x: SEXP, i: usize) -> SEXP {
     unsafe { VECTOR_ELT(x, i as isize) }
 }
 
-pub fn real_slice<'a>(x: SEXP) -> &'a [f64] {
-    let n = xlength(x);
-    if n == 0 {
-        return &[];
+/// The storage of `x` must be `want` before R's typed accessors (REAL,
+/// INTEGER, LOGICAL) are called: on another type they raise an R error,
+/// which would jump over Rust frames.
+fn check_type(x: SEXP, want: SEXPTYPE, what: &str) -> crate::error::Result<()> {
+    if unsafe { TYPEOF(x) } != want {
+        return Err(crate::error::Error::input(format!(
+            "{what}: expected {} storage, found {}",
+            match want {
+                SEXPTYPE::REALSXP => "double",
+                SEXPTYPE::INTSXP => "integer",
+                _ => "logical",
+            },
+            typeof_str(x)
+        )));
     }
-    unsafe { std::slice::from_raw_parts(extendr_ffi::REAL(x), n) }
+    Ok(())
 }
 
-pub fn int_slice<'a>(x: SEXP) -> &'a [i32] {
+pub fn real_slice<'a>(x: SEXP) -> crate::error::Result<&'a [f64]> {
+    check_type(x, SEXPTYPE::REALSXP, "value")?;
     let n = xlength(x);
     if n == 0 {
-        return &[];
+        return Ok(&[]);
     }
-    unsafe { std::slice::from_raw_parts(extendr_ffi::INTEGER(x), n) }
+    Ok(unsafe { std::slice::from_raw_parts(extendr_ffi::REAL(x), n) })
 }
 
-pub fn lgl_slice<'a>(x: SEXP) -> &'a [i32] {
+pub fn int_slice<'a>(x: SEXP) -> crate::error::Result<&'a [i32]> {
+    check_type(x, SEXPTYPE::INTSXP, "value")?;
     let n = xlength(x);
     if n == 0 {
-        return &[];
+        return Ok(&[]);
     }
-    unsafe { std::slice::from_raw_parts(extendr_ffi::LOGICAL(x), n) }
+    Ok(unsafe { std::slice::from_raw_parts(extendr_ffi::INTEGER(x), n) })
+}
+
+pub fn lgl_slice<'a>(x: SEXP) -> crate::error::Result<&'a [i32]> {
+    check_type(x, SEXPTYPE::LGLSXP, "value")?;
+    let n = xlength(x);
+    if n == 0 {
+        return Ok(&[]);
+    }
+    Ok(unsafe { std::slice::from_raw_parts(extendr_ffi::LOGICAL(x), n) })
 }
 
 /// Does `x` carry class `c`?

@@ -2,6 +2,7 @@
 
 use super::sexp::*;
 use crate::error::{Error, Result};
+use crate::identity::canon::MAX_DEPTH;
 use crate::identity::civil_date;
 use crate::identity::rvalue::RValue;
 use extendr_ffi::SEXP;
@@ -19,8 +20,18 @@ fn atomic(x: SEXP, what: &str) -> Result<RValue> {
     let class = class_of(x);
     let has = |c: &str| class.iter().any(|k| k == c);
     if has("factor") {
-        let levels = strings_owned(attr(x, "levels"));
-        let codes = int_slice(x);
+        // R's accessors raise an R error on the wrong storage: check first
+        if typeof_str(x) != "integer" {
+            return Err(Error::input(format!("{what} contains a factor stored as {}, not integer", typeof_str(x)))
+                .with_hint("Rebuild it with factor(), or convert it to character."));
+        }
+        let lv = attr(x, "levels");
+        if typeof_str(lv) != "character" {
+            return Err(Error::input(format!("{what} contains a factor whose levels are {}, not character", typeof_str(lv)))
+                .with_hint("Rebuild it with factor(), or convert it to character."));
+        }
+        let levels = strings_owned(lv);
+        let codes = int_slice(x)?;
         return Ok(RValue::Character(
             codes
                 .iter()
@@ -30,8 +41,12 @@ fn atomic(x: SEXP, what: &str) -> Result<RValue> {
     }
     if has("Date") {
         let days: Vec<f64> = match typeof_str(x) {
-            "integer" => int_slice(x).iter().map(|&v| if v == i32::MIN { f64::NAN } else { v as f64 }).collect(),
-            _ => real_slice(x).to_vec(),
+            "integer" => int_slice(x)?.iter().map(|&v| if v == i32::MIN { f64::NAN } else { v as f64 }).collect(),
+            "double" => real_slice(x)?.to_vec(),
+            other => {
+                return Err(Error::input(format!("{what} contains a Date stored as {other}, not double or integer"))
+                    .with_hint("Rebuild it with as.Date(), or convert it to character."))
+            }
         };
         return Ok(RValue::Character(
             days.into_iter().map(|d| if d.is_finite() { Some(civil_date(d.floor() as i64)) } else { None }).collect(),
@@ -44,9 +59,9 @@ fn atomic(x: SEXP, what: &str) -> Result<RValue> {
         }
     }
     Ok(match typeof_str(x) {
-        "logical" => RValue::Logical(lgl_slice(x).iter().map(|&v| if v == i32::MIN { None } else { Some(v != 0) }).collect()),
-        "integer" => RValue::Integer(int_slice(x).iter().map(|&v| if v == i32::MIN { None } else { Some(v) }).collect()),
-        "double" => RValue::Double(real_slice(x).to_vec()),
+        "logical" => RValue::Logical(lgl_slice(x)?.iter().map(|&v| if v == i32::MIN { None } else { Some(v != 0) }).collect()),
+        "integer" => RValue::Integer(int_slice(x)?.iter().map(|&v| if v == i32::MIN { None } else { Some(v) }).collect()),
+        "double" => RValue::Double(real_slice(x)?.to_vec()),
         "character" => RValue::Character(strings_owned(x)),
         other => {
             return Err(Error::input(format!("{what} contains a value of type {other}, which has no JSON form")))
@@ -55,16 +70,34 @@ fn atomic(x: SEXP, what: &str) -> Result<RValue> {
 }
 
 /// Convert an R value (metadata list, `custom` contents) to an `RValue`.
+/// Lists nested deeper than `MAX_DEPTH` are refused before the conversion
+/// recurses into them (a deep list must not overflow the C stack).
 pub fn to_rvalue(x: SEXP, what: &str) -> Result<RValue> {
+    to_rvalue_at(x, what, 0)
+}
+
+fn to_rvalue_at(x: SEXP, what: &str, depth: usize) -> Result<RValue> {
     match typeof_str(x) {
         "NULL" => Ok(RValue::Null),
         "list" => {
+            if depth >= MAX_DEPTH {
+                return Err(Error::input(format!("{what} is nested more than {MAX_DEPTH} lists deep"))
+                    .with_hint(format!("datom stores metadata as JSON at most {MAX_DEPTH} levels deep; flatten the value.")));
+            }
             if inherits(x, "data.frame") {
                 let names = names_of(x).unwrap_or_default();
                 let n = xlength(x);
                 let mut columns = Vec::with_capacity(n);
                 for i in 0..n {
-                    columns.push(atomic(list_elt(x, i), what)?);
+                    let col = list_elt(x, i);
+                    if !matches!(typeof_str(col), "logical" | "integer" | "double" | "character") {
+                        return Err(Error::input(format!("{what} contains a data frame with a {} column", typeof_str(col)))
+                            .with_hint("Data frames in metadata may hold logical, integer, double, character, factor and Date columns."));
+                    }
+                    if i > 0 && xlength(col) != xlength(list_elt(x, 0)) {
+                        return Err(Error::input(format!("{what} contains a data frame whose columns differ in length")));
+                    }
+                    columns.push(atomic(col, what)?);
                 }
                 return Ok(RValue::DataFrame { names, columns });
             }
@@ -74,14 +107,14 @@ pub fn to_rvalue(x: SEXP, what: &str) -> Result<RValue> {
             let n = xlength(x);
             let mut values = Vec::with_capacity(n);
             for i in 0..n {
-                values.push(to_rvalue(list_elt(x, i), what)?);
+                values.push(to_rvalue_at(list_elt(x, i), what, depth + 1)?);
             }
             Ok(RValue::List { names: names_of(x), values })
         }
         "logical" | "integer" | "double" | "character" => {
             let dim = attr(x, "dim");
             if !is_null(dim) && xlength(dim) == 2 && typeof_str(dim) == "integer" {
-                let d = int_slice(dim);
+                let d = int_slice(dim)?;
                 let data = atomic(x, what)?;
                 return Ok(RValue::Matrix { nrow: d[0].max(0) as usize, ncol: d[1].max(0) as usize, data: Box::new(data) });
             }
@@ -90,6 +123,35 @@ pub fn to_rvalue(x: SEXP, what: &str) -> Result<RValue> {
         other => Err(Error::input(format!("{what} contains a value of type {other}, which has no JSON form"))
             .with_hint("Metadata may hold lists, logical, integer, double, character, factor and Date values.")),
     }
+}
+
+/// Refuse a parsed value holding a string (or a name) with an embedded NUL
+/// before it is turned into R strings (R raises an error on one). Iterative.
+pub fn check_no_nul(v: &RValue, what: &str) -> Result<()> {
+    let bad = |s: &Option<String>| s.as_deref().is_some_and(|s| s.contains('\0'));
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        let found = match v {
+            RValue::Character(x) => x.iter().any(bad),
+            RValue::List { names, values } => {
+                stack.extend(values.iter());
+                names.iter().flatten().any(bad)
+            }
+            RValue::DataFrame { names, columns } => {
+                stack.extend(columns.iter());
+                names.iter().any(bad)
+            }
+            RValue::Matrix { data, .. } => {
+                stack.push(data);
+                false
+            }
+            _ => false,
+        };
+        if found {
+            return Err(Error::input(format!("{what} contains a string with an embedded NUL (\\u0000), which R cannot represent")));
+        }
+    }
+    Ok(())
 }
 
 /// `RValue` -> R value (what a JSON file parses to: lists and length-1
