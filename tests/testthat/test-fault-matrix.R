@@ -20,6 +20,11 @@ expected_problems <- function(step, mode) {
     publish.marker = character(0))
 }
 
+store_spec <- function(p) {
+  if (is.null(p$bucket)) list(path = file.path(p$root, "store"), url = file.path(p$root, "remotes", "STUDY_001.git"))
+  else list(bucket = p$bucket, endpoint = s3_server()$endpoint, url = file.path(p$root, "remotes", "STUDY_001.git"))
+}
+
 run_fault_case <- function(make_project, step, mode) {
   p <- make_project()
   cut <- datom_example_cutoffs()
@@ -30,13 +35,19 @@ run_fault_case <- function(make_project, step, mode) {
     withr::with_envvar(c(DATOM_FAILPOINT = step),
       expect_error(datom_write(p$conn, d2, "lb"), class = "datom_error_failpoint"))
   } else {
-    bg <- callr::r_bg(function(path, store, d2, fp) {
+    # secrets are engine-held handles that do not cross processes: the
+    # child builds its own store from the same settings
+    bg <- callr::r_bg(function(path, spec, d2, fp) {
       Sys.setenv(DATOM_FAILPOINT = fp)
       library(datom)
       options(datom.quiet = TRUE)
+      data <- if (is.null(spec$bucket)) datom_store_local(spec$path) else
+        datom_store_s3(spec$bucket, region = "us-east-1", access_key = "testing", secret_key = "testing-secret",
+                       endpoint = spec$endpoint, validate = FALSE)
+      store <- datom_store(data = data, data_repo_url = spec$url, validate = FALSE)
       datom_write(datom_get_conn(path = path, store = store), d2, "lb")
       "finished"
-    }, list(p$clone, p$store, d2, paste0(step, ":kill")), libpath = .libPaths())
+    }, list(p$clone, store_spec(p), d2, paste0(step, ":kill")), libpath = .libPaths())
     bg$wait(120000)
     expect_false(bg$is_alive())
     expect_identical(bg$get_exit_status(), 137L, info = step)
