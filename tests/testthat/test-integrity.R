@@ -73,7 +73,11 @@ test_that("a clone that is behind origin never publishes its older state", {
   lb2 <- datom_example_data("lb", cut[["month_2"]])
   quietly(datom_write(p$conn, lb2, "lb"))
   # bea is one commit behind and re-publishes everything
-  expect_message(datom_sync_dispatch(bea, .confirm = FALSE), "behind origin")
+  msgs <- character()
+  withCallingHandlers(datom_sync_dispatch(bea, .confirm = FALSE), message = function(m) {
+    msgs <<- c(msgs, conditionMessage(m)); invokeRestart("muffleMessage")
+  })
+  expect_true(any(grepl("1 commit behind origin", msgs)))
   expect_identical(as.data.frame(datom_read(reader_of(p), "lb")), lb2)
   v <- quietly(datom_validate(bea, fix = TRUE))
   expect_true(v$valid)
@@ -178,5 +182,6 @@ test_that("two clones racing with slow publications leave the store equal to ori
   expect_identical(problems_of(v), character(0))
   expect_identical(nrow(datom_history(reader_of(p), "shared", n = 100)), 12L)
   cur <- jsonlite::fromJSON(file.path(p$clone, "shared", "metadata.json"))
-  expect_identical(datom_list(reader_of(p))$current_data_sha[datom_list(reader_of(p))$name == "shared"], cur$data_sha)
+  l <- datom_list(reader_of(p))
+  expect_true(startsWith(cur$data_sha, l$current_data_sha[l$name == "shared"]))
 })

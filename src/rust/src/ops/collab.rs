@@ -365,7 +365,7 @@ pub fn validate(project: &Project, clone: &CloneCtx, deep: bool) -> Result<Valid
     let mut checks = Vec::new();
     for t in &tables {
         let hist = json_at(&repo, &target, &layout::repo::version_history(t))?.unwrap_or_else(|| crate::identity::rvalue::RValue::unnamed(vec![]));
-        let prefix = project.key(&format!("{t}/"));
+        let prefix = format!("{}/", project.key(t));
         let objects: std::collections::HashMap<String, u64> = project
             .store
             .list(&prefix)?
