@@ -247,9 +247,17 @@ remove_clone <- function(conn) {
 #' (commit and push), delete its governance store entry. `confirm` must
 #' equal the project name exactly; there is no prompt.
 #'
+#' **Repair.** A step that fails is reported and the others still run; the
+#' call then warns (class `datom_warning_incomplete`) naming the failed
+#' steps and returns `FALSE`. Fix the cause and run the same call again
+#' (with the same `conn`): completed steps are no-ops, so a re-run -- also
+#' after a session that died mid-way -- finishes the teardown. An
+#' unregistration whose push did not happen is pushed by the re-run.
+#'
 #' @param conn A developer connection.
 #' @param confirm The project name, exactly.
-#' @return `TRUE`, invisibly.
+#' @return `TRUE` when every step completed, else `FALSE` (with a warning),
+#'   invisibly.
 #' @export
 #' @examples
 #' # see vignette("governing-a-portfolio")
@@ -260,33 +268,51 @@ datom_decommission <- function(conn, confirm = NULL) {
       "Pass confirm = \"{conn$project_name}\" to decommission it; nothing was touched.")
   }
   name <- conn$project_name
-  step <- function(expr) tryCatch(expr, error = function(e) {
-    datom_inform("danger", esc(conditionMessage(e)))
-    datom_inform("info", "Continuing with remaining teardown steps...")
-    NULL
-  })
+  failed <- character(0)
+  # each step warns and continues; a failed one is named at the end
+  step <- function(id, expr, hit = TRUE) {
+    ok <- tryCatch({
+      if (hit) engine(rs_failpoint_hit(paste0("decommission.", id)))
+      force(expr)
+      TRUE
+    }, error = function(e) {
+      datom_inform("danger", esc(conditionMessage(e)))
+      datom_inform("info", "Continuing with remaining teardown steps...")
+      FALSE
+    })
+    if (!ok) failed <<- c(failed, id)
+    invisible(ok)
+  }
   ns <- if (is.null(norm_prefix(conn$prefix))) paste0("datom/", name, "/") else
     paste0(sub("^/+|/+$", "", conn$prefix), "/datom/", name, "/")
   datom_inform("info", "Removing data store contents under {ns}")
-  step(engine(rs_storage_delete_prefix(conn, NULL)))
-  step(delete_data_repo(conn))
-  step(remove_clone(conn))
+  step("store", engine(rs_storage_delete_prefix(conn, NULL)))
+  step("repo", delete_data_repo(conn))
+  step("clone", remove_clone(conn))
   if (is.null(conn$gov_root)) {
     datom_inform("info", "No governance attached -- skipping gov unregister")
   } else if (is.null(conn$gov_local_path)) {
     datom_inform("warning", "No gov_local_path on connection -- skipping gov unregister")
   } else {
-    step({
+    # the failpoint of this step is in the engine, between commit and push
+    step("unregister", hit = FALSE, {
       if (!dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
       engine(rs_gov_unregister(conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path, conn$github_pat, name))
       datom_inform("success", "Unregistered {name} from governance")
     })
   }
   if (!is.null(conn$gov_root)) {
-    step({
+    step("gov_mirror", {
       engine(rs_gov_delete_mirror(conn_gov_access(conn), name))
       datom_inform("success", "Removed gov storage entry projects/{name}/")
     })
+  }
+  if (length(failed)) {
+    cli::cli_warn(c(
+      "Decommission of {.val {name}} is incomplete: step{?s} {.val {failed}} failed.",
+      i = "Fix the cause and run datom_decommission(conn, confirm = \"{name}\") again: completed steps are no-ops."
+    ), class = "datom_warning_incomplete")
+    return(invisible(FALSE))
   }
   invisible(TRUE)
 }

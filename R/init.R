@@ -9,7 +9,15 @@
 #' Every check runs before the first side effect: an existing project at
 #' `path`, or a data-store namespace already used by a project of that name,
 #' refuses the call. If anything fails before the push, everything this call
-#' created is removed again.
+#' created is removed again: run the same call again.
+#'
+#' With governance, the project is then registered in the governance repo
+#' (`projects/NAME/`, committed, pushed, mirrored to the governance store).
+#' **Repair:** if the registration fails after the data repo was pushed, the
+#' error says so and the clone is intact; connect with [datom_get_conn()]
+#' (`datom_validate(conn)` reports the missing register files) and run
+#' `datom_sync_dispatch(conn)`, which registers the project (or pushes and
+#' mirrors a registration that was interrupted).
 #'
 #' @param path Directory for the new data clone (created if missing).
 #' @param project_name The project name: 1-128 characters, starting with a

@@ -191,3 +191,12 @@ local_github_standin <- function(env = parent.frame()) {
   withr::defer(try(srv$proc$kill(), silent = TRUE), envir = env)
   srv
 }
+
+# The failpoints of datom_sync, migration, registration and decommission
+# (their matrix: test-fault-matrix-flows.R; the write steps: test-fault-matrix.R).
+flow_fault_steps <- c(
+  "sync.table",
+  "migrate.copy", "migrate.verify", "migrate.gov", "migrate.commit", "migrate.freeze",
+  "init.push", "register.push", "register.mirror",
+  "decommission.store", "decommission.repo", "decommission.clone", "decommission.unregister", "decommission.gov_mirror"
+)

@@ -21,10 +21,29 @@ pub const STEPS: &[&str] = &[
     "publish.table",
     "publish.manifest",
     "publish.marker",
+    // datom_sync: after a table is imported, before the next one (R)
+    "sync.table",
+    // datom_repo_set_data_store (ops::storage::migrate)
+    "migrate.copy",
+    "migrate.verify",
+    "migrate.gov",
+    "migrate.commit",
+    "migrate.freeze",
+    // datom_init_repo with governance (registration)
+    "init.push",
+    "register.push",
+    "register.mirror",
+    // datom_decommission (R orchestration; the unregister push in the engine)
+    "decommission.store",
+    "decommission.repo",
+    "decommission.clone",
+    "decommission.unregister",
+    "decommission.gov_mirror",
 ];
 
 /// Hit the failpoint `step`.
 pub fn hit(step: &str) -> Result<()> {
+    debug_assert!(STEPS.contains(&step), "unknown failpoint {step}");
     let Ok(spec) = std::env::var("DATOM_FAILPOINT") else { return Ok(()) };
     for entry in spec.split(',').map(str::trim) {
         let (name, action) = entry.split_once(':').unwrap_or((entry, "error"));
