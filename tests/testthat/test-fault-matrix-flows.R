@@ -115,6 +115,15 @@ store_for <- function(p, data) {
               gov_repo_url = p$g$url, gov_local_path = p$g$clone)
 }
 
+# Does a data store component hold objects of project `name`?
+ns_exists <- function(data, name) {
+  if (inherits(data, "datom_store_local")) return(dir.exists(file.path(data$path, "datom", name)))
+  length(s3_keys(data$bucket, paste0("datom/", name, "/"))) > 0
+}
+
+local_data <- function(root) quietly(datom_store_local(file.path(root, "data")))
+s3_data <- function(root) s3_component(s3_bucket())
+
 # Does the destination hold key `rel` of the project's namespace?
 dest_has <- function(dest, rel) {
   if (inherits(dest, "datom_store_local")) return(file.exists(file.path(dest$path, "datom", "MIG", rel)))
@@ -220,10 +229,10 @@ test_that("a migration re-run never replaces newer data at the destination", {
 
 register_steps <- c("init.push", "register.push", "register.mirror")
 
-run_register_case <- function(step, mode) {
+run_register_case <- function(step, mode, make_data) {
   root <- withr::local_tempdir("datom-reg-")
   g <- flows_gov(root)
-  data <- quietly(datom_store_local(file.path(root, "data")))
+  data <- make_data(root)
   store <- datom_store(governance = g$component, data = data, data_repo_url = file.path(root, "remotes", "reg.git"),
                        gov_repo_url = g$url, gov_local_path = g$clone)
   clone <- file.path(root, "reg")
@@ -238,7 +247,7 @@ run_register_case <- function(step, mode) {
   if (step == "init.push") {
     # nothing was left: the same call again
     expect_false(dir.exists(clone), info = info)
-    expect_false(dir.exists(file.path(root, "data", "datom", "REG")), info = info)
+    expect_false(ns_exists(data, "REG"), info = info)
     quietly(datom_init_repo(clone, "REG", store))
   } else {
     # the error says the registration did not complete and names the repair
@@ -258,11 +267,18 @@ run_register_case <- function(step, mode) {
   expect_identical(expect_readable(reader), 1L)
 }
 
-test_that("fault matrix: every registration step (datom_init_repo with governance)", {
+# (a kill before the first push leaves a half-made clone that
+# datom_init_repo() refuses: that step is failed with an error only)
+test_that("fault matrix: every registration step (datom_init_repo with governance), local store", {
   need_component(requireNamespace("callr", quietly = TRUE), "callr")
-  for (step in register_steps) run_register_case(step, "error")
-  # a kill before the first push leaves a half-made clone datom_init_repo refuses; after it, cheap to test
-  for (step in setdiff(register_steps, "init.push")) run_register_case(step, "kill")
+  for (step in register_steps) run_register_case(step, "error", local_data)
+  for (step in setdiff(register_steps, "init.push")) run_register_case(step, "kill", local_data)
+})
+
+test_that("fault matrix: every registration step (datom_init_repo with governance), S3", {
+  need_component(requireNamespace("callr", quietly = TRUE), "callr")
+  for (step in register_steps) run_register_case(step, "error", s3_data)
+  for (step in setdiff(register_steps, "init.push")) run_register_case(step, "kill", s3_data)
 })
 
 # Decommission -----------------------------------------------------------------
@@ -270,10 +286,10 @@ test_that("fault matrix: every registration step (datom_init_repo with governanc
 decommission_steps <- c("decommission.store", "decommission.repo", "decommission.clone",
                         "decommission.unregister", "decommission.gov_mirror")
 
-run_decommission_case <- function(step, mode) {
+run_decommission_case <- function(step, mode, make_data) {
   root <- withr::local_tempdir("datom-dec-")
   g <- flows_gov(root)
-  data <- quietly(datom_store_local(file.path(root, "data")))
+  data <- make_data(root)
   bare <- file.path(root, "remotes", "dec.git")
   store <- datom_store(governance = g$component, data = data, data_repo_url = bare,
                        gov_repo_url = g$url, gov_local_path = g$clone)
@@ -284,7 +300,7 @@ run_decommission_case <- function(step, mode) {
   reader <- suppressWarnings(datom_get_conn(store = datom_store(data = data), project_name = "DEC"))
   info <- paste(step, mode)
   left <- list(
-    decommission.store = function() dir.exists(file.path(root, "data", "datom", "DEC")),
+    decommission.store = function() ns_exists(data, "DEC"),
     decommission.repo = function() dir.exists(bare),
     decommission.clone = function() dir.exists(clone),
     decommission.unregister = function() "DEC" %in% list.files(file.path(g$clone, "projects")) || gov_log(g$url)[1] != "Unregister project DEC",
@@ -298,7 +314,9 @@ run_decommission_case <- function(step, mode) {
     # every other step completed
     for (s in setdiff(names(left), step)) expect_false(left[[s]](), info = paste(info, s))
   } else {
-    killed_at(step, function(conn) datom_decommission(conn, confirm = "DEC"), list(conn))
+    killed_at(step, function(clone, store) {
+      datom_decommission(datom_get_conn(path = clone, store = store), confirm = "DEC")
+    }, list(clone, store))
   }
   expect_true(left[[step]](), info = info)
   expect_readable(reader, info = info)
@@ -309,9 +327,14 @@ run_decommission_case <- function(step, mode) {
   expect_error(datom_list(reader), class = "datom_error")
 }
 
-test_that("fault matrix: every decommission step, error and kill", {
+test_that("fault matrix: every decommission step, error and kill, local store", {
   need_component(requireNamespace("callr", quietly = TRUE), "callr")
-  for (step in decommission_steps) for (mode in c("error", "kill")) run_decommission_case(step, mode)
+  for (step in decommission_steps) for (mode in c("error", "kill")) run_decommission_case(step, mode, local_data)
+})
+
+test_that("fault matrix: every decommission step, error and kill, S3", {
+  need_component(requireNamespace("callr", quietly = TRUE), "callr")
+  for (step in decommission_steps) for (mode in c("error", "kill")) run_decommission_case(step, mode, s3_data)
 })
 
 test_that("every flow step has a matrix here", {

@@ -8,6 +8,13 @@
 //! cleanup, like a crash or a killed R session); `step:sleep=MS` waits that
 //! long (a slow writer, for races). Several entries are separated by `,`.
 //! Unset (every user's case) it costs one environment lookup per step.
+//!
+//! Steps of flows the engine runs are hit here (`hit("step")`); the steps of
+//! flows R orchestrates (between the tables of `datom_sync()`, between the
+//! steps of `datom_decommission()`) are hit through `rs_failpoint_hit()`.
+//! Every step is in [`STEPS`], and the fault matrices of the R tests
+//! (test-fault-matrix.R for write, test-fault-matrix-flows.R for the
+//! others) cover each of them.
 
 use crate::error::{Error, Kind, Result};
 

@@ -60,12 +60,14 @@ fn par<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
 }
 
 /// Copy every object of `from`'s namespace to the same relative key in
-/// `to`'s. Returns (relative key, bytes) per object. The first failure
+/// `to`'s (but never the store lock or a freeze marker: they belong to the
+/// source). Returns (relative key, bytes) per object. The first failure
 /// aborts; objects already copied stay copied.
 pub fn copy(from: &Project, to: &Project) -> Result<Vec<(String, u64)>> {
     let objs = list(from)?;
     let base = ns(from);
-    let rels: Vec<String> = objs.iter().map(|o| o.key.strip_prefix(&base).unwrap_or(&o.key).to_string()).collect();
+    let rels: Vec<String> =
+        objs.iter().map(|o| o.key.strip_prefix(&base).unwrap_or(&o.key).to_string()).filter(|r| !not_copied(r)).collect();
     let _progress = crate::runtime::progress::start(format!("Copying {} objects", rels.len()), "objects", rels.len() as u64);
     let results = par(&rels, |rel| -> Result<(String, u64)> {
         let bytes = from.store.get(&from.key(rel))?;
@@ -340,7 +342,7 @@ pub fn verify(from: &Project, to: &Project, keys: Option<Vec<String>>, content: 
         Some(k) => k,
         None => {
             let base = ns(from);
-            list(from)?.into_iter().map(|o| o.key.strip_prefix(&base).unwrap_or(&o.key).to_string()).collect()
+            list(from)?.into_iter().map(|o| o.key.strip_prefix(&base).unwrap_or(&o.key).to_string()).filter(|r| !not_copied(r)).collect()
         }
     };
     let _progress = crate::runtime::progress::start(format!("Verifying {} objects", keys.len()), "objects", keys.len() as u64);
@@ -407,15 +409,16 @@ mod tests {
         let a = project(&d.join("a"), "P", Some("x/"));
         let b = project(&d.join("b"), "P", None);
         let other = project(&d.join("a"), "P2", Some("x/"));
-        for (k, v) in [("t/1.parquet", &b"one"[..]), ("t/.metadata/metadata.json", b"{}"), (".metadata/manifest.json", b"{}\n")] {
+        for (k, v) in [("t/1.parquet", &b"one"[..]), ("t/.metadata/metadata.json", b"{}"), (".metadata/manifest.json", b"{}\n"), (".metadata/publish.lock", b"{}")] {
             a.store.put(&a.key(k), v).unwrap();
         }
         other.store.put(&other.key("t/9.parquet"), b"nine").unwrap();
         let l = list(&a).unwrap();
-        assert_eq!(l.len(), 3);
+        assert_eq!(l.len(), 4);
         assert!(l.iter().all(|o| o.key.starts_with("x/datom/P/")));
         let copied = copy(&a, &b).unwrap();
-        assert_eq!(copied.len(), 3);
+        assert_eq!(copied.len(), 3, "the lock stays behind");
+        assert!(!b.store.exists(&b.key(".metadata/publish.lock")).unwrap());
         assert!(verify(&a, &b, None, false).unwrap().iter().all(|(_, i)| i.is_none()));
         assert!(verify(&a, &b, None, true).unwrap().iter().all(|(_, i)| i.is_none()));
         b.store.put(&b.key("t/1.parquet"), b"onE").unwrap();
@@ -429,7 +432,7 @@ mod tests {
         assert_eq!(v[0].1.as_deref(), Some("destination object not found"));
         assert!(verify(&a, &b, Some(vec!["nope".into()]), false).is_err());
         assert_eq!(delete_prefix(&a, Some("t")).unwrap(), 2);
-        assert_eq!(delete_prefix(&a, None).unwrap(), 1);
+        assert_eq!(delete_prefix(&a, None).unwrap(), 2);
         assert_eq!(list(&other).unwrap().len(), 1, "a sibling project is untouched");
         std::fs::remove_dir_all(&d).unwrap();
     }
