@@ -225,6 +225,38 @@ test_that("a migration re-run never replaces newer data at the destination", {
   expect_identical(as.data.frame(datom_read(reader_new, "lb")), d3)
 })
 
+test_that("a frozen location refuses a write from a clone that did not pull (solo project, local and S3)", {
+  for (make_dest in list(function(root) quietly(datom_store_local(file.path(root, "new"))), s3_data)) {
+    p <- local_project(env = environment())
+    cut <- datom_example_cutoffs()
+    d1 <- datom_example_data("lb", cut[["month_1"]])
+    quietly(datom_write(p$conn, d1, "lb"))
+    bea <- file.path(p$root, "bea")
+    quietly(datom_clone(bea, p$store))
+    conn_bea <- datom_get_conn(path = bea, store = p$store)
+    dest <- make_dest(p$root)
+    quietly(datom_repo_set_data_store(p$conn, dest))
+    before <- list.files(p$ns, recursive = TRUE, all.files = TRUE)
+    # bea's clone still names the old location: the freeze stops the write
+    # before anything is uploaded
+    d2 <- datom_example_data("lb", cut[["month_2"]])
+    err <- expect_error(quietly(datom_write(conn_bea, d2, "lb")), class = "datom_error_conflict")
+    expect_match(conditionMessage(err), "frozen")
+    expect_identical(list.files(p$ns, recursive = TRUE, all.files = TRUE), before)
+    expect_false(quietly(datom_validate(conn_bea, fix = TRUE))$fixed)
+    expect_identical(list.files(p$ns, recursive = TRUE, all.files = TRUE), before)
+    # the hint: pull, rebuild the connection, write again
+    quietly(datom_pull(conn_bea))
+    store_new <- datom_store(data = dest, data_repo_url = p$store$data_repo_url)
+    conn_bea <- datom_get_conn(path = bea, store = store_new)
+    quietly(datom_write(conn_bea, d2, "lb"))
+    reader <- datom_get_conn(store = datom_store(data = dest), project_name = "STUDY_001")
+    expect_identical(as.data.frame(datom_read(reader, "lb")), d2)
+    expect_identical(expect_readable(reader), 1L)
+    expect_true(quietly(datom_validate(conn_bea, deep = TRUE))$valid)
+  }
+})
+
 # Registration -----------------------------------------------------------------
 
 register_steps <- c("init.push", "register.push", "register.mirror")
