@@ -384,6 +384,116 @@ mod tests {
         Project::new(name, Box::new(LocalStore::new(dir)), prefix, true, dir.display().to_string())
     }
 
+    /// A data clone (pushed to a local bare remote) whose project.yaml
+    /// names `loc`, and the location's project; commits `n` versions of the
+    /// manifest and returns their commits.
+    fn migration_setup(d: &std::path::Path) -> (CloneCtx, Repo, Vec<String>) {
+        let bare = d.join("remote.git");
+        crate::git::ensure_bare(&bare).unwrap();
+        let path = d.join("clone");
+        std::fs::create_dir_all(path.join(".datom")).unwrap();
+        let repo = Repo::init(&path).unwrap();
+        repo.ensure_identity().unwrap();
+        repo.set_remote("origin", bare.to_str().unwrap()).unwrap();
+        let cfg = model::ProjectConfig {
+            project_name: "P".into(),
+            project_description: String::new(),
+            created_at: "2026-01-01".into(),
+            datom_version: "0".into(),
+            data: loc(&d.join("a")),
+            max_file_size_gb: 1.0,
+            remote_url: bare.display().to_string(),
+            continue_on_error: true,
+            parallel_uploads: 4,
+            renv: false,
+        };
+        std::fs::write(path.join(layout::repo::PROJECT_YAML), cfg.to_yaml()).unwrap();
+        let mut commits = Vec::new();
+        for i in 0..3 {
+            std::fs::write(path.join(layout::repo::MANIFEST), format!("{{\"v\": {i}}}\n")).unwrap();
+            commits.push(repo.commit_paths(&[layout::repo::PROJECT_YAML, layout::repo::MANIFEST], &format!("v{i}")).unwrap());
+        }
+        repo.push("origin", &crate::git::Creds::default()).unwrap();
+        (CloneCtx { path, creds: crate::git::Creds::default() }, repo, commits)
+    }
+
+    fn loc(root: &std::path::Path) -> model::Location {
+        model::Location { kind: "local".into(), root: root.display().to_string(), prefix: None, region: None }
+    }
+
+    fn located(root: &std::path::Path) -> Project {
+        let mut p = project(root, "P", None);
+        p.location = Some(loc(root));
+        p
+    }
+
+    fn mark(p: &Project, commit: &str, manifest: &str) {
+        p.put_json(layout::data::PUBLICATION, &RValue::named(vec![("commit", RValue::str(commit))])).unwrap();
+        p.store.put(&p.key(layout::data::MANIFEST), manifest.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn migration_keeps_newer_data_and_freezes_the_source() {
+        let d = crate::testutil::scratch_dir("migrate");
+        let (clone, _repo, c) = migration_setup(&d);
+        let (a, b) = (located(&d.join("a")), located(&d.join("b")));
+        let obj = format!("t/{}.parquet", "b".repeat(64));
+        a.store.put(&a.key(&obj), b"object").unwrap();
+        mark(&a, &c[1], "{\"v\": 1}\n");
+        // the destination was published from a later commit: its mirrors stay
+        mark(&b, &c[2], "{\"v\": 2}\n");
+        let m = migrate(&a, &b, &clone, None, "Update data store: P").unwrap();
+        assert!(m.kept_destination);
+        assert_eq!(m.copied, vec![(obj.clone(), 6)]);
+        assert_eq!(b.store.get(&b.key(layout::data::MANIFEST)).unwrap(), b"{\"v\": 2}\n");
+        assert_eq!(publish::marker(&b).unwrap().as_deref(), Some(c[2].as_str()));
+        assert!(!b.store.exists(&b.key(layout::data::PUBLISH_LOCK)).unwrap());
+        // the source is frozen: publication and a second move elsewhere refuse
+        assert!(publish::moved_to(&a).unwrap().is_some());
+        assert!(!b.store.exists(&b.key(layout::data::MOVED)).unwrap());
+        assert_eq!(publish::check_not_moved(&a).unwrap_err().kind, Kind::Conflict);
+        let cfg = crate::ops::read_config(&clone.path).unwrap();
+        assert!(cfg.data.same_place(&loc(&d.join("b"))));
+        // a re-run is a no-op that changes nothing
+        let again = migrate(&a, &b, &clone, None, "Update data store: P").unwrap();
+        assert!(again.copied.is_empty());
+        assert_eq!(again.commit, m.commit);
+        let c3 = located(&d.join("c"));
+        assert_eq!(migrate(&a, &c3, &clone, None, "x").unwrap_err().kind, Kind::Conflict);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn migration_replaces_older_mirrors_never_objects() {
+        let d = crate::testutil::scratch_dir("migrate-older");
+        let (clone, _repo, c) = migration_setup(&d);
+        let (a, b) = (located(&d.join("a")), located(&d.join("b")));
+        let obj = format!("t/{}.parquet", "b".repeat(64));
+        a.store.put(&a.key(&obj), b"object").unwrap();
+        mark(&a, &c[2], "{\"v\": 2}\n");
+        // an earlier, interrupted move left an older publication there
+        mark(&b, &c[0], "{\"v\": 0}\n");
+        let m = migrate(&a, &b, &clone, None, "Update data store: P").unwrap();
+        assert!(!m.kept_destination);
+        assert_eq!(b.store.get(&b.key(layout::data::MANIFEST)).unwrap(), b"{\"v\": 2}\n");
+        assert_eq!(publish::marker(&b).unwrap().as_deref(), Some(c[2].as_str()));
+        // an object that differs at the destination is never replaced: the
+        // verification stops the move (nothing else changed)
+        let d2 = crate::testutil::scratch_dir("migrate-corrupt");
+        let (clone2, _r2, c2) = migration_setup(&d2);
+        let (a2, b2) = (located(&d2.join("a")), located(&d2.join("b")));
+        a2.store.put(&a2.key(&obj), b"object").unwrap();
+        b2.store.put(&b2.key(&obj), b"OBJECT").unwrap();
+        mark(&a2, &c2[2], "{}");
+        let e = migrate(&a2, &b2, &clone2, None, "x").unwrap_err();
+        assert_eq!(e.kind, Kind::Integrity);
+        assert_eq!(b2.store.get(&b2.key(&obj)).unwrap(), b"OBJECT");
+        assert!(publish::moved_to(&a2).unwrap().is_none());
+        assert!(crate::ops::read_config(&clone2.path).unwrap().data.same_place(&loc(&d2.join("a"))));
+        std::fs::remove_dir_all(&d).unwrap();
+        std::fs::remove_dir_all(&d2).unwrap();
+    }
+
     #[test]
     fn migration_classifies_keys() {
         for k in [".metadata/manifest.json", ".metadata/governance.json", ".metadata/publication.json", "t/.metadata/metadata.json", "t/.metadata/version_history.json"] {
