@@ -197,6 +197,6 @@ local_github_standin <- function(env = parent.frame()) {
 flow_fault_steps <- c(
   "sync.table",
   "migrate.copy", "migrate.verify", "migrate.gov", "migrate.commit", "migrate.freeze",
-  "init.push", "register.push", "register.mirror",
+  "init.push", "register.push", "register.mirror", "register.governance",
   "decommission.store", "decommission.repo", "decommission.clone", "decommission.unregister", "decommission.gov_mirror"
 )

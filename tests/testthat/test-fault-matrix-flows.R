@@ -259,7 +259,7 @@ test_that("a frozen location refuses a write from a clone that did not pull (sol
 
 # Registration -----------------------------------------------------------------
 
-register_steps <- c("init.push", "register.push", "register.mirror")
+register_steps <- c("init.push", "register.push", "register.mirror", "register.governance")
 
 run_register_case <- function(step, mode, make_data) {
   root <- withr::local_tempdir("datom-reg-")
@@ -269,7 +269,10 @@ run_register_case <- function(step, mode, make_data) {
                        gov_repo_url = g$url, gov_local_path = g$clone)
   clone <- file.path(root, "reg")
   info <- paste(step, mode)
-  if (mode == "error") {
+  if (mode == "error" && step == "register.governance") {
+    # registered; only the data store's copy of governance.json is missing: a warning
+    with_failpoint(step, expect_warning(quietly(datom_init_repo(clone, "REG", store)), "datom_validate\\(conn, fix = TRUE\\)"))
+  } else if (mode == "error") {
     err <- with_failpoint(step, expect_error(quietly(datom_init_repo(clone, "REG", store)), class = "datom_error_failpoint"))
   } else {
     killed_at(step, function(clone, store) datom_init_repo(clone, "REG", store), list(clone, store))
@@ -281,6 +284,11 @@ run_register_case <- function(step, mode, make_data) {
     expect_false(dir.exists(clone), info = info)
     expect_false(ns_exists(data, "REG"), info = info)
     quietly(datom_init_repo(clone, "REG", store))
+  } else if (step == "register.governance") {
+    conn <- suppressWarnings(datom_get_conn(path = clone, store = store))
+    v <- quietly(datom_validate(conn))
+    expect_identical(unique(v$problems$kind[v$problems$severity == "error"]), "missing_mirror", info = info)
+    expect_true(quietly(datom_validate(conn, fix = TRUE))$fixed, info = info)
   } else {
     # the error says the registration did not complete and names the repair
     if (mode == "error") expect_match(conditionMessage(err), "datom_sync_dispatch", info = info)

@@ -11,7 +11,8 @@
 //!
 //! Steps of flows the engine runs are hit here (`hit("step")`); the steps of
 //! flows R orchestrates (between the tables of `datom_sync()`, between the
-//! steps of `datom_decommission()`) are hit through `rs_failpoint_hit()`.
+//! steps of `datom_decommission()`, before the governance.json mirror of
+//! `datom_init_repo()`) are hit through `rs_failpoint_hit()`.
 //! Every step is in [`STEPS`], and the fault matrices of the R tests
 //! (test-fault-matrix.R for write, test-fault-matrix-flows.R for the
 //! others) cover each of them.
@@ -40,6 +41,7 @@ pub const STEPS: &[&str] = &[
     "init.push",
     "register.push",
     "register.mirror",
+    "register.governance",
     // datom_decommission (R orchestration; the unregister push in the engine)
     "decommission.store",
     "decommission.repo",
