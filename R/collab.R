@@ -331,7 +331,10 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
 #'   Problem kinds: `missing_object`, `corrupt_object`, `missing_mirror`,
 #'   `stale_mirror`, `unpublished_version`, `unpublished_commit`,
 #'   `unpushed_commit`, `uncommitted_change`, `orphan_object`,
-#'   `clone_behind`.
+#'   `clone_behind`, `moved_location` (origin's `project.yaml` names
+#'   another data location than the connection's: a migration that did not
+#'   finish -- re-run [datom_repo_set_data_store()] -- or a stale
+#'   connection -- [datom_pull()] and [datom_get_conn()]).
 #' @export
 #' @examples
 #' root <- file.path(tempdir(), "datom-validate-example")

@@ -141,6 +141,10 @@ rs_validate <- function(conn, deep) .Call(wrap__rs_validate, conn, deep)
 # The engine's failpoint steps (tests: the fault matrix covers each).
 rs_failpoint_steps <- function() .Call(wrap__rs_failpoint_steps)
 
+# Hit the failpoint `step` of a flow orchestrated in R (tests only; a
+# no-op unless DATOM_FAILPOINT names it).
+rs_failpoint_hit <- function(step) .Call(wrap__rs_failpoint_hit, step)
+
 # Fetch origin; list(ahead, behind) of the data clone.
 rs_git_behind <- function(conn) .Call(wrap__rs_git_behind, conn)
 
@@ -182,21 +186,20 @@ rs_gov_projects <- function(gov_loc, clone) .Call(wrap__rs_gov_projects, gov_loc
 # Gov side of datom_sync_dispatch: (file, error message or NULL) pairs.
 rs_gov_sync_dispatch <- function(gov_loc, url, clone, token, name, data_loc) .Call(wrap__rs_gov_sync_dispatch, gov_loc, url, clone, token, name, data_loc)
 
-# Record a data migration in ref.json and migration_history.json.
-rs_gov_record_migration <- function(gov_loc, url, clone, token, name, from, to, details, sunset_at) .Call(wrap__rs_gov_record_migration, gov_loc, url, clone, token, name, from, to, details, sunset_at)
-
 # Is the gov clone initialised (projects/.gitkeep)?
 rs_gov_is_initialised <- function(clone) .Call(wrap__rs_gov_is_initialised, clone)
 
 # Write a JSON file of the data clone, commit it and push (undone on failure).
 rs_commit_json <- function(conn, rel, x, message) .Call(wrap__rs_commit_json, conn, rel, x, message)
 
-# Repoint storage.data of project.yaml, commit, push.
-rs_set_data_store <- function(conn, loc, message) .Call(wrap__rs_set_data_store, conn, loc, message)
-
 # dispatch/ref/migration_history.json of a project: in the gov clone, in
 # the gov store, and equal by content.
 rs_gov_mirror_status <- function(gov_loc, gov_local_path, name) .Call(wrap__rs_gov_mirror_status, gov_loc, gov_local_path, name)
+
+# Migrate a project's data (`ops::storage::migrate`): copy, verify, the
+# governance record (when `gov_loc` is not NULL), project.yaml, freeze.
+# list(key, bytes, present, kept_destination, commit).
+rs_migrate <- function(from, to, gov_loc, url, clone, token, details, sunset_at, message) .Call(wrap__rs_migrate, from, to, gov_loc, url, clone, token, details, sunset_at, message)
 
 # A secret handle holding `value`.
 rs_secret_new <- function(value) .Call(wrap__rs_secret_new, value)

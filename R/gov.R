@@ -282,6 +282,11 @@ remove_clone <- function(conn) {
 #' `input_files/`, modified) are listed and the clone is kept unless
 #' `remove_untracked = TRUE`.
 #'
+#' **Repair.** Fix the cause of a failed step and run the same call again
+#' (with the same `conn`): completed steps are no-ops, so a re-run -- also
+#' after a session that died mid-way -- finishes the teardown. An
+#' unregistration whose push did not happen is pushed by the re-run.
+#'
 #' @param conn A developer connection.
 #' @param confirm The project name, exactly.
 #' @param remove_untracked Remove the clone even if it holds files that are
@@ -324,8 +329,14 @@ datom_decommission <- function(conn, confirm = NULL, remove_untracked = FALSE) {
              mirror = if (governed) "delete the governance store entry",
              repo = "delete the data repository",
              clone = "remove the local data clone")
+  fp <- c(storage = "decommission.store", mirror = "decommission.gov_mirror", repo = "decommission.repo",
+          clone = "decommission.clone")
   run <- function(id, expr) {
-    tryCatch(expr, error = function(e) {
+    tryCatch({
+      # test-only failpoints (the unregister step's is in the engine, between commit and push)
+      if (!is.na(fp[id])) engine(rs_failpoint_hit(fp[[id]]))
+      expr
+    }, error = function(e) {
       left <- steps[seq(match(id, names(steps)), length(steps))]
       kind <- sub("^datom_error_", "", grep("^datom_error_", class(e), value = TRUE)[1])
       if (is.na(kind) || identical(kind, "datom_error")) kind <- "storage"

@@ -9,7 +9,17 @@
 #' Every check runs before the first side effect: an existing project at
 #' `path`, or a data-store namespace already used by a project of that name,
 #' refuses the call. If anything fails before the push, everything this call
-#' created is removed again.
+#' created is removed again: run the same call again.
+#'
+#' With governance, the project is then registered in the governance repo
+#' (`projects/NAME/`, committed, pushed, mirrored to the governance store).
+#' **Repair:** if the registration fails after the data repo was pushed, the
+#' error says so and the clone is intact; connect with [datom_get_conn()]
+#' (`datom_validate(conn)` reports the missing register files) and run
+#' `datom_sync_dispatch(conn)`, which registers the project (or pushes and
+#' mirrors a registration that was interrupted). If only the data store's
+#' copy of `.datom/governance.json` could not be written, the call warns;
+#' `datom_validate(conn, fix = TRUE)` publishes it.
 #'
 #' @param path Directory for the new data clone (created if missing).
 #' @param project_name The project name: 1-128 characters, starting with a
@@ -113,10 +123,14 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
         "The local clone is intact at {path}; after fixing the cause run datom_sync_dispatch(conn) to register.")
     }
     datom_inform("success", "Registered project {.val {project_name}} in gov repo")
-    ok <- rs_mirror_json(c(loc, list(project_name = project_name, path = path)), ".datom/governance.json",
-                         ".metadata/governance.json")
+    ok <- rs_failpoint_hit("register.governance")  # tests only
+    if (!inherits(ok, "datom_engine_error")) {
+      ok <- rs_mirror_json(c(loc, list(project_name = project_name, path = path)), ".datom/governance.json",
+                           ".metadata/governance.json")
+    }
     if (inherits(ok, "datom_engine_error")) {
-      cli::cli_warn(c("Could not mirror governance.json to the data store (the git copy is canonical).", i = esc(ok$message)))
+      cli::cli_warn(c("Could not mirror governance.json to the data store (the git copy is canonical).", i = esc(ok$message),
+                      i = "Repair: datom_validate(conn, fix = TRUE) publishes it."))
     }
   }
   datom_inform("success", "Initialized datom repository {.val {project_name}} at {.path {path}}")

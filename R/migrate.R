@@ -1,18 +1,42 @@
 #' Move a project's data to another store
 #'
 #' Migrates the project's whole namespace (`datom/{project}/`: parquet
-#' objects and metadata) to `new_store` — local to S3, bucket to bucket —
-#' and repoints the project at it:
+#' objects and metadata) to `new_store` -- local to S3, bucket to bucket --
+#' and repoints the project at it. The engine runs the steps in order, every
+#' check first (the clone's `project.yaml` must name the current or, on a
+#' re-run, the new location):
 #'
-#' 1. copy every object to the new location, then verify the copy by content
-#'    (SHA-256 of both sides); any difference stops here and the old location
+#' 1. copy: data objects and metadata snapshots (named by their content)
+#'    only when the destination lacks them -- an existing object is never
+#'    replaced; then the metadata mirrors (histories, metadata, manifest,
+#'    governance, the publication marker last), unless the destination's
+#'    publication marker (`.metadata/publication.json`) is the source's or
+#'    a descendant of it: then the destination is newer and its metadata is
+#'    kept. The store lock (`.metadata/publish.lock`) is never copied, and
+#'    the source's lock is held until the end (no write publishes there
+#'    meanwhile);
+#' 2. verify by content (SHA-256 of both sides) every object the two
+#'    locations share; any difference stops here and the old location
 #'    stays authoritative (nothing else changed);
-#' 2. governed projects: `ref.json` gets the new location as `current` and
+#' 3. governed projects: `ref.json` gets the new location as `current` and
 #'    the old one first in `previous` (with `migrated_at` and `sunset_at`),
 #'    `migration_history.json` gets a `data_migration` event; both are
 #'    committed and pushed on the gov clone, then mirrored to the gov store;
-#' 3. `storage.data` of `.datom/project.yaml` is replaced (every other key
-#'    kept), committed (`Update data store: NAME`) and pushed.
+#' 4. `storage.data` of `.datom/project.yaml` is replaced (every other key
+#'    kept), committed (`Update data store: NAME`) and pushed;
+#' 5. the old location is frozen: `.metadata/moved.json` (the new location
+#'    and the data-repo commit) is written there. Nothing publishes into a
+#'    frozen location any more: a write, `datom_sync_dispatch()` or
+#'    `datom_validate(fix = TRUE)` through a connection to it fails with
+#'    `datom_error_conflict` (run [datom_pull()] and rebuild the connection
+#'    with [datom_get_conn()]).
+#'
+#' **Repair.** Every step is idempotent: if the call fails or the session
+#' dies at any step, run the same call again -- it copies what is missing,
+#' keeps what is newer, records the migration once and completes the
+#' switch. Until then, a failure before step 4 leaves the old location
+#' authoritative (`datom_validate(conn)` is clean); after step 4,
+#' `datom_validate(conn)` reports `moved_location` with that repair.
 #'
 #' The old location is not deleted: readers still pointed at it are warned
 #' (from `ref.json`) and read from the new one. Delete the old copy after
@@ -66,31 +90,28 @@ datom_repo_set_data_store <- function(conn, new_store, message = NULL, sunset_da
     datom_abort("conflict", "The destination namespace is already occupied by project {.val {owner}}.",
       "Each project needs its own namespace: use another prefix or bucket.")
   }
-  # 1. copy + verify: any failure leaves the old location authoritative.
+  # the engine runs the steps in order (ops::storage::migrate): copy,
+  # verify, governance record, project.yaml, freeze of the old location
   n <- length(engine(rs_storage_list(conn))$key)
-  datom_inform("info", "Copying {n} object{?s} of {.val {name}} ({conn$backend} -> {to_conn$backend})...")
-  copied <- engine(rs_storage_copy(conn, to_conn))
-  v <- engine(rs_storage_verify(conn, to_conn, NULL, TRUE))
-  bad <- !is.na(v$issue)
-  if (any(bad)) {
-    datom_abort("integrity", "Migration verification failed for {sum(bad)} object{?s} (first: {v$key[bad][1]}: {v$issue[bad][1]}); the old location is still authoritative.",
-      "Fix the destination and run datom_repo_set_data_store() again.")
-  }
-  total <- format(sum(copied$bytes), big.mark = ",", scientific = FALSE)
-  datom_inform("success", "Copied and verified {length(copied$key)} object{?s} ({total} bytes)")
-  # 2. governance: ref.json + migration_history.json
+  datom_inform("info", "Migrating {n} object{?s} of {.val {name}} ({conn$backend} -> {to_conn$backend})...")
+  details <- list(from = location_label(conn), to = location_label(to_conn))
+  sunset <- format(Sys.time() + sunset_days * 86400, "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
   if (governed) {
     if (!dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
-    sunset <- format(Sys.time() + sunset_days * 86400, "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
-    details <- list(from = location_label(conn), to = location_label(to_conn))
-    engine(rs_gov_record_migration(conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path, conn$github_pat,
-                                   name, conn_location(conn), conn_location(to_conn), details, sunset))
-    datom_inform("success", "Updated ref.json of {.val {name}}: old location sunsets {sunset}")
+    res <- engine(rs_migrate(conn, to_conn, conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path,
+                             conn$github_pat, details, sunset, message %||% paste0("Update data store: ", name)))
+  } else {
+    res <- engine(rs_migrate(conn, to_conn, NULL, NULL, NULL, conn$github_pat, details, sunset,
+                             message %||% paste0("Update data store: ", name)))
   }
-  # 3. project.yaml
-  sha <- engine(rs_set_data_store(conn, conn_location(to_conn), message %||% paste0("Update data store: ", name)))
-  datom_inform("success", "Updated .datom/project.yaml data store pointer for {.val {name}}")
-  invisible(sha)
+  total <- format(sum(res$bytes), big.mark = ",", scientific = FALSE)
+  datom_inform("success", "Copied and verified {length(res$key)} object{?s} ({total} bytes); {res$present} already there")
+  if (isTRUE(res$kept_destination)) {
+    datom_inform("info", "The destination already held this publication or a newer one: its metadata was kept")
+  }
+  if (governed) datom_inform("success", "Updated ref.json of {.val {name}}: old location sunsets {sunset}")
+  datom_inform("success", "Updated .datom/project.yaml data store pointer for {.val {name}}; the old location is frozen")
+  invisible(res$commit)
 }
 
 location_label <- function(x) {

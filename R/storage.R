@@ -52,7 +52,10 @@ datom_storage_delete_prefix <- function(conn, prefix_key = NULL) {
 #' Copies every object of `from_conn`'s project namespace to the same
 #' relative key in `to_conn`'s (overwriting), for any pair of backends
 #' (local and S3), four transfers at a time. Policy-free: no project file,
-#' `ref.json` or git state changes.
+#' `ref.json` or git state changes. The store lock
+#' (`.metadata/publish.lock`) and a freeze marker (`.metadata/moved.json`)
+#' are never copied. To move a project, use [datom_repo_set_data_store()]
+#' (which never replaces newer data at the destination).
 #'
 #' @param from_conn,to_conn Connections to the source and destination
 #'   (a reader conn on the destination store is the usual `to_conn`).

@@ -112,6 +112,13 @@ datom_sync_manifest <- function(conn, path = NULL, pattern = "*") {
 #' because the data repo moved on (someone else pushed), the sync stops:
 #' run [datom_pull()], then scan and sync again.
 #'
+#' **Repair after an interruption.** Each table is its own complete write,
+#' so a sync that failed or whose session died part-way leaves every table
+#' either imported or untouched (a write cut short inside is finished by
+#' the same import; see [datom_write()]). [datom_sync_manifest()] then
+#' reports the imported files as `"unchanged"` and the rest as `"new"` or
+#' `"changed"`: run `datom_sync(conn, datom_sync_manifest(conn))` again.
+#'
 #' @param conn A developer [datom_get_conn()] connection.
 #' @param manifest A data frame from [datom_sync_manifest()] (columns `name`,
 #'   `file`, `format`, `original_file_sha`, `status`); it may be filtered.
@@ -243,6 +250,8 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
       datom_inform("success", "{.val {name}} synced ({st}): {.val {short}} ({what})")
     }
     if (show_bar) cli::cli_progress_update()
+    # tests: an interruption between two tables (DATOM_FAILPOINT=sync.table)
+    if (i != act[n]) engine(rs_failpoint_hit("sync.table"))
   }
   if (show_bar) cli::cli_progress_done()
 

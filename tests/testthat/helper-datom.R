@@ -121,11 +121,23 @@ s3_component <- function(bucket, prefix = NULL, validate = TRUE) {
                  secret_key = "testing-secret", endpoint = s3_server()$endpoint, validate = validate)
 }
 
+# S3 credentials from the environment (the AWS chain): such a store holds no
+# engine-held secret, so it can be handed to a child process (a secret
+# handle does not cross processes). Call use_env_s3_creds() first.
+s3_component_chain <- function(bucket, prefix = NULL) {
+  datom_store_s3(bucket, prefix = prefix, region = "us-east-1", endpoint = s3_server()$endpoint)
+}
+
+use_env_s3_creds <- function() {
+  Sys.setenv(AWS_ACCESS_KEY_ID = "testing", AWS_SECRET_ACCESS_KEY = "testing-secret")
+  withr::defer(Sys.unsetenv(c("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")), envir = testthat::teardown_env())
+}
+
 # A fresh project whose data store is an S3 bucket on the test server.
-s3_project <- function(name = "STUDY_001", prefix = NULL, env = parent.frame()) {
+s3_project <- function(name = "STUDY_001", prefix = NULL, env = parent.frame(), chain = FALSE) {
   root <- withr::local_tempdir("datom-s3-", .local_envir = env)
   bucket <- s3_bucket()
-  store <- datom_store(data = s3_component(bucket, prefix),
+  store <- datom_store(data = if (chain) s3_component_chain(bucket, prefix) else s3_component(bucket, prefix),
                        data_repo_url = file.path(root, "remotes", paste0(name, ".git")))
   clone <- file.path(root, "clone")
   quietly(datom_init_repo(clone, name, store))
@@ -191,3 +203,12 @@ local_github_standin <- function(env = parent.frame()) {
   withr::defer(try(srv$proc$kill(), silent = TRUE), envir = env)
   srv
 }
+
+# The failpoints of datom_sync, migration, registration and decommission
+# (their matrix: test-fault-matrix-flows.R; the write steps: test-fault-matrix.R).
+flow_fault_steps <- c(
+  "sync.table",
+  "migrate.copy", "migrate.verify", "migrate.gov", "migrate.commit", "migrate.freeze",
+  "init.push", "register.push", "register.mirror", "register.governance",
+  "decommission.store", "decommission.repo", "decommission.clone", "decommission.unregister", "decommission.gov_mirror"
+)

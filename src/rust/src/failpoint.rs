@@ -8,6 +8,14 @@
 //! cleanup, like a crash or a killed R session); `step:sleep=MS` waits that
 //! long (a slow writer, for races). Several entries are separated by `,`.
 //! Unset (every user's case) it costs one environment lookup per step.
+//!
+//! Steps of flows the engine runs are hit here (`hit("step")`); the steps of
+//! flows R orchestrates (between the tables of `datom_sync()`, between the
+//! steps of `datom_decommission()`, before the governance.json mirror of
+//! `datom_init_repo()`) are hit through `rs_failpoint_hit()`.
+//! Every step is in [`STEPS`], and the fault matrices of the R tests
+//! (test-fault-matrix.R for write, test-fault-matrix-flows.R for the
+//! others) cover each of them.
 
 use crate::error::{Error, Kind, Result};
 
@@ -21,10 +29,30 @@ pub const STEPS: &[&str] = &[
     "publish.table",
     "publish.manifest",
     "publish.marker",
+    // datom_sync: after a table is imported, before the next one (R)
+    "sync.table",
+    // datom_repo_set_data_store (ops::storage::migrate)
+    "migrate.copy",
+    "migrate.verify",
+    "migrate.gov",
+    "migrate.commit",
+    "migrate.freeze",
+    // datom_init_repo with governance (registration)
+    "init.push",
+    "register.push",
+    "register.mirror",
+    "register.governance",
+    // datom_decommission (R orchestration; the unregister push in the engine)
+    "decommission.store",
+    "decommission.repo",
+    "decommission.clone",
+    "decommission.unregister",
+    "decommission.gov_mirror",
 ];
 
 /// Hit the failpoint `step`.
 pub fn hit(step: &str) -> Result<()> {
+    debug_assert!(STEPS.contains(&step), "unknown failpoint {step}");
     let Ok(spec) = std::env::var("DATOM_FAILPOINT") else { return Ok(()) };
     for entry in spec.split(',').map(str::trim) {
         let (name, action) = entry.split_once(':').unwrap_or((entry, "error"));

@@ -90,6 +90,9 @@ pub mod data {
     pub const PUBLICATION: &str = ".metadata/publication.json";
     /// The lock publishers take (one publisher at a time per project).
     pub const PUBLISH_LOCK: &str = ".metadata/publish.lock";
+    /// Written in a project's old location when its data moved: the
+    /// location is frozen (nothing is published there any more).
+    pub const MOVED: &str = ".metadata/moved.json";
 
     pub fn parquet(table: &str, data_sha: &str) -> Result<String> {
         check_sha(data_sha, "data_sha")?;

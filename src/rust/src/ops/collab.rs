@@ -252,7 +252,8 @@ pub struct TableCheck {
 pub struct Problem {
     /// `missing_object`, `corrupt_object`, `missing_mirror`, `stale_mirror`,
     /// `unpublished_version`, `orphan_object`, `unpushed_commit`,
-    /// `clone_behind`, `uncommitted_change`, `unpublished_commit`
+    /// `clone_behind`, `uncommitted_change`, `unpublished_commit`,
+    /// `moved_location`
     pub kind: &'static str,
     /// `error` (the record and the store disagree) or `info`.
     pub severity: &'static str,
@@ -300,6 +301,23 @@ pub fn validate(project: &Project, clone: &CloneCtx, deep: bool) -> Result<Valid
     }
     if behind > 0 {
         add(&mut problems, "clone_behind", "info", None, None, format!("The clone is {behind} commit(s) behind origin"), "datom_pull(conn)".to_string());
+    }
+    if let Some(loc) = &project.location {
+        if let Some(text) = repo.read_at(&target, layout::repo::PROJECT_YAML)? {
+            let cfg = model::ProjectConfig::from_yaml(&String::from_utf8_lossy(&text))?;
+            if !cfg.data.same_place(loc) {
+                let frozen = super::publish::moved_to(project)?.is_some();
+                let repair = if frozen {
+                    format!("datom_pull(conn), then rebuild the connection with datom_get_conn() and a store for {}", cfg.data.label())
+                } else {
+                    format!("Re-run datom_repo_set_data_store(conn, <store for {}>) to complete the migration, then rebuild the connection", cfg.data.label())
+                };
+                add(&mut problems, "moved_location", "error", None, None,
+                  format!("The data repo says the data lives at {}; this connection uses {}{}", cfg.data.label(), loc.label(),
+                    if frozen { " (frozen by the migration)" } else { " (not frozen yet: the migration did not complete)" }),
+                  repair);
+            }
+        }
     }
     let head = repo.head_sha().unwrap_or_default();
     let mut own: Vec<String> = vec![layout::repo::MANIFEST.to_string()];
@@ -440,6 +458,7 @@ pub fn resync_table(project: &Project, clone: &CloneCtx, table: &str) -> Result<
     }
     let _lock = super::write::lock_clone(clone)?;
     super::write::check_location(project, clone)?;
+    super::publish::check_not_moved(project)?;
     let repo = Repo::open(&clone.path)?;
     let meta_rel = layout::repo::metadata(table);
     let hist_rel = layout::repo::version_history(table);

@@ -240,7 +240,8 @@ fn undo(repo: &Repo, before: Option<&str>, clone: &Path, added: &[&str]) {
 /// Apply `change` on an up-to-date clone, commit `paths` with `message`,
 /// push; a rejected push is retried on top of the new remote state. Returns
 /// whether a commit was pushed (false when `change` left nothing to commit).
-fn commit_and_push<F>(g: &Gov<'_>, message: &str, mut change: F) -> Result<bool>
+/// `step`: the failpoint hit between the commit and its push (`""`: none).
+fn commit_and_push<F>(g: &Gov<'_>, message: &str, step: &str, mut change: F) -> Result<bool>
 where
     F: FnMut(&Path) -> Result<Vec<String>>,
 {
@@ -254,10 +255,12 @@ where
         let paths = change(g.clone)?;
         let refs: Vec<&str> = paths.iter().map(|s| s.as_str()).collect();
         let commit = repo.commit_paths(&refs, message)?;
-        if before.as_deref() == Some(commit.as_str()) {
+        if before.as_deref() == Some(commit.as_str()) && repo.ahead_behind(&remote)?.0 == 0 {
             return Ok(false);
         }
-        match repo.push(&remote, g.creds) {
+        // (a commit of an earlier call that was killed before its push is pushed now)
+        let pushed = if step.is_empty() { Ok(()) } else { crate::failpoint::hit(step) };
+        match pushed.and_then(|_| repo.push(&remote, g.creds)) {
             Ok(()) => return Ok(true),
             Err(e) => {
                 undo(&repo, before.as_deref(), g.clone, &refs);
@@ -477,7 +480,7 @@ fn already_registered(name: &str) -> Error {
 /// NAME`, pushed, then mirrored to the governance store.
 pub fn register(g: &Gov<'_>, name: &str, data: &Location) -> Result<()> {
     layout::check_name(name, "project_name")?;
-    commit_and_push(g, &format!("Register project {name}"), |clone| {
+    commit_and_push(g, &format!("Register project {name}"), "register.push", |clone| {
         if !is_initialised(clone) {
             return Err(not_initialised(g.url));
         }
@@ -497,6 +500,10 @@ pub fn register(g: &Gov<'_>, name: &str, data: &Location) -> Result<()> {
             let _ = std::fs::remove_dir(&d);
         }
     })?;
+    crate::failpoint::hit("register.mirror").map_err(|e| {
+        Error::new(e.kind, format!("Project {name} registered in the governance repo but not mirrored to its store: {}", e.message))
+            .with_hint("Run datom_sync_dispatch(conn) to mirror the register.")
+    })?;
     mirror(g, name, &FILES)
 }
 
@@ -504,7 +511,7 @@ pub fn register(g: &Gov<'_>, name: &str, data: &Location) -> Result<()> {
 /// Returns false when the project was not registered.
 pub fn unregister(g: &Gov<'_>, name: &str) -> Result<bool> {
     layout::check_name(name, "project_name")?;
-    let pushed = commit_and_push(g, &format!("Unregister project {name}"), |clone| {
+    let pushed = commit_and_push(g, &format!("Unregister project {name}"), "decommission.unregister", |clone| {
         let d = project_dir(clone, name);
         let mut paths = Vec::new();
         if d.exists() {
@@ -539,13 +546,13 @@ pub fn sync_dispatch(g: &Gov<'_>, name: &str, data: &Location) -> Result<Vec<(St
         return Ok(FILES.iter().map(|f| (f.to_string(), Ok(()))).collect());
     }
     let mut out = Vec::new();
-    let d = commit_and_push(g, &format!("Update dispatch for {name}"), |clone| {
+    let d = commit_and_push(g, &format!("Update dispatch for {name}"), "", |clone| {
         write_json_file(clone, &rel(name, "dispatch.json"), &dispatch_json())?;
         Ok(vec![rel(name, "dispatch.json")])
     })
     .and_then(|_| mirror(g, name, &["dispatch.json"]));
     out.push(("dispatch.json".to_string(), d));
-    let r = commit_and_push(g, &format!("Update ref for {name}"), |clone| {
+    let r = commit_and_push(g, &format!("Update ref for {name}"), "", |clone| {
         let cur = read_ref_clone(clone, name)?.ok_or_else(|| Error::new(Kind::NotFound, "ref.json is missing"))?;
         write_json_file(clone, &rel(name, "ref.json"), &cur.to_rvalue())?;
         Ok(vec![rel(name, "ref.json")])
@@ -570,7 +577,7 @@ pub fn sync_dispatch(g: &Gov<'_>, name: &str, data: &Location) -> Result<Vec<(St
 pub fn record_migration(g: &Gov<'_>, name: &str, from: &Location, to: &Location, details: RValue, sunset_at: &str) -> Result<RefJson> {
     let now = model::now_utc();
     let mut result = None;
-    commit_and_push(g, &format!("Update ref for {name}"), |clone| {
+    commit_and_push(g, &format!("Update ref for {name}"), "", |clone| {
         let mut r = read_ref_clone(clone, name)?.ok_or_else(|| {
             Error::new(Kind::NotFound, format!("Project {name:?} is not registered in the governance repo"))
                 .with_hint("Register it with datom_sync_dispatch(conn) first.")
@@ -595,7 +602,8 @@ pub fn record_migration(g: &Gov<'_>, name: &str, from: &Location, to: &Location,
         result = Some(r);
         Ok(vec![rel(name, "ref.json")])
     })?;
-    commit_and_push(g, &format!("Record migration for {name}: data_migration"), |clone| {
+    crate::failpoint::hit("migrate.gov")?;
+    commit_and_push(g, &format!("Record migration for {name}: data_migration"), "", |clone| {
         let p = rel(name, "migration_history.json");
         let mut events: Vec<RValue> = read_file_json(&clone.join(&p), "migration_history.json")?
             .map(|v| model::elements(&v).to_vec())

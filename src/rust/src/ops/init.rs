@@ -206,6 +206,7 @@ pub fn init_repo(project: &Project, req: &InitRequest<'_>, creds: &crate::git::C
             files.push(layout::repo::GOVERNANCE);
         }
         let commit = repo.commit_paths(&files, "Initialize datom repository")?;
+        crate::failpoint::hit("init.push")?;
         repo.push("origin", creds)?;
         Ok(commit)
     })();

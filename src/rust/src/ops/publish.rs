@@ -144,6 +144,25 @@ pub fn marker(project: &Project) -> Result<Option<String>> {
     Ok(marker_state(project)?.map(|m| m.commit))
 }
 
+/// Where a frozen location's data moved (`.metadata/moved.json`), if it did.
+pub fn moved_to(project: &Project) -> Result<Option<String>> {
+    Ok(project
+        .get_json(layout::data::MOVED)?
+        .map(|v| model::as_str(model::get(&v, "moved_to")).unwrap_or("another location").to_string()))
+}
+
+/// Refuse to publish into (or upload to) a location a migration froze.
+pub fn check_not_moved(project: &Project) -> Result<()> {
+    if let Some(to) = moved_to(project)? {
+        return Err(Error::new(
+            Kind::Conflict,
+            format!("The data of project {} moved to {to}: its old location {} is frozen", project.name, project.display),
+        )
+        .with_hint("Run datom_pull(conn), then rebuild the connection with datom_get_conn() and a store for the new location."));
+    }
+    Ok(())
+}
+
 /// What a publication did.
 #[derive(Debug, Default)]
 pub struct Published {
@@ -159,7 +178,7 @@ pub struct Published {
 }
 
 /// How long a publish lock may be held before it counts as abandoned.
-const PUBLISH_STALE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+pub(crate) const PUBLISH_STALE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// Publish `target` (a commit of the clone that origin has) to the store.
 ///
@@ -169,6 +188,7 @@ const PUBLISH_STALE: std::time::Duration = std::time::Duration::from_secs(30 * 6
 /// publication re-checks it. So a reader never gets a version whose object
 /// is missing, and publication never goes backwards.
 pub fn publish(project: &Project, clone: &CloneCtx, repo: &Repo, target: &str, full: bool) -> Result<Published> {
+    check_not_moved(project)?;
     let _lock = crate::store::acquire_lock(
         project.store.as_ref(),
         &project.key(layout::data::PUBLISH_LOCK),
@@ -176,6 +196,8 @@ pub fn publish(project: &Project, clone: &CloneCtx, repo: &Repo, target: &str, f
         crate::store::lock_wait(),
         PUBLISH_STALE,
     )?;
+    // a migration freezes the location under the same lock
+    check_not_moved(project)?;
     let (source, from, held_before, store_newer) = match marker_state(project)? {
         None => (target.to_string(), None, Vec::new(), false),
         Some(mk) => {

@@ -186,6 +186,7 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
     let paths = [meta_rel.as_str(), hist_rel.as_str(), layout::repo::MANIFEST];
     prepare_clone(&repo, &paths)?;
     check_location(project, clone)?;
+    publish::check_not_moved(project)?;
 
     // 1-2. Hash gate (columns were classified by the binding already).
     let th = hash_table(req.columns, req.nrow, req.threads);

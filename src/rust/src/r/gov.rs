@@ -151,20 +151,6 @@ fn rs_gov_sync_dispatch(gov_loc: Robj, url: &str, clone: &str, token: Robj, name
     })
 }
 
-/// Record a data migration in ref.json and migration_history.json.
-#[extendr]
-fn rs_gov_record_migration(gov_loc: Robj, url: &str, clone: &str, token: Robj, name: &str, from: Robj, to: Robj, details: Robj, sunset_at: &str) -> Robj {
-    guard(|| {
-        with_gov(&gov_loc, url, clone, &token, |g| {
-            let from = conn::location(sexp(&from))?;
-            let to = conn::location(sexp(&to))?;
-            let details = super::value::to_rvalue(sexp(&details), "details")?;
-            let r = gov::record_migration(g, name, &from, &to, details, sunset_at)?;
-            ref_to_r(Some(name), &r)
-        })
-    })
-}
-
 /// Is the gov clone initialised (projects/.gitkeep)?
 #[extendr]
 fn rs_gov_is_initialised(clone: &str) -> Robj {
@@ -182,13 +168,36 @@ fn rs_commit_json(conn: Robj, rel: &str, x: Robj, message: &str) -> Robj {
     })
 }
 
-/// Repoint storage.data of project.yaml, commit, push.
+/// Migrate a project's data (`ops::storage::migrate`): copy, verify, the
+/// governance record (when `gov_loc` is not NULL), project.yaml, freeze.
+/// list(key, bytes, present, kept_destination, commit).
 #[extendr]
-fn rs_set_data_store(conn: Robj, loc: Robj, message: &str) -> Robj {
+fn rs_migrate(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: Robj, details: Robj, sunset_at: &str, message: &str) -> Robj {
     guard(|| {
-        let clone = conn::clone_ctx(sexp(&conn))?;
-        let l = conn::location(sexp(&loc))?;
-        Ok(crate::ops::collab::set_data_store(&clone, &l, message)?.into())
+        let a = conn::project(sexp(&from))?;
+        let b = conn::project(sexp(&to))?;
+        let data_clone = conn::clone_ctx(sexp(&from))?;
+        let run = |g: Option<crate::ops::storage::MigrateGov<'_>>| crate::ops::storage::migrate(&a, &b, &data_clone, g, message);
+        let m = if gov_loc.is_null() {
+            run(None)?
+        } else {
+            let url = url.as_str().ok_or_else(|| crate::error::Error::input("gov_repo_url is missing"))?;
+            let clone = clone.as_str().ok_or_else(|| crate::error::Error::input("gov_local_path is missing"))?;
+            let details = super::value::to_rvalue(sexp(&details), "details")?;
+            with_gov(&gov_loc, url, clone, &token, |g| {
+                run(Some(crate::ops::storage::MigrateGov { gov: g, details, sunset_at: sunset_at.to_string() }))
+            })?
+        };
+        super::list_named(
+            &["key", "bytes", "present", "kept_destination", "commit"],
+            vec![
+                m.copied.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(),
+                m.copied.iter().map(|x| x.1 as f64).collect::<Vec<_>>().into(),
+                (m.present as f64).into(),
+                m.kept_destination.into(),
+                m.commit.into(),
+            ],
+        )
     })
 }
 
@@ -224,9 +233,8 @@ extendr_module! {
     fn rs_gov_ref;
     fn rs_gov_projects;
     fn rs_gov_sync_dispatch;
-    fn rs_gov_record_migration;
     fn rs_gov_is_initialised;
     fn rs_commit_json;
-    fn rs_set_data_store;
     fn rs_gov_mirror_status;
+    fn rs_migrate;
 }

@@ -693,6 +693,19 @@ fn rs_failpoint_steps() -> Vec<String> {
     crate::failpoint::STEPS.iter().map(|s| s.to_string()).collect()
 }
 
+/// Hit the failpoint `step` of a flow orchestrated in R (tests only; a
+/// no-op unless DATOM_FAILPOINT names it).
+#[extendr]
+fn rs_failpoint_hit(step: &str) -> Robj {
+    guard(|| {
+        if !crate::failpoint::STEPS.contains(&step) {
+            return Err(Error::internal(format!("unknown failpoint {step}")));
+        }
+        crate::failpoint::hit(step)?;
+        Ok(true.into())
+    })
+}
+
 /// Compare the store with origin's head by content (`deep`: object bytes too).
 #[extendr]
 fn rs_validate(conn: Robj, deep: bool) -> Robj {
@@ -786,6 +799,7 @@ extendr_module! {
     fn rs_sync_dispatch_data;
     fn rs_validate;
     fn rs_failpoint_steps;
+    fn rs_failpoint_hit;
     fn rs_git_behind;
     fn rs_bench_s3_transfer;
     fn rs_bench_reader_requests;
