@@ -286,11 +286,12 @@ fn rs_write(
 
 /// Read a version of a table from the store (verified before parsing).
 #[extendr]
-fn rs_read(conn: Robj, name: &str, version: Robj) -> Robj {
+fn rs_read(conn: Robj, name: &str, version: Robj, as_of: Robj) -> Robj {
     guard(|| {
         let project = conn::project(sexp(&conn))?;
         let v = opt_str(&version);
-        let (t, r) = crate::ops::read::read(&project, name, v.as_deref())?;
+        let at = opt_str(&as_of);
+        let (t, r) = crate::ops::read::read_at(&project, name, v.as_deref(), at.as_deref())?;
         read::to_r(&t, r.parquet_sha.unwrap_or_default())
     })
 }
@@ -316,10 +317,10 @@ fn rs_list(conn: Robj) -> Robj {
 
 /// A table's version history from the store, newest first.
 #[extendr]
-fn rs_history(conn: Robj, name: &str) -> Robj {
+fn rs_history(conn: Robj, name: &str, since: Robj, until: Robj) -> Robj {
     guard(|| {
         let project = conn::project(sexp(&conn))?;
-        let rows = crate::ops::history(&project, name)?;
+        let rows = crate::ops::history_window(&project, name, opt_str(&since).as_deref(), opt_str(&until).as_deref())?;
         list_named(
             &["version", "data_sha", "timestamp", "author", "commit_message"],
             vec![
@@ -328,6 +329,48 @@ fn rs_history(conn: Robj, name: &str) -> Robj {
                 rows.iter().map(|r| r.timestamp.clone()).collect::<Vec<_>>().into(),
                 rows.iter().map(|r| r.author.clone()).collect::<Vec<_>>().into(),
                 rows.iter().map(|r| r.commit_message.clone()).collect::<Vec<_>>().into(),
+            ],
+        )
+    })
+}
+
+/// Where a version's parquet object is (uri, key, shas, size, backend).
+#[extendr]
+fn rs_locate(conn: Robj, name: &str, version: Robj, as_of: Robj, verify: bool) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let l = crate::ops::read::locate(&project, name, opt_str(&version).as_deref(), opt_str(&as_of).as_deref(), verify)?;
+        list_named(
+            &["uri", "key", "version", "data_sha", "parquet_sha", "bytes", "backend"],
+            vec![
+                l.uri.into(),
+                l.key.into(),
+                l.version.map(Robj::from).unwrap_or_else(|| Robj::from(Rstr::na())),
+                l.data_sha.into(),
+                l.parquet_sha.map(Robj::from).unwrap_or_else(|| Robj::from(Rstr::na())),
+                (l.bytes as f64).into(),
+                l.backend.into(),
+            ],
+        )
+    })
+}
+
+/// Versions of every table that became current in a window, newest first.
+#[extendr]
+fn rs_changes(conn: Robj, since: Robj, until: Robj) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let rows = crate::ops::changes(&project, opt_str(&since).as_deref(), opt_str(&until).as_deref())?;
+        list_named(
+            &["table", "version", "data_sha", "timestamp", "author", "message", "action"],
+            vec![
+                rows.iter().map(|r| r.table.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.version.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.data_sha.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.timestamp.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.author.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.message.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.action.to_string()).collect::<Vec<_>>().into(),
             ],
         )
     })
@@ -686,6 +729,8 @@ extendr_module! {
     fn rs_read;
     fn rs_list;
     fn rs_history;
+    fn rs_locate;
+    fn rs_changes;
     fn rs_parse_json;
     fn rs_store_get_json;
     fn rs_store_metadata_sha;
