@@ -58,6 +58,10 @@ rs_locate <- function(conn, name, version, as_of, verify) .Call(wrap__rs_locate,
 # Versions of every table that became current in a window, newest first.
 rs_changes <- function(conn, since, until) .Call(wrap__rs_changes, conn, since, until)
 
+# Keyed diff of two versions: counts, row indices, changed cells, schema
+# changes, and the decoded rows R needs to show them.
+rs_diff <- function(conn, name, from_version, from_as_of, from_default, to_version, to_as_of, keys) .Call(wrap__rs_diff, conn, name, from_version, from_as_of, from_default, to_version, to_as_of, keys)
+
 # Parse a JSON text (FORMATS.md 4.6 rules) into R lists.
 rs_parse_json <- function(text) .Call(wrap__rs_parse_json, text)
 

@@ -3,6 +3,7 @@
 //! layer calls them with plain values and shapes their results.
 
 pub mod collab;
+pub mod diff;
 pub mod gov;
 pub mod init;
 pub mod publish;
