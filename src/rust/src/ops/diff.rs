@@ -2,8 +2,7 @@
 //! (the values R would see): rows added, removed and changed, one record
 //! per changed cell, and column (schema) changes.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
 use super::read::{self, Resolved};
 use super::Project;
@@ -399,49 +398,133 @@ impl Hasher for Fx {
         z ^ (z >> 31)
     }
 }
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
-/// Per-row key bytes of `cols` (one buffer, offsets).
-fn row_keys(cols: &[(&Col<'_>, bool)], nrow: usize) -> (Vec<u8>, Vec<usize>) {
-    let mut buf = Vec::new();
-    let mut offs = Vec::with_capacity(nrow + 1);
-    offs.push(0);
-    for i in 0..nrow {
-        for (c, native) in cols {
-            c.key(i, *native, &mut buf);
-        }
-        offs.push(buf.len());
-    }
-    (buf, offs)
+/// Per-row key bytes of `cols` (one buffer, offsets) and a hash per row.
+struct RowKeys {
+    buf: Vec<u8>,
+    offs: Vec<usize>,
+    hashes: Vec<u64>,
 }
 
-fn duplicate_error(keys: &[String], cols: &[&Col<'_>], (buf, offs): &(Vec<u8>, Vec<usize>), which: &str) -> Option<Error> {
-    let mut seen: FxMap<&[u8], usize> = FxMap::default();
-    let mut dups = 0usize;
-    let mut example = None;
-    for i in 0..offs.len() - 1 {
-        let k = &buf[offs[i]..offs[i + 1]];
-        let e = seen.entry(k).or_insert(0);
-        *e += 1;
-        if *e > 1 {
-            dups += 1;
-            example.get_or_insert(i);
+impl RowKeys {
+    fn new(cols: &[(&Col<'_>, bool)], nrow: usize) -> RowKeys {
+        let mut buf = Vec::new();
+        let mut offs = Vec::with_capacity(nrow + 1);
+        let mut hashes = Vec::with_capacity(nrow);
+        offs.push(0);
+        for i in 0..nrow {
+            let start = buf.len();
+            for (c, native) in cols {
+                c.key(i, *native, &mut buf);
+            }
+            if i == 0 {
+                buf.reserve((buf.len() - start) * nrow);
+            }
+            let mut h = Fx::default();
+            h.write(&buf[start..]);
+            hashes.push(h.finish());
+            offs.push(buf.len());
+        }
+        RowKeys { buf, offs, hashes }
+    }
+    fn key(&self, i: usize) -> &[u8] {
+        &self.buf[self.offs[i]..self.offs[i + 1]]
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Rows sorted by key hash (ties by row), for duplicate checks and a
+/// merge join: sequential passes instead of random probes of a hash table.
+fn by_hash(k: &RowKeys) -> Vec<(u64, u32)> {
+    let mut v: Vec<(u64, u32)> = k.hashes.iter().enumerate().map(|(i, h)| (*h, i as u32)).collect();
+    v.sort_unstable();
+    v
+}
+
+/// Runs of equal hash in a sorted list: `(start, end)`.
+fn runs(v: &[(u64, u32)]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut s = 0;
+    std::iter::from_fn(move || {
+        if s >= v.len() {
+            return None;
+        }
+        let mut e = s + 1;
+        while e < v.len() && v[e].0 == v[s].0 {
+            e += 1;
+        }
+        let r = (s, e);
+        s = e;
+        Some(r)
+    })
+}
+
+/// Rows whose key repeats an earlier row's: (count, first such row).
+fn duplicates(k: &RowKeys, sorted: &[(u64, u32)]) -> (usize, Option<usize>) {
+    let (mut n, mut ex) = (0usize, None::<usize>);
+    for (s, e) in runs(sorted) {
+        for x in s + 1..e {
+            let r = sorted[x].1 as usize;
+            if sorted[s..x].iter().any(|y| k.key(y.1 as usize) == k.key(r)) {
+                n += 1;
+                ex = Some(ex.map_or(r, |m| m.min(r)));
+            }
         }
     }
-    let i = example?;
+    (n, ex)
+}
+
+/// Match rows of `b` to rows of `a` with equal keys; each `a` row at most
+/// once (the lowest unmatched row first). `out[j]` = the row of `a`.
+fn merge_match(ka: &RowKeys, sa: &[(u64, u32)], kb: &RowKeys, sb: &[(u64, u32)]) -> Vec<u32> {
+    let mut out = vec![NONE; kb.hashes.len()];
+    let mut used = vec![false; sa.len()];
+    let (mut i, mut j) = (0usize, 0usize);
+    while i < sa.len() && j < sb.len() {
+        let (ha, hb) = (sa[i].0, sb[j].0);
+        if ha < hb {
+            i += 1;
+        } else if hb < ha {
+            j += 1;
+        } else {
+            let mut ie = i;
+            while ie < sa.len() && sa[ie].0 == ha {
+                ie += 1;
+            }
+            let mut je = j;
+            while je < sb.len() && sb[je].0 == hb {
+                je += 1;
+            }
+            let mut start = i;
+            for y in j..je {
+                let rb = sb[y].1 as usize;
+                while start < ie && used[start] {
+                    start += 1;
+                }
+                if let Some(x) = (start..ie).find(|&x| !used[x] && ka.key(sa[x].1 as usize) == kb.key(rb)) {
+                    used[x] = true;
+                    out[rb] = sa[x].1;
+                }
+            }
+            i = ie;
+            j = je;
+        }
+    }
+    out
+}
+
+fn duplicate_error(keys: &[String], cols: &[&Col<'_>], dups: usize, example: usize, which: &str) -> Error {
     let shown: Vec<String> = keys
         .iter()
         .zip(cols)
-        .map(|(k, c)| format!("{k} = {}", c.text(i).map(|s| format!("{s:?}")).unwrap_or_else(|| "NA".into())))
+        .map(|(k, c)| format!("{k} = {}", c.text(example).map(|s| format!("{s:?}")).unwrap_or_else(|| "NA".into())))
         .collect();
-    Some(
-        Error::input(format!(
-            "Key ({}) is not unique in the `{which}` version: {dups} row(s) repeat a key, e.g. {}",
-            keys.join(", "),
-            shown.join(", ")
-        ))
-        .with_hint("Add columns to `keys` so that each row has its own key."),
-    )
+    Error::input(format!(
+        "Key ({}) is not unique in the `{which}` version: {dups} row(s) repeat a key, e.g. {}",
+        keys.join(", "),
+        shown.join(", ")
+    ))
+    .with_hint("Add columns to `keys` so that each row has its own key.")
 }
 
 /// Diff two decoded tables (`a` = from, `b` = to).
@@ -505,6 +588,9 @@ pub fn diff_tables(a: &ReadTable, b: &ReadTable, keys: &[String]) -> Result<Diff
         to_table: None,
     };
 
+    if a.nrow >= NONE as usize || b.nrow >= NONE as usize {
+        return Err(Error::input("datom_diff() supports tables of up to 4294967294 rows"));
+    }
     if keys.is_empty() {
         // whole-content match (a multiset): only when both have the same columns
         let same_cols = a.columns.len() == b.columns.len() && shared.len() == b.columns.len();
@@ -516,21 +602,17 @@ pub fn diff_tables(a: &ReadTable, b: &ReadTable, keys: &[String]) -> Result<Diff
             order.sort_by_key(|x| x.0);
             let ka: Vec<(&Col<'_>, bool)> = order.iter().map(|&(i, _, n)| (col_a(i), n)).collect();
             let kb: Vec<(&Col<'_>, bool)> = order.iter().map(|&(_, j, n)| (col_b(j), n)).collect();
-            let (abuf, aoffs) = row_keys(&ka, a.nrow);
-            let (bbuf, boffs) = row_keys(&kb, b.nrow);
-            let mut map: FxMap<&[u8], Vec<usize>> = FxMap::default();
-            for i in (0..a.nrow).rev() {
-                map.entry(&abuf[aoffs[i]..aoffs[i + 1]]).or_default().push(i);
-            }
+            let ra = RowKeys::new(&ka, a.nrow);
+            let rb = RowKeys::new(&kb, b.nrow);
+            let m = merge_match(&ra, &by_hash(&ra), &rb, &by_hash(&rb));
             let mut matched = vec![false; a.nrow];
             let mut unchanged = 0;
-            for j in 0..b.nrow {
-                match map.get_mut(&bbuf[boffs[j]..boffs[j + 1]]).and_then(|v| v.pop()) {
-                    Some(i) => {
-                        matched[i] = true;
-                        unchanged += 1;
-                    }
-                    None => d.added_rows.push(j),
+            for (j, &i) in m.iter().enumerate() {
+                if i == NONE {
+                    d.added_rows.push(j);
+                } else {
+                    matched[i as usize] = true;
+                    unchanged += 1;
                 }
             }
             d.removed_rows = (0..a.nrow).filter(|&i| !matched[i]).collect();
@@ -545,29 +627,28 @@ pub fn diff_tables(a: &ReadTable, b: &ReadTable, keys: &[String]) -> Result<Diff
         keys.iter().map(|k| shared.iter().copied().find(|&(_, j, _)| b.columns[j].name == *k).expect("key is shared")).collect();
     let ka: Vec<(&Col<'_>, bool)> = key_ij.iter().map(|&(i, _, n)| (col_a(i), n)).collect();
     let kb: Vec<(&Col<'_>, bool)> = key_ij.iter().map(|&(_, j, n)| (col_b(j), n)).collect();
-    let ra = row_keys(&ka, a.nrow);
-    let rb = row_keys(&kb, b.nrow);
+    let ra = RowKeys::new(&ka, a.nrow);
+    let rb = RowKeys::new(&kb, b.nrow);
     let kca: Vec<&Col<'_>> = ka.iter().map(|x| x.0).collect();
     let kcb: Vec<&Col<'_>> = kb.iter().map(|x| x.0).collect();
-    if let Some(e) = duplicate_error(keys, &kca, &ra, "from") {
-        return Err(e);
+    let (sa, sb) = (by_hash(&ra), by_hash(&rb));
+    if let (n, Some(i)) = duplicates(&ra, &sa) {
+        return Err(duplicate_error(keys, &kca, n, i, "from"));
     }
-    if let Some(e) = duplicate_error(keys, &kcb, &rb, "to") {
-        return Err(e);
+    if let (n, Some(j)) = duplicates(&rb, &sb) {
+        return Err(duplicate_error(keys, &kcb, n, j, "to"));
     }
-    let mut map: FxMap<&[u8], usize> = FxMap::default();
-    map.reserve(a.nrow);
-    for i in 0..a.nrow {
-        map.insert(&ra.0[ra.1[i]..ra.1[i + 1]], i);
-    }
+    let m = merge_match(&ra, &sa, &rb, &sb);
+    drop((sa, sb));
     let compare: Vec<(usize, usize, bool)> = shared.iter().copied().filter(|(_, j, _)| !keys.contains(&b.columns[*j].name)).collect();
     let mut matched = vec![false; a.nrow];
     let mut unchanged = 0usize;
     for j in 0..b.nrow {
-        let Some(&i) = map.get(&rb.0[rb.1[j]..rb.1[j + 1]]) else {
+        if m[j] == NONE {
             d.added_rows.push(j);
             continue;
-        };
+        }
+        let i = m[j] as usize;
         matched[i] = true;
         let mut any = false;
         for &(ci, cj, native) in &compare {
@@ -694,5 +775,27 @@ mod tests {
         assert_eq!(fmt_double(123456.0), "123456");
         assert_eq!(fmt_double(0.0001), "1e-04");
         assert_eq!(fmt_double(0.0), "0");
+    }
+
+    #[test]
+    fn colliding_hashes_are_told_apart_by_their_keys() {
+        // every row in one hash bucket: matching and duplicates by key bytes
+        let keys = |v: &[&str]| {
+            let mut buf = Vec::new();
+            let mut offs = vec![0];
+            for k in v {
+                buf.extend_from_slice(k.as_bytes());
+                offs.push(buf.len());
+            }
+            RowKeys { buf, offs, hashes: vec![7; v.len()] }
+        };
+        let a = keys(&["x", "y", "x", "w"]);
+        let b = keys(&["y", "x", "z", "x", "x"]);
+        let (sa, sb) = (by_hash(&a), by_hash(&b));
+        assert_eq!(duplicates(&a, &sa), (1, Some(2)));
+        assert_eq!(duplicates(&b, &sb), (2, Some(3)));
+        assert_eq!(merge_match(&a, &sa, &b, &sb), vec![1, 0, NONE, 2, NONE]);
+        let u = keys(&["p", "q"]);
+        assert_eq!(duplicates(&u, &by_hash(&u)), (0, None));
     }
 }
