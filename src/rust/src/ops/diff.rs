@@ -146,8 +146,14 @@ pub fn diff(project: &Project, name: &str, from: Option<Side<'_>>, to: Side<'_>,
             to_table: None,
         });
     }
-    let a = crate::table::read_parquet(bytes::Bytes::from(read::fetch(project, name, &from_r)?))?;
-    let b = crate::table::read_parquet(bytes::Bytes::from(read::fetch(project, name, &to_r)?))?;
+    // the two versions are fetched, verified and decoded side by side
+    let load = |r: &Resolved| -> Result<ReadTable> { crate::table::read_parquet(bytes::Bytes::from(read::fetch(project, name, r)?)) };
+    let (a, b) = std::thread::scope(|s| {
+        let ha = s.spawn(|| load(&from_r));
+        let b = load(&to_r);
+        (ha.join().unwrap_or_else(|_| Err(Error::internal("diff: reader thread panicked"))), b)
+    });
+    let (a, b) = (a?, b?);
     let mut d = diff_tables(&a, &b, &keys)?;
     d.from = from_r;
     d.to = to_r;
@@ -326,6 +332,15 @@ impl<'t> Col<'t> {
             },
         }
     }
+}
+
+/// The columns `want` of `t`, loaded (others `None`).
+fn load_cols(t: &ReadTable, want: impl Iterator<Item = usize>) -> Result<Vec<Option<Col<'_>>>> {
+    let mut out: Vec<Option<Col<'_>>> = (0..t.columns.len()).map(|_| None).collect();
+    for i in want {
+        out[i] = Some(Col::load(t, i)?);
+    }
+    Ok(out)
 }
 
 /// Do row `i` of `a` and row `j` of `b` hold the same value? Natively when
@@ -562,12 +577,12 @@ pub fn diff_tables(a: &ReadTable, b: &ReadTable, keys: &[String]) -> Result<Diff
         .enumerate()
         .filter_map(|(j, c)| pos(a, &c.name).map(|i| (i, j, type_name(&a.columns[i]) == type_name(c) && a.columns[i].target == c.target)))
         .collect();
-    let mut ca: Vec<Option<Col<'_>>> = (0..a.columns.len()).map(|_| None).collect();
-    let mut cb: Vec<Option<Col<'_>>> = (0..b.columns.len()).map(|_| None).collect();
-    for &(i, j, _) in &shared {
-        ca[i] = Some(Col::load(a, i)?);
-        cb[j] = Some(Col::load(b, j)?);
-    }
+    let (ca, cb) = std::thread::scope(|s| {
+        let h = s.spawn(|| load_cols(a, shared.iter().map(|x| x.0)));
+        let cb = load_cols(b, shared.iter().map(|x| x.1));
+        (h.join().unwrap_or_else(|_| Err(Error::internal("diff: thread panicked"))), cb)
+    });
+    let (ca, cb) = (ca?, cb?);
     let col_a = |i: usize| ca[i].as_ref().expect("loaded");
     let col_b = |j: usize| cb[j].as_ref().expect("loaded");
 
@@ -627,11 +642,18 @@ pub fn diff_tables(a: &ReadTable, b: &ReadTable, keys: &[String]) -> Result<Diff
         keys.iter().map(|k| shared.iter().copied().find(|&(_, j, _)| b.columns[j].name == *k).expect("key is shared")).collect();
     let ka: Vec<(&Col<'_>, bool)> = key_ij.iter().map(|&(i, _, n)| (col_a(i), n)).collect();
     let kb: Vec<(&Col<'_>, bool)> = key_ij.iter().map(|&(_, j, n)| (col_b(j), n)).collect();
-    let ra = RowKeys::new(&ka, a.nrow);
-    let rb = RowKeys::new(&kb, b.nrow);
+    let ((ra, sa), (rb, sb)) = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            let k = RowKeys::new(&ka, a.nrow);
+            let o = by_hash(&k);
+            (k, o)
+        });
+        let k = RowKeys::new(&kb, b.nrow);
+        let o = by_hash(&k);
+        (h.join().expect("diff: key thread"), (k, o))
+    });
     let kca: Vec<&Col<'_>> = ka.iter().map(|x| x.0).collect();
     let kcb: Vec<&Col<'_>> = kb.iter().map(|x| x.0).collect();
-    let (sa, sb) = (by_hash(&ra), by_hash(&rb));
     if let (n, Some(i)) = duplicates(&ra, &sa) {
         return Err(duplicate_error(keys, &kca, n, i, "from"));
     }
