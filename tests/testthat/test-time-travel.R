@@ -109,7 +109,7 @@ test_that("datom_locate: the object other engines read, verified on request", {
   # and DuckDB, when the Python has it
   has_duck <- identical(suppressWarnings(system2(python_bin(), c("-c", shQuote("import duckdb")), stdout = FALSE, stderr = FALSE, env = py_env)), 0L)
   if (has_duck) {
-    q <- run_python(c("import sys, duckdb", "print(duckdb.sql(\"select count(*), sum(id) from read_parquet('\" + sys.argv[1] + \"')\").fetchone())"), old$uri)
+    q <- run_python(c("import sys, duckdb", "print(duckdb.connect().execute(\"select count(*), sum(id) from read_parquet(?)\", [sys.argv[1]]).fetchall()[0])"), old$uri)
     expect_identical(q, "(250, 31375)")
   }
   # a tampered object fails verification but is still located
