@@ -81,7 +81,7 @@ datom_diff <- function(conn, name, from = NULL, to = NULL, keys = NULL) {
   changed <- data.frame(column = cells$column, from = cells$from, to = cells$to, stringsAsFactors = FALSE)
   if (length(res$keys) > 0) {
     kv <- if (is.null(to_df)) {
-      as.data.frame(stats::setNames(rep(list(character()), length(res$keys)), res$keys), stringsAsFactors = FALSE)
+      as.data.frame(structure(rep(list(character()), length(res$keys)), names = res$keys), stringsAsFactors = FALSE)
     } else {
       pick(to_df[, res$keys, drop = FALSE], cells$to_row)
     }

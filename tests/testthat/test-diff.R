@@ -202,6 +202,15 @@ test_that("whole-row diff, identical versions, duplicate keys, bad input", {
   # the first version has nothing before it
   expect_error(datom_diff(p$conn, "t", to = w1$metadata_sha), class = "datom_error_not_found")
   expect_error(datom_diff(p$conn, "t", from = "2000-01-01"), class = "datom_error_not_found")
+  # keyed, rows added only: no changed cells, key columns still named
+  quietly(datom_write(p$conn, rbind(b, data.frame(id = 5L, v = "e")), "t"))
+  k <- datom_diff(p$conn, "t", keys = "id")
+  expect_identical(k$summary, data.frame(added = 1, removed = 0, changed = 0, unchanged = 4))
+  expect_identical(k$added, data.frame(id = 5L, v = "e"))
+  expect_named(k$changed, c("id", "column", "from", "to"))
+  expect_identical(nrow(k$changed), 0L)
+  expect_identical(nrow(k$removed), 0L)
+  expect_output(print(k), "1 added, 0 removed, 0 changed, 4 unchanged")
 })
 
 test_that("diff on S3", {
