@@ -80,10 +80,10 @@ datom_diff <- function(conn, name, from = NULL, to = NULL, keys = NULL) {
   cells <- res$cells
   changed <- data.frame(column = cells$column, from = cells$from, to = cells$to, stringsAsFactors = FALSE)
   if (length(res$keys) > 0) {
-    kv <- if (is.null(to_df)) {
+    kv <- if (is.null(res$key_frame)) {
       as.data.frame(structure(rep(list(character()), length(res$keys)), names = res$keys), stringsAsFactors = FALSE)
     } else {
-      pick(to_df[, res$keys, drop = FALSE], cells$to_row)
+      pick(frame(res$key_frame), match(cells$to_row, res$key_rows))
     }
     changed <- cbind(kv, changed)
   }

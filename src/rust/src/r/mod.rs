@@ -389,9 +389,15 @@ fn rs_diff(conn: Robj, name: &str, from_version: Robj, from_as_of: Robj, from_de
         };
         let to_frame = match &d.to_table {
             Some(t) if d.added > 0 => read::to_r(t, String::new())?,
+            _ => none.clone(),
+        };
+        // the key columns of the rows with changed cells (distinct rows, in order)
+        let mut key_rows: Vec<usize> = d.cells.iter().map(|c| c.to_row).collect();
+        key_rows.dedup();
+        let key_frame = match &d.to_table {
             Some(t) if !d.cells.is_empty() => {
                 let idx: Vec<usize> = d.keys.iter().filter_map(|k| t.columns.iter().position(|c| &c.name == k)).collect();
-                read::to_r(&t.select(&idx)?, String::new())?
+                read::to_r_rows(&t.select(&idx)?, String::new(), Some(&key_rows))?
             }
             _ => none.clone(),
         };
@@ -418,7 +424,7 @@ fn rs_diff(conn: Robj, name: &str, from_version: Robj, from_as_of: Robj, from_de
         list_named(
             &[
                 "from_version", "to_version", "from_data_sha", "to_data_sha", "identical", "added", "removed", "changed", "unchanged",
-                "added_rows", "removed_rows", "cells", "schema", "keys", "from_frame", "to_frame",
+                "added_rows", "removed_rows", "cells", "schema", "keys", "from_frame", "to_frame", "key_frame", "key_rows",
             ],
             vec![
                 Robj::from(na_str(&d.from.version)),
@@ -437,6 +443,8 @@ fn rs_diff(conn: Robj, name: &str, from_version: Robj, from_as_of: Robj, from_de
                 d.keys.clone().into(),
                 from_frame,
                 to_frame,
+                key_frame,
+                rows(&key_rows).into(),
             ],
         )
     })
