@@ -44,13 +44,23 @@ rs_read_config <- function(path) .Call(wrap__rs_read_config, path)
 rs_write <- function(conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras) .Call(wrap__rs_write, conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras)
 
 # Read a version of a table from the store (verified before parsing).
-rs_read <- function(conn, name, version) .Call(wrap__rs_read, conn, name, version)
+rs_read <- function(conn, name, version, as_of) .Call(wrap__rs_read, conn, name, version, as_of)
 
 # Tables of the storage manifest.
 rs_list <- function(conn) .Call(wrap__rs_list, conn)
 
 # A table's version history from the store, newest first.
-rs_history <- function(conn, name) .Call(wrap__rs_history, conn, name)
+rs_history <- function(conn, name, since, until) .Call(wrap__rs_history, conn, name, since, until)
+
+# Where a version's parquet object is (uri, key, shas, size, backend).
+rs_locate <- function(conn, name, version, as_of, verify) .Call(wrap__rs_locate, conn, name, version, as_of, verify)
+
+# Versions of every table that became current in a window, newest first.
+rs_changes <- function(conn, since, until) .Call(wrap__rs_changes, conn, since, until)
+
+# Keyed diff of two versions: counts, row indices, changed cells, schema
+# changes, and the decoded rows R needs to show them.
+rs_diff <- function(conn, name, from_version, from_as_of, from_default, to_version, to_as_of, keys) .Call(wrap__rs_diff, conn, name, from_version, from_as_of, from_default, to_version, to_as_of, keys)
 
 # Parse a JSON text (FORMATS.md 4.6 rules) into R lists.
 rs_parse_json <- function(text) .Call(wrap__rs_parse_json, text)

@@ -478,7 +478,7 @@ prove_object <- function(pconn, table, version, data_sha, ctx) {
   key <- paste(pconn$project_name, table, data_sha, sep = "\r")
   if (!is.null(ctx$cache[[key]])) return(ctx$cache[[key]])
   res <- tryCatch({
-    df <- assemble_frame(engine(rs_read(pconn, table, version)))
+    df <- assemble_frame(engine(rs_read(pconn, table, version, NULL)))
     got <- datom_hash(df)$data_sha
     if (identical(got, data_sha)) row_result("ok")
     else row_result("corrupt", sprintf("stored object hashes to %s, not %s", short_sha(got), short_sha(data_sha)))

@@ -9,6 +9,15 @@
 #' @param name The table name.
 #' @param version `NULL` for the current version, or a version id
 #'   (`metadata_sha`) or any unique prefix of one.
+#' @param as_of `NULL`, or an instant: a POSIXct, a Date (the end of that
+#'   day, UTC) or an ISO 8601 string (`"2026-03-31"`,
+#'   `"2026-03-31T17:00:00Z"`, `"2026-03-31 17:00:00+02:00"`; no zone means
+#'   UTC). Reads the version that was current at that instant, reverts
+#'   included, from the table's current-version log in the store. A version
+#'   becomes current at the commit time of the data-repo commit that made it
+#'   current, which git records to the second: instants are compared in whole
+#'   seconds (fractions are dropped). Before the table's first version:
+#'   `datom_error_not_found`. Not together with `version`.
 #' @param context,... Reserved for routed readers; accepted and ignored.
 #' @return A tibble-classed data frame (`tbl_df`, `tbl`, `data.frame`) with
 #'   the stored values, column types and attributes.
@@ -22,13 +31,16 @@
 #' w <- datom_write(conn, datom_example_data("ae", "2026-02-28"), "ae")
 #' head(datom_read(conn, "ae"))
 #' nrow(datom_read(conn, "ae", version = substr(w$metadata_sha, 1, 8)))
-datom_read <- function(conn, name, version = NULL, context = NULL, ...) {
+#' nrow(datom_read(conn, "ae", as_of = Sys.time()))
+datom_read <- function(conn, name, version = NULL, as_of = NULL, context = NULL, ...) {
   check_conn(conn)
   check_name(name, "name")
-  if (!is.null(version) && (!is.character(version) || length(version) != 1L || is.na(version) || !nzchar(version))) {
-    datom_abort("input", "{.arg version} must be a single non-empty string or NULL.")
+  check_version(version)
+  at <- as_instant(as_of, "as_of")
+  if (!is.null(version) && !is.null(at)) {
+    datom_abort("input", "Give {.arg version} or {.arg as_of}, not both.")
   }
-  res <- engine(rs_read(conn, name, version))
+  res <- engine(rs_read(conn, name, version, at))
   df <- assemble_frame(res)
   class(df) <- c("tbl_df", "tbl", "data.frame")
   df
@@ -95,6 +107,9 @@ datom_list <- function(conn, pattern = NULL, include_versions = FALSE, short_has
 #' @param n The number of most recent versions to return.
 #' @param short_hash `FALSE` (default) returns full hashes (what
 #'   [datom_read()] accepts); `TRUE` truncates them to 8 characters.
+#' @param since,until `NULL` or instants, parsed like `as_of` of
+#'   [datom_read()] (a Date is the end of that day): keep only versions whose
+#'   `timestamp` is in `[since, until]` (whole seconds, UTC).
 #' @return A data frame, newest first: `version`, `data_sha`, `timestamp`,
 #'   `author` (`"Name <email>"`), `commit_message`.
 #' @export
@@ -107,13 +122,13 @@ datom_list <- function(conn, pattern = NULL, include_versions = FALSE, short_has
 #' datom_write(conn, datom_example_data("lb", "2026-01-28"), "lb", message = "month 1")
 #' datom_write(conn, datom_example_data("lb", "2026-02-28"), "lb", message = "month 2")
 #' datom_history(conn, "lb", short_hash = TRUE)
-datom_history <- function(conn, name, n = 10, short_hash = FALSE) {
+datom_history <- function(conn, name, n = 10, short_hash = FALSE, since = NULL, until = NULL) {
   check_conn(conn)
   check_name(name, "name")
   if (!is.numeric(n) || length(n) != 1L || is.na(n) || n < 1 || n != round(n)) {
     datom_abort("input", "{.arg n} must be a positive integer.")
   }
-  res <- engine(rs_history(conn, name))
+  res <- engine(rs_history(conn, name, as_instant(since, "since"), as_instant(until, "until")))
   df <- data.frame(
     version = res$version, data_sha = res$data_sha, timestamp = res$timestamp,
     author = res$author, commit_message = res$commit_message, stringsAsFactors = FALSE

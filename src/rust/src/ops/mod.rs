@@ -3,6 +3,7 @@
 //! layer calls them with plain values and shapes their results.
 
 pub mod collab;
+pub mod diff;
 pub mod gov;
 pub mod init;
 pub mod publish;
@@ -227,4 +228,87 @@ pub fn history(project: &Project, name: &str) -> Result<Vec<HistoryRow>> {
             }
         })
         .collect())
+}
+
+/// An inclusive window of instants (`YYYY-MM-DDTHH:MM:SSZ`, either end open).
+pub struct Window {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl Window {
+    pub fn parse(since: Option<&str>, until: Option<&str>) -> Result<Window> {
+        let p = |s: Option<&str>, what: &str| -> Result<Option<i64>> {
+            s.map(|s| {
+                model::parse_utc(s).ok_or_else(|| Error::input(format!("`{what}` {s:?} is not an instant of the form YYYY-MM-DDTHH:MM:SSZ")))
+            })
+            .transpose()
+        };
+        let w = Window { since: p(since, "since")?, until: p(until, "until")? };
+        if let (Some(a), Some(b)) = (w.since, w.until) {
+            if a > b {
+                return Err(Error::input("`since` is after `until`"));
+            }
+        }
+        Ok(w)
+    }
+    pub fn contains(&self, t: i64) -> bool {
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
+    }
+}
+
+/// Rows of `datom_history()` whose `timestamp` is in the window (newest first).
+pub fn history_window(project: &Project, name: &str, since: Option<&str>, until: Option<&str>) -> Result<Vec<HistoryRow>> {
+    let w = Window::parse(since, until)?;
+    let rows = history(project, name)?;
+    Ok(rows.into_iter().filter(|r| model::parse_utc(&r.timestamp).is_some_and(|t| w.contains(t))).collect())
+}
+
+/// One row of `datom_changes()`: a version that became current in a window.
+#[derive(Debug)]
+pub struct ChangeRow {
+    pub table: String,
+    pub version: String,
+    pub data_sha: String,
+    /// When it became current (the data-repo commit time).
+    pub timestamp: String,
+    pub author: String,
+    pub message: String,
+    /// "write" (first time current) or "revert" (current again).
+    pub action: &'static str,
+}
+
+/// Every table's versions that became current in the window, newest first
+/// (ties by table name), from the manifest and each table's current-version
+/// log and history in the store.
+pub fn changes(project: &Project, since: Option<&str>, until: Option<&str>) -> Result<Vec<ChangeRow>> {
+    let w = Window::parse(since, until)?;
+    let mut out = Vec::new();
+    for t in list(project)? {
+        let log = read::current_log(project, &t.name)?;
+        let hist = history(project, &t.name)?;
+        // oldest first, to tell a first appearance from a revert
+        let mut seen = std::collections::HashSet::new();
+        let mut rows = Vec::new();
+        for (since, version) in log.iter().rev() {
+            let first = seen.insert(version.clone());
+            if !w.contains(*since) {
+                continue;
+            }
+            let h = hist.iter().find(|h| &h.version == version);
+            rows.push(ChangeRow {
+                table: t.name.clone(),
+                version: version.clone(),
+                data_sha: h.map(|h| h.data_sha.clone()).unwrap_or_default(),
+                timestamp: model::format_utc(*since),
+                author: h.map(|h| h.author.clone()).unwrap_or_default(),
+                message: h.map(|h| h.commit_message.clone()).unwrap_or_default(),
+                action: if first { "write" } else { "revert" },
+            });
+        }
+        out.extend(rows.into_iter().rev());
+    }
+    // newest first; stable, so a table's own order (same second) is kept
+    out.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.table.cmp(&b.table)));
+    Ok(out)
 }

@@ -116,14 +116,46 @@ fn count(n: usize) -> RValue {
 
 /// The clone's writer lock (`.git/datom.lock`): one datom process writes
 /// through a clone at a time; another waits (`DATOM_LOCK_WAIT`), then gets
-/// `Kind::Busy`. A lock left by a killed process is broken.
-pub fn lock_clone(clone: &CloneCtx) -> Result<crate::store::StoreLock<'static>> {
+/// `Kind::Busy`. A lock left by a killed process is broken. Re-entrant
+/// within the process: a flow holding it (a migration) may call another
+/// that takes it (its commit of project.yaml).
+pub struct CloneLock {
+    key: std::path::PathBuf,
+    _held: Option<crate::store::StoreLock<'static>>,
+}
+
+static HELD: std::sync::Mutex<Vec<(std::path::PathBuf, usize)>> = std::sync::Mutex::new(Vec::new());
+
+impl Drop for CloneLock {
+    fn drop(&mut self) {
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = held.iter().position(|(p, _)| p == &self.key) {
+            held[i].1 -= 1;
+            if held[i].1 == 0 {
+                held.remove(i);
+            }
+        }
+        // `_held` (the file lock) is released after this, when it is ours
+    }
+}
+
+pub fn lock_clone(clone: &CloneCtx) -> Result<CloneLock> {
     let git_dir = clone.path.join(".git");
     if !git_dir.is_dir() {
         return Err(Error::new(Kind::Git, format!("{} is not a git clone", clone.path.display())));
     }
+    let key = std::fs::canonicalize(&git_dir).unwrap_or(git_dir.clone());
+    {
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = held.iter_mut().find(|(p, _)| p == &key) {
+            e.1 += 1;
+            return Ok(CloneLock { key, _held: None });
+        }
+    }
     let store: &'static crate::store::local::LocalStore = Box::leak(Box::new(crate::store::local::LocalStore::new(&git_dir)));
-    crate::store::acquire_lock(store, "datom.lock", "The data clone", crate::store::lock_wait(), std::time::Duration::from_secs(24 * 3600))
+    let lock = crate::store::acquire_lock(store, "datom.lock", "The data clone", crate::store::lock_wait(), std::time::Duration::from_secs(24 * 3600))?;
+    HELD.lock().unwrap_or_else(|e| e.into_inner()).push((key.clone(), 1));
+    Ok(CloneLock { key, _held: Some(lock) })
 }
 
 /// Before a flow changes datom's files of the clone: an interrupted datom

@@ -347,11 +347,12 @@ fn rs_write(
 
 /// Read a version of a table from the store (verified before parsing).
 #[extendr]
-fn rs_read(conn: Robj, name: &str, version: Robj) -> Robj {
+fn rs_read(conn: Robj, name: &str, version: Robj, as_of: Robj) -> Robj {
     guard(|| {
         let project = conn::project(sexp(&conn))?;
         let v = opt_str(&version);
-        let (t, r) = crate::ops::read::read(&project, name, v.as_deref())?;
+        let at = opt_str(&as_of);
+        let (t, r) = crate::ops::read::read_at(&project, name, v.as_deref(), at.as_deref())?;
         read::to_r(&t, r.parquet_sha.unwrap_or_default())
     })
 }
@@ -377,10 +378,10 @@ fn rs_list(conn: Robj) -> Robj {
 
 /// A table's version history from the store, newest first.
 #[extendr]
-fn rs_history(conn: Robj, name: &str) -> Robj {
+fn rs_history(conn: Robj, name: &str, since: Robj, until: Robj) -> Robj {
     guard(|| {
         let project = conn::project(sexp(&conn))?;
-        let rows = crate::ops::history(&project, name)?;
+        let rows = crate::ops::history_window(&project, name, opt_str(&since).as_deref(), opt_str(&until).as_deref())?;
         list_named(
             &["version", "data_sha", "timestamp", "author", "commit_message"],
             vec![
@@ -389,6 +390,143 @@ fn rs_history(conn: Robj, name: &str) -> Robj {
                 rows.iter().map(|r| r.timestamp.clone()).collect::<Vec<_>>().into(),
                 rows.iter().map(|r| r.author.clone()).collect::<Vec<_>>().into(),
                 rows.iter().map(|r| r.commit_message.clone()).collect::<Vec<_>>().into(),
+            ],
+        )
+    })
+}
+
+/// Where a version's parquet object is (uri, key, shas, size, backend).
+#[extendr]
+fn rs_locate(conn: Robj, name: &str, version: Robj, as_of: Robj, verify: bool) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let l = crate::ops::read::locate(&project, name, opt_str(&version).as_deref(), opt_str(&as_of).as_deref(), verify)?;
+        list_named(
+            &["uri", "key", "version", "data_sha", "parquet_sha", "bytes", "backend"],
+            vec![
+                l.uri.into(),
+                l.key.into(),
+                l.version.map(Robj::from).unwrap_or_else(|| Robj::from(Rstr::na())),
+                l.data_sha.into(),
+                l.parquet_sha.map(Robj::from).unwrap_or_else(|| Robj::from(Rstr::na())),
+                (l.bytes as f64).into(),
+                l.backend.into(),
+            ],
+        )
+    })
+}
+
+fn opt_strings(x: &Robj, what: &str) -> Result<Option<Vec<String>>> {
+    if x.is_null() {
+        return Ok(None);
+    }
+    let v = x.as_string_vector().ok_or_else(|| Error::input(format!("`{what}` must be a character vector or NULL")))?;
+    Ok(Some(v))
+}
+
+fn na_str(x: &Option<String>) -> Rstr {
+    match x {
+        Some(s) => Rstr::from(s.as_str()),
+        None => Rstr::na(),
+    }
+}
+
+/// Keyed diff of two versions: counts, row indices, changed cells, schema
+/// changes, and the decoded rows R needs to show them.
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_diff(conn: Robj, name: &str, from_version: Robj, from_as_of: Robj, from_default: bool, to_version: Robj, to_as_of: Robj, keys: Robj) -> Robj {
+    use crate::ops::diff::{diff, Side};
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let (fv, fa, tv, ta) = (opt_str(&from_version), opt_str(&from_as_of), opt_str(&to_version), opt_str(&to_as_of));
+        let keys = opt_strings(&keys, "keys")?;
+        let from = (!from_default).then_some(Side { version: fv.as_deref(), as_of: fa.as_deref() });
+        let d = diff(&project, name, from, Side { version: tv.as_deref(), as_of: ta.as_deref() }, keys.as_deref())?;
+        let none: Robj = ().into();
+        let from_frame = match &d.from_table {
+            Some(t) if d.removed > 0 => read::to_r(t, String::new())?,
+            _ => none.clone(),
+        };
+        let to_frame = match &d.to_table {
+            Some(t) if d.added > 0 => read::to_r(t, String::new())?,
+            _ => none.clone(),
+        };
+        // the key columns of the rows with changed cells (distinct rows, in order)
+        let mut key_rows: Vec<usize> = d.cells.iter().map(|c| c.to_row).collect();
+        key_rows.dedup();
+        let key_frame = match &d.to_table {
+            Some(t) if !d.cells.is_empty() => {
+                let idx: Vec<usize> = d.keys.iter().filter_map(|k| t.columns.iter().position(|c| &c.name == k)).collect();
+                read::to_r_rows(&t.select(&idx)?, String::new(), Some(&key_rows))?
+            }
+            _ => none.clone(),
+        };
+        let rows = |v: &[usize]| v.iter().map(|i| (*i + 1) as f64).collect::<Vec<f64>>();
+        let cells = list_named(
+            &["to_row", "from_row", "column", "from", "to"],
+            vec![
+                d.cells.iter().map(|c| (c.to_row + 1) as f64).collect::<Vec<_>>().into(),
+                d.cells.iter().map(|c| (c.from_row + 1) as f64).collect::<Vec<_>>().into(),
+                d.cells.iter().map(|c| c.column.clone()).collect::<Vec<_>>().into(),
+                d.cells.iter().map(|c| na_str(&c.from)).collect::<Strings>().into(),
+                d.cells.iter().map(|c| na_str(&c.to)).collect::<Strings>().into(),
+            ],
+        )?;
+        let schema = list_named(
+            &["column", "change", "from_type", "to_type"],
+            vec![
+                d.schema.iter().map(|s| s.column.clone()).collect::<Vec<_>>().into(),
+                d.schema.iter().map(|s| s.change.to_string()).collect::<Vec<_>>().into(),
+                d.schema.iter().map(|s| na_str(&s.from_type)).collect::<Strings>().into(),
+                d.schema.iter().map(|s| na_str(&s.to_type)).collect::<Strings>().into(),
+            ],
+        )?;
+        list_named(
+            &[
+                "from_version", "to_version", "from_data_sha", "to_data_sha", "identical", "added", "removed", "changed", "unchanged",
+                "added_rows", "removed_rows", "cells", "schema", "keys", "from_frame", "to_frame", "key_frame", "key_rows",
+            ],
+            vec![
+                Robj::from(na_str(&d.from.version)),
+                Robj::from(na_str(&d.to.version)),
+                d.from.data_sha.clone().into(),
+                d.to.data_sha.clone().into(),
+                d.identical.into(),
+                (d.added as f64).into(),
+                (d.removed as f64).into(),
+                (d.changed as f64).into(),
+                d.unchanged.map(|n| Robj::from(n as f64)).unwrap_or_else(|| Robj::from(Rfloat::na())),
+                rows(&d.added_rows).into(),
+                rows(&d.removed_rows).into(),
+                cells,
+                schema,
+                d.keys.clone().into(),
+                from_frame,
+                to_frame,
+                key_frame,
+                rows(&key_rows).into(),
+            ],
+        )
+    })
+}
+
+/// Versions of every table that became current in a window, newest first.
+#[extendr]
+fn rs_changes(conn: Robj, since: Robj, until: Robj) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let rows = crate::ops::changes(&project, opt_str(&since).as_deref(), opt_str(&until).as_deref())?;
+        list_named(
+            &["table", "version", "data_sha", "timestamp", "author", "message", "action"],
+            vec![
+                rows.iter().map(|r| r.table.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.version.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.data_sha.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.timestamp.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.author.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.message.clone()).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.action.to_string()).collect::<Vec<_>>().into(),
             ],
         )
     })
@@ -772,6 +910,9 @@ extendr_module! {
     fn rs_read;
     fn rs_list;
     fn rs_history;
+    fn rs_locate;
+    fn rs_changes;
+    fn rs_diff;
     fn rs_parse_json;
     fn rs_store_get_json;
     fn rs_store_metadata_sha;

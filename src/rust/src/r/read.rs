@@ -23,8 +23,8 @@ fn check_nul(s: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
-    let n = t.nrow;
+/// Every name, level and attribute string of `t` is representable in R.
+fn check_nuls(t: &ReadTable) -> Result<()> {
     if let Some(c) = &t.df_class {
         c.iter().try_for_each(|s| check_nul(s, "the table's class"))?;
     }
@@ -38,17 +38,54 @@ pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
             check_nul(s, &what)?;
         }
     }
+    Ok(())
+}
+
+pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
+    to_r_rows(t, parquet_sha, None)
+}
+
+/// Gather `rows` of a full-length column filled by `fill`.
+fn gather<T: Copy + Default>(n: usize, rows: &[usize], out: &mut [T], fill: impl FnOnce(&mut [T]) -> Result<()>) -> Result<()> {
+    let mut full = vec![T::default(); n];
+    fill(&mut full)?;
+    for (o, &r) in out.iter_mut().zip(rows) {
+        *o = full[r];
+    }
+    Ok(())
+}
+
+/// Like [`to_r`], for only `rows` (distinct, 0-based) of the table when given.
+pub fn to_r_rows(t: &ReadTable, parquet_sha: String, rows: Option<&[usize]>) -> Result<Robj> {
+    check_nuls(t)?;
+    let n = rows.map_or(t.nrow, |r| r.len());
+    let mut pos: Option<Vec<u32>> = None;
+    if let Some(r) = rows {
+        let mut p = vec![u32::MAX; t.nrow];
+        for (o, &k) in r.iter().enumerate() {
+            p[k] = o as u32;
+        }
+        pos = Some(p);
+    }
     let mut cols: Vec<Robj> = Vec::with_capacity(t.columns.len());
     for (i, c) in t.columns.iter().enumerate() {
         let mut x: Robj = match c.target {
             RTarget::Double => {
                 let mut v: Robj = Doubles::new(n).into();
-                t.fill_f64(i, v.as_real_slice_mut().unwrap_or(&mut []))?;
+                let out = v.as_real_slice_mut().unwrap_or(&mut []);
+                match rows {
+                    None => t.fill_f64(i, out)?,
+                    Some(r) => gather(t.nrow, r, out, |f| t.fill_f64(i, f))?,
+                }
                 v
             }
             RTarget::Integer | RTarget::Factor => {
                 let mut v: Robj = Integers::new(n).into();
-                t.fill_i32(i, v.as_integer_slice_mut().unwrap_or(&mut []))?;
+                let out = v.as_integer_slice_mut().unwrap_or(&mut []);
+                match rows {
+                    None => t.fill_i32(i, out)?,
+                    Some(r) => gather(t.nrow, r, out, |f| t.fill_i32(i, f))?,
+                }
                 v
             }
             RTarget::Logical => {
@@ -59,7 +96,10 @@ pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
                 } else {
                     unsafe { std::slice::from_raw_parts_mut(extendr_ffi::LOGICAL(v.get_mut()), n) }
                 };
-                t.fill_i32(i, out)?;
+                match rows {
+                    None => t.fill_i32(i, out)?,
+                    Some(r) => gather(t.nrow, r, out, |f| t.fill_i32(i, f))?,
+                }
                 v
             }
             RTarget::Integer64 => {
@@ -67,12 +107,15 @@ pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
                 let s = v.as_real_slice_mut().unwrap_or(&mut []);
                 // SAFETY: same size and alignment.
                 let bits = unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut u64, s.len()) };
-                t.fill_i64_bits(i, bits)?;
+                match rows {
+                    None => t.fill_i64_bits(i, bits)?,
+                    Some(r) => gather(t.nrow, r, bits, |f| t.fill_i64_bits(i, f))?,
+                }
                 v
             }
             RTarget::Character => {
                 let v: Robj = Strings::new(n).into();
-                fill_strings(t, i, &v)?;
+                fill_strings(t, i, &v, pos.as_deref())?;
                 v
             }
         };
@@ -119,7 +162,7 @@ pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
 /// Fill a character vector, making each distinct string's CHARSXP once:
 /// R's global string cache lookup dominates string reads, and clinical
 /// columns repeat a small set of values.
-fn fill_strings(t: &ReadTable, col: usize, v: &Robj) -> Result<()> {
+fn fill_strings(t: &ReadTable, col: usize, v: &Robj, pos: Option<&[u32]>) -> Result<()> {
     use extendr_ffi::{cetype_t, R_NaString, Rf_mkCharLenCE, SET_STRING_ELT, SEXP};
     use std::collections::HashMap;
     use std::hash::{BuildHasherDefault, Hasher};
@@ -153,6 +196,12 @@ fn fill_strings(t: &ReadTable, col: usize, v: &Robj) -> Result<()> {
     let mut by_addr: HashMap<(usize, usize), SEXP, BuildHasherDefault<Fx>> = HashMap::default();
     let mut err = None;
     t.for_each_str(col, |k, s| unsafe {
+        // only the selected rows, at their output positions
+        let k = match pos {
+            None => k,
+            Some(p) if p[k] != u32::MAX => p[k] as usize,
+            Some(_) => return,
+        };
         let c = match s {
             None => R_NaString,
             Some(s) => {

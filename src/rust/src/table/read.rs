@@ -72,6 +72,7 @@ impl std::fmt::Debug for ReadTable {
 }
 
 /// Decoded chunks of one column.
+#[derive(Clone)]
 struct ColData {
     chunks: Vec<ArrayRef>,
     /// Seconds per R unit for Duration / Time32 / Time64 arrays (difftime units).
@@ -80,6 +81,7 @@ struct ColData {
     codes: Vec<FactorChunk>,
 }
 
+#[derive(Clone)]
 enum FactorChunk {
     /// Dictionary array: dictionary index -> R code (1-based, NA = `i32::MIN`).
     Remap(Vec<i32>),
@@ -839,6 +841,17 @@ impl ReadTable {
             )));
         }
         self.data.get(col).ok_or_else(|| Error::internal("column data missing"))
+    }
+
+    /// The table of columns `cols` (indices), sharing their decoded data.
+    pub fn select(&self, cols: &[usize]) -> Result<ReadTable> {
+        let mut columns = Vec::with_capacity(cols.len());
+        let mut data = Vec::with_capacity(cols.len());
+        for &i in cols {
+            columns.push(self.columns.get(i).ok_or_else(|| Error::internal("select: no such column"))?.clone());
+            data.push(self.data.get(i).ok_or_else(|| Error::internal("select: column data missing"))?.clone());
+        }
+        Ok(ReadTable { nrow: self.nrow, columns, df_class: self.df_class.clone(), data })
     }
 
     /// Fill a double column (`RTarget::Double`): nulls become `NA_real_`,
