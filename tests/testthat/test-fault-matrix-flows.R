@@ -157,6 +157,11 @@ run_migrate_case <- function(step, mode, make_dest) {
   if (step == "migrate.freeze") {
     expect_identical(errs, "moved_location", info = info)
     expect_match(v$problems$repair[v$problems$kind == "moved_location"], "datom_repo_set_data_store", info = info)
+  } else if (step == "migrate.gov") {
+    # the governance record stopped half-way: the data side is consistent,
+    # and validate names the governance mirror that differs from the gov clone
+    expect_identical(errs, character(0), info = info)
+    expect_true(all(v$repo_files$status %in% c("ok", "stale_s3")), info = info)
   } else {
     expect_true(v$valid, info = info)
   }

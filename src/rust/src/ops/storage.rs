@@ -103,7 +103,9 @@ fn is_mutable_mirror(rel: &str) -> bool {
         return true;
     }
     match rel.split_once('/') {
-        Some((_, rest)) => rest == ".metadata/metadata.json" || rest == ".metadata/version_history.json",
+        Some((_, rest)) => {
+            rest == ".metadata/metadata.json" || rest == ".metadata/version_history.json" || rest == ".metadata/current_log.json"
+        }
         None => false,
     }
 }
@@ -113,7 +115,7 @@ fn is_mutable_mirror(rel: &str) -> bool {
 fn mirror_rank(rel: &str) -> u8 {
     if rel.ends_with("/.metadata/version_history.json") {
         0
-    } else if rel.ends_with("/.metadata/metadata.json") {
+    } else if rel.ends_with("/.metadata/metadata.json") || rel.ends_with("/.metadata/current_log.json") {
         1
     } else if rel == layout::data::MANIFEST {
         2
