@@ -45,9 +45,10 @@ impl Drop for Counted {
 }
 
 /// Run `f` over `items` on up to `PARALLEL` threads, in order of results.
-fn par<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// A worker's panic is an error (never a shorter result list).
+fn par<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Result<Vec<R>> {
     if items.len() <= 1 {
-        return items.iter().map(&f).collect();
+        return Ok(items.iter().map(&f).collect());
     }
     let n = PARALLEL.min(items.len());
     let chunk = items.len().div_ceil(n);
@@ -55,7 +56,11 @@ fn par<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
         let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>())).collect();
         // the calling thread reports progress while the workers run
         crate::runtime::wait_polling(|| handles.iter().all(|h| h.is_finished()));
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            out.extend(h.join().map_err(|_| Error::new(Kind::Internal, "a worker thread panicked while copying or verifying objects"))?);
+        }
+        Ok(out)
     })
 }
 
@@ -74,7 +79,7 @@ pub fn copy(from: &Project, to: &Project) -> Result<Vec<(String, u64)>> {
         to.store.put(&to.key(rel), &bytes)?;
         crate::runtime::progress::add("objects", 1);
         Ok((rel.clone(), bytes.len() as u64))
-    });
+    })?;
     let mut out = Vec::with_capacity(results.len());
     for (rel, r) in rels.iter().zip(results) {
         match r {
@@ -261,7 +266,7 @@ pub fn migrate(from: &Project, to: &Project, clone: &CloneCtx, gov: Option<Migra
         let bytes = from.store.get(&from.key(rel))?;
         to.store.put(&to.key(rel), &bytes)?;
         Ok(Some((rel.clone(), bytes.len() as u64)))
-    });
+    })?;
     let mut out = Migrated { kept_destination: keep, ..Default::default() };
     let copy_err = |rel: &str, e: Error| {
         Error::new(e.kind, format!("Failed to copy object {rel} from {} to {}: {}", from.display, to.display, e.message))
@@ -373,7 +378,7 @@ pub fn verify(from: &Project, to: &Project, keys: Option<Vec<String>>, content: 
                 Err(e) => Err(e),
             }
         }
-    });
+    })?;
     keys.into_iter().zip(results).map(|(k, r)| r.map(|issue| (k, issue))).collect()
 }
 
@@ -512,6 +517,14 @@ mod tests {
         let mut m = vec![".metadata/publication.json", ".metadata/manifest.json", "t/.metadata/metadata.json", "t/.metadata/version_history.json", ".metadata/governance.json"];
         m.sort_by_key(|k| mirror_rank(k));
         assert_eq!(m, vec!["t/.metadata/version_history.json", "t/.metadata/metadata.json", ".metadata/manifest.json", ".metadata/governance.json", ".metadata/publication.json"]);
+    }
+
+    #[test]
+    fn a_worker_panic_is_an_error_not_a_shorter_list() {
+        let items: Vec<u32> = (0..8).collect();
+        assert_eq!(par(&items, |x| x * 2).unwrap(), (0..8).map(|x| x * 2).collect::<Vec<_>>());
+        let e = par(&items, |x| if *x == 5 { panic!("boom") } else { *x }).unwrap_err();
+        assert_eq!(e.kind, Kind::Internal);
     }
 
     #[test]

@@ -740,7 +740,13 @@ impl Inner {
         let total_usize = usize::try_from(total).map_err(|_| {
             Error::new(Kind::Storage, format!("S3 object {} is too large for memory ({total} bytes)", self.loc(key)))
         })?;
-        let mut out = vec![0u8; total_usize];
+        // the size comes from the server: reserve fallibly (a lying or
+        // broken server is a classed error, never an aborted process)
+        let mut out: Vec<u8> = Vec::new();
+        out.try_reserve_exact(total_usize).map_err(|_| {
+            Error::new(Kind::Storage, format!("S3 object {} is too large for memory ({total} bytes, per its Content-Range)", self.loc(key)))
+        })?;
+        out.resize(total_usize, 0);
         out[..head.len()].copy_from_slice(&head);
         drop(head);
         let mut futs = Vec::new();
