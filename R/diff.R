@@ -27,7 +27,7 @@ diff_side <- function(x, arg, call = sys.call(-1)) {
 #'   `to = NULL` is the current version; `from = NULL` the version before
 #'   `to` in the history.
 #' @param keys `NULL`, or the names of the columns that identify a row in
-#'   both versions (e.g. `c("USUBJID", "LBSEQ")`). Duplicate keys in either
+#'   both versions (e.g. `c("USUBJID", "VISITNUM", "LBTESTCD")`). Duplicate keys in either
 #'   version are an error (`datom_error_input`). With `keys = NULL` rows are
 #'   matched by their whole content: only added and removed rows, no changed
 #'   ones (and if the columns differ, every row is added and removed).
@@ -52,7 +52,7 @@ diff_side <- function(x, arg, call = sys.call(-1)) {
 #' conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
 #' datom_write(conn, datom_example_data("lb", "2026-01-28"), "lb")
 #' datom_write(conn, datom_example_data("lb", "2026-02-28"), "lb")
-#' d <- datom_diff(conn, "lb", keys = c("USUBJID", "LBSEQ"))
+#' d <- datom_diff(conn, "lb", keys = c("USUBJID", "VISITNUM", "LBTESTCD"))
 #' d
 #' d$summary
 datom_diff <- function(conn, name, from = NULL, to = NULL, keys = NULL) {
