@@ -281,7 +281,7 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
     if (nzchar(d$governance)) {
       datom_inform("warning", "governance.json storage upload failed: {esc(d$governance)}")
     } else {
-      repo_files <- c(repo_files, ".metadata/governance.json")
+      repo_files <- c(repo_files, d$governance_key)
     }
   }
   out <- list()
@@ -291,15 +291,13 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
       datom_inform("danger", "Failed to sync {t}: {esc(d$error[i])}")
       list(name = t, action = "error", error = d$error[i])
     } else {
-      list(name = t, action = "synced",
-           s3_keys = c(paste0(t, "/.metadata/metadata.json"), paste0(t, "/.metadata/version_history.json"),
-                       paste0(t, "/.metadata/", d$metadata_sha[i], ".json")))
+      list(name = t, action = "synced", s3_keys = d$keys[[i]])
     }
   }
   if (nzchar(d$manifest)) {
     datom_inform("danger", "Failed to sync the manifest: {esc(d$manifest)}")
   } else {
-    repo_files <- c(".metadata/manifest.json", repo_files)
+    repo_files <- c(d$manifest_key, repo_files)
   }
   datom_inform("success", "Synced {length(repo_files)} repo-level file{?s}")
   n_err <- sum(vapply(out, function(x) identical(x$action, "error"), TRUE))

@@ -32,7 +32,7 @@ stalling_git_server <- function(env = parent.frame()) {
     state$accepted <- state$accepted + sum(lines == "ACCEPT")
     any(lines == "READY")
   }
-  deadline <- Sys.time() + 60
+  deadline <- Sys.time() + 300
   while (!read(500)) {
     if (!proc$is_alive() || Sys.time() > deadline) stop("stalling server did not start: ", paste(proc$read_error_lines(), collapse = "\n"))
   }

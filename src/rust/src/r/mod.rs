@@ -771,14 +771,29 @@ fn rs_sync_dispatch_data(conn: Robj) -> Robj {
         let shas: Vec<Option<String>> = d.tables.iter().map(|(_, r)| r.as_ref().ok().cloned()).collect();
         let errs: Vec<Option<String>> = d.tables.iter().map(|(_, r)| r.as_ref().err().map(|e| e.message.clone())).collect();
         let gov: Robj = d.governance.as_ref().map(|r| Robj::from(msg(r))).unwrap_or_else(|| ().into());
+        // the keys each table's publication wrote (layout owns them)
+        let keys: Vec<Robj> = d
+            .tables
+            .iter()
+            .map(|(t, r)| -> Result<Robj> {
+                let mut k = vec![crate::layout::data::metadata(t), crate::layout::data::version_history(t)];
+                if let Ok(sha) = r {
+                    k.push(crate::layout::data::snapshot(t, sha)?);
+                }
+                Ok(k.into())
+            })
+            .collect::<Result<Vec<_>>>()?;
         list_named(
-            &["table", "metadata_sha", "error", "manifest", "governance", "commit", "ahead", "behind"],
+            &["table", "metadata_sha", "error", "keys", "manifest", "manifest_key", "governance", "governance_key", "commit", "ahead", "behind"],
             vec![
                 names.into(),
                 shas.into(),
                 errs.into(),
+                List::from_values(keys).into(),
                 msg(&d.manifest).into(),
+                crate::layout::data::MANIFEST.into(),
                 gov,
+                crate::layout::data::GOVERNANCE.into(),
                 d.commit.clone().into(),
                 (d.ahead as i32).into(),
                 (d.behind as i32).into(),
