@@ -79,8 +79,8 @@ document: wrappers
 # the stand-in; the tests start their own servers and also cover the
 # embedded default.
 cargo-test: deps
-	$(R_ENV) DATOM_MOTO_SERVER=$(VENV)/bin/moto_server DATOM_PYTHON=$(PYTHON) \
-	  cargo test --release --locked --manifest-path src/rust/Cargo.toml
+	$(R_ENV) DATOM_MOTO_SERVER=$(VENV)/bin/moto_server DATOM_PYTHON=$(PYTHON) DATOM_TEST_STRICT=true \
+	  keyctl session - cargo test --release --locked --manifest-path src/rust/Cargo.toml
 
 check: deps
 	mkdir -p $(BUILD)

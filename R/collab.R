@@ -193,18 +193,20 @@ datom_summary <- function(conn) {
 
 #' @export
 print.datom_summary <- function(x, ...) {
-  cli::cli_h3("datom project summary")
-  where <- if (is.null(norm_prefix(x$prefix))) x$root else paste0(x$root, "/", x$prefix)
-  label <- if (identical(x$backend, "s3")) "S3" else "local"
-  remote <- if (is.null(x$remote_url)) "{.emph <not visible to readers>}" else esc(x$remote_url)
-  cli::cli_bullets(c(
-    "*" = "Project: {.val {x$project_name}}",
-    "*" = "Role: {x$role}",
-    "*" = "Backend: {label} -- {where}",
-    "*" = "Tables: {x$table_count} ({x$total_versions} version{?s} total)",
-    "*" = "Last write: {x$last_updated}",
-    "*" = paste("Remote:", remote)
-  ))
+  cli_print({
+    cli::cli_h3("datom project summary")
+    where <- if (is.null(norm_prefix(x$prefix))) x$root else paste0(x$root, "/", x$prefix)
+    label <- if (identical(x$backend, "s3")) "S3" else "local"
+    remote <- if (is.null(x$remote_url)) "{.emph <not visible to readers>}" else esc(x$remote_url)
+    cli::cli_bullets(c(
+      "*" = "Project: {.val {x$project_name}}",
+      "*" = "Role: {x$role}",
+      "*" = "Backend: {label} -- {where}",
+      "*" = "Tables: {x$table_count} ({x$total_versions} version{?s} total)",
+      "*" = "Last write: {x$last_updated}",
+      "*" = paste("Remote:", remote)
+    ))
+  })
   invisible(x)
 }
 

@@ -43,6 +43,19 @@ engine <- function(res, call = sys.call(-1)) {
   res
 }
 
+# Print methods write to standard output (not the message stream cli uses):
+# the cli lines `expr` emits are formatted and written with cat(). Nested
+# calls (a print method printing a component) add to the outer capture.
+print_state <- new.env(parent = emptyenv())
+cli_print <- function(expr) {
+  if (isTRUE(print_state$active)) return(invisible(force(expr)))
+  print_state$active <- TRUE
+  on.exit(print_state$active <- FALSE)
+  lines <- cli::cli_fmt(expr)
+  cat(lines, sep = "\n")
+  invisible()
+}
+
 # One message helper with a quiet option: options(datom.quiet = TRUE).
 datom_inform <- function(type = c("success", "info", "warning", "danger", "text"),
                          text, .envir = parent.frame()) {

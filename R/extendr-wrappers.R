@@ -214,6 +214,20 @@ rs_migrate <- function(from, to, gov_loc, url, clone, token, details, sunset_at,
 # A secret handle holding `value`.
 rs_secret_new <- function(value) .Call(wrap__rs_secret_new, value)
 
-# Is the handle usable in this session?
+# Is the handle usable in this session? (A reference always is; whether
+# its value exists is known only at the moment of use.)
 rs_secret_alive <- function(x) .Call(wrap__rs_secret_alive, x)
+
+# Store `value` in the OS keyring under `service` / `username`.
+rs_keyring_set <- function(service, username, value) .Call(wrap__rs_keyring_set, service, username, value)
+
+# Does the OS keyring hold `service` / `username`? (Never the value.)
+rs_keyring_has <- function(service, username) .Call(wrap__rs_keyring_has, service, username)
+
+# Remove `service` / `username` from the OS keyring; FALSE when absent.
+rs_keyring_delete <- function(service, username) .Call(wrap__rs_keyring_delete, service, username)
+
+# Resolve a reference now (TRUE) or raise the classed error saying where
+# datom looked; the value itself never leaves the engine.
+rs_secret_check <- function(x) .Call(wrap__rs_secret_check, x)
 

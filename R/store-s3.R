@@ -87,27 +87,31 @@ mask_secret <- function(x) if (is.null(x)) "(not set)" else "****"
 
 #' @export
 print.datom_store_s3 <- function(x, ...) {
-  cli::cli_h3("datom S3 store component")
-  b <- c("*" = "Bucket: {.val {x$bucket}}")
-  if (!is.null(norm_prefix(x$prefix))) b <- c(b, "*" = "Prefix: {.val {x$prefix}}")
-  b <- c(b, "*" = "Region: {.val {x$region}}")
-  if (!is.null(x$endpoint)) b <- c(b, "*" = "Endpoint: {.url {x$endpoint}}")
-  ak <- if (is.null(x$access_key)) "(AWS credential chain)" else mask_token(x$access_key)
-  sk <- if (is.null(x$secret_key)) "(AWS credential chain)" else mask_secret(x$secret_key)
-  b <- c(b, "*" = "Access key: {ak}", "*" = "Secret key: {sk}")
-  if (!is.null(x$session_token)) b <- c(b, "*" = "Session token: ****")
-  b <- c(b, "*" = "Validated: {x$validated}")
-  cli::cli_bullets(b)
+  cli_print({
+    cli::cli_h3("datom S3 store component")
+    b <- c("*" = "Bucket: {.val {x$bucket}}")
+    if (!is.null(norm_prefix(x$prefix))) b <- c(b, "*" = "Prefix: {.val {x$prefix}}")
+    b <- c(b, "*" = "Region: {.val {x$region}}")
+    if (!is.null(x$endpoint)) b <- c(b, "*" = "Endpoint: {.url {x$endpoint}}")
+    ak <- if (is.null(x$access_key)) "(AWS credential chain)" else mask_token(x$access_key)
+    sk <- if (is.null(x$secret_key)) "(AWS credential chain)" else mask_secret(x$secret_key)
+    b <- c(b, "*" = "Access key: {ak}", "*" = "Secret key: {sk}")
+    if (!is.null(x$session_token)) b <- c(b, "*" = "Session token: ****")
+    b <- c(b, "*" = "Validated: {x$validated}")
+    cli::cli_bullets(b)
+  })
   invisible(x)
 }
 
 #' @export
 print.datom_store_s3_creds <- function(x, ...) {
-  cli::cli_h3("datom S3 credentials-only store component")
-  ak <- mask_token(x$access_key)
-  b <- c("*" = "Bucket / prefix / region: {.emph <resolved from ref.json>}", "*" = "Access key: {ak}",
-         "*" = "Secret key: ****")
-  if (!is.null(x$session_token)) b <- c(b, "*" = "Session token: ****")
-  cli::cli_bullets(b)
+  cli_print({
+    cli::cli_h3("datom S3 credentials-only store component")
+    ak <- mask_token(x$access_key)
+    b <- c("*" = "Bucket / prefix / region: {.emph <resolved from ref.json>}", "*" = "Access key: {ak}",
+           "*" = "Secret key: ****")
+    if (!is.null(x$session_token)) b <- c(b, "*" = "Session token: ****")
+    cli::cli_bullets(b)
+  })
   invisible(x)
 }

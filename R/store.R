@@ -187,6 +187,7 @@ component_location <- function(x, endpoint = NULL, call = sys.call(-1)) {
 
 mask_token <- function(x) {
   if (is.null(x)) return("(not set)")
+  if (inherits(x, "datom_secret_ref")) return(secret_label(x))
   if (inherits(x, "datom_secret")) return(paste0(attr(x, "prefix") %||% "", "****"))
   if (!nzchar(x)) "(not set)" else if (nchar(x) <= 4L) "****" else paste0(substr(x, 1, 4), "****")
 }
@@ -230,31 +231,35 @@ format.datom_secret <- function(x, ...) "<datom secret>"
 
 #' @export
 print.datom_store_local <- function(x, ...) {
-  cli::cli_h3("datom local store component")
-  b <- c("*" = "Path: {.path {x$path}}")
-  if (!is.null(x$prefix) && nzchar(x$prefix)) b <- c(b, "*" = "Prefix: {.val {x$prefix}}")
-  b <- c(b, "*" = "Validated: {x$validated}")
-  cli::cli_bullets(b)
+  cli_print({
+    cli::cli_h3("datom local store component")
+    b <- c("*" = "Path: {.path {x$path}}")
+    if (!is.null(x$prefix) && nzchar(x$prefix)) b <- c(b, "*" = "Prefix: {.val {x$prefix}}")
+    b <- c(b, "*" = "Validated: {x$validated}")
+    cli::cli_bullets(b)
+  })
   invisible(x)
 }
 
 #' @export
 print.datom_store <- function(x, ...) {
-  cli::cli_h3("datom store")
-  b <- c("*" = "Role: {.val {x$role}}")
-  if (!is.null(x$data_repo_url)) b <- c(b, "*" = "Data repo: {.url {x$data_repo_url}}")
-  if (!is.null(x$gov_repo_url)) b <- c(b, "*" = "Gov repo: {.url {x$gov_repo_url}}")
-  if (!is.null(x$gov_local_path)) b <- c(b, "*" = "Gov local path: {.path {x$gov_local_path}}")
-  if (!is.null(x$github_org)) b <- c(b, "*" = "GitHub org: {.val {x$github_org}}")
-  pat <- mask_token(x$github_pat)
-  b <- c(b, "*" = "GitHub PAT: {pat}")
-  if (!is.null(x$github_pat) && !identical(x$github_api_url, "https://api.github.com")) b <- c(b, "*" = "GitHub API URL: {.url {x$github_api_url}}")
-  if (!is.null(x$identity$github)) b <- c(b, "*" = "GitHub user: {.val {x$identity$github$login}}")
-  cli::cli_bullets(b)
-  cli::cli_text("{.strong Governance:}")
-  if (is.null(x$governance)) cli::cli_text("{.emph not attached}") else print(x$governance)
-  cli::cli_text("{.strong Data:}")
-  print(x$data)
+  cli_print({
+    cli::cli_h3("datom store")
+    b <- c("*" = "Role: {.val {x$role}}")
+    if (!is.null(x$data_repo_url)) b <- c(b, "*" = "Data repo: {.url {x$data_repo_url}}")
+    if (!is.null(x$gov_repo_url)) b <- c(b, "*" = "Gov repo: {.url {x$gov_repo_url}}")
+    if (!is.null(x$gov_local_path)) b <- c(b, "*" = "Gov local path: {.path {x$gov_local_path}}")
+    if (!is.null(x$github_org)) b <- c(b, "*" = "GitHub org: {.val {x$github_org}}")
+    pat <- mask_token(x$github_pat)
+    b <- c(b, "*" = "GitHub PAT: {pat}")
+    if (!is.null(x$github_pat) && !identical(x$github_api_url, "https://api.github.com")) b <- c(b, "*" = "GitHub API URL: {.url {x$github_api_url}}")
+    if (!is.null(x$identity$github)) b <- c(b, "*" = "GitHub user: {.val {x$identity$github$login}}")
+    cli::cli_bullets(b)
+    cli::cli_text("{.strong Governance:}")
+    if (is.null(x$governance)) cli::cli_text("{.emph not attached}") else print(x$governance)
+    cli::cli_text("{.strong Data:}")
+    print(x$data)
+  })
   invisible(x)
 }
 

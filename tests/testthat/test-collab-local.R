@@ -71,10 +71,10 @@ test_that("status, summary, validate and repair", {
   expect_s3_class(s, "datom_summary")
   expect_identical(s$table_count, 2L)
   expect_identical(s$total_versions, 2L)
-  out <- paste(cli::cli_fmt(print(s)), collapse = "\n")
+  out <- paste(capture.output(print(s)), collapse = "\n")
   expect_match(out, "Tables: 2 \\(2 versions total\\)")
   reader <- datom_get_conn(store = datom_store(data = p$store$data), project_name = "STUDY_001")
-  expect_match(paste(cli::cli_fmt(print(datom_summary(reader))), collapse = "\n"), "not visible to readers")
+  expect_match(paste(capture.output(print(datom_summary(reader))), collapse = "\n"), "not visible to readers")
 
   v <- quietly(datom_validate(p$conn))
   expect_true(v$valid)

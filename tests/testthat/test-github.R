@@ -6,7 +6,7 @@ test_that("datom_store validates the PAT with GET /user and never shows it", {
   data <- quietly(datom_store_local(file.path(root, "store")))
   s <- datom_store(data = data, github_pat = github_token, github_api_url = gh$api)
   expect_identical(s$identity$github$login, "datom-dev")
-  out <- paste(cli::cli_fmt(print(s)), collapse = "\n")
+  out <- paste(capture.output(print(s)), collapse = "\n")
   expect_match(out, "GitHub user: \"datom-dev\"")
   expect_false(grepl(github_token, out, fixed = TRUE))
   err <- expect_error(datom_store(data = data, github_pat = "ghp_wrong", github_api_url = gh$api), class = "datom_error_auth")

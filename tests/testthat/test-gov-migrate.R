@@ -253,7 +253,7 @@ test_that("governance refusals are classed and leave nothing behind", {
   expect_false(dir.exists(file.path(root, "a2")))
   expect_false(dir.exists(file.path(root, "remotes", "a2.git")))
   # a PAT never shows in a governed conn's print
-  out <- capture.output(print(conn), type = "message")
+  out <- capture.output(print(conn))
   expect_false(any(grepl("ghp_", out)))
 })
 

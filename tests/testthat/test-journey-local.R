@@ -219,10 +219,10 @@ test_that("store and conn print without secrets", {
   p <- local_project()
   s <- datom_store(data = p$store$data, data_repo_url = p$store$data_repo_url, github_pat = "ghp_supersecret123",
                    validate = FALSE)
-  out <- paste(cli::cli_fmt(print(s)), collapse = "\n")
+  out <- paste(capture.output(print(s)), collapse = "\n")
   expect_match(out, "ghp_\\*\\*\\*\\*")
   expect_false(grepl("supersecret", out))
-  out <- paste(cli::cli_fmt(print(p$conn)), collapse = "\n")
+  out <- paste(capture.output(print(p$conn)), collapse = "\n")
   expect_match(out, "datom connection")
   expect_match(out, "Project: \"STUDY_001\"")
   expect_match(out, "Role: \"developer\"")

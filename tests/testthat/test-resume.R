@@ -109,7 +109,7 @@ test_that("the seed articles run against the resumed state (S3 + GitHub stand-in
       gov_repo_url = state$gov_repo_url, gov_local_path = fs::path(tempdir(), "bea_gov_clone")
     )
     bea_conn <- keep(datom_clone(path = bea_dir, store = bea_store))
-    printed <- utils::capture.output(print(bea_conn), type = "message")
+    printed <- utils::capture.output(print(bea_conn))
     listed <- datom_list(bea_conn)
     lb_m4 <- datom_example_data("lb", cutoff_date = "2026-04-28")
     msgs <- character()

@@ -13,6 +13,7 @@ pub mod layout;
 pub mod model;
 pub mod ops;
 pub mod runtime;
+pub mod secret;
 pub mod store;
 pub mod table;
 

@@ -44,7 +44,7 @@ pub fn open_store(loc: &Location, x: SEXP) -> Result<(Box<dyn crate::store::Stor
             Ok((Box::new(LocalStore::new(&loc.root)), true, display))
         }
         "s3" => {
-            let cfg = s3_config(loc, x);
+            let cfg = s3_config(loc, x)?;
             let display = format!("s3://{}/{}/", loc.root, layout::store_root(loc.prefix_norm()));
             Ok((Box::new(crate::store::s3::S3Store::new(cfg)?), false, display))
         }
@@ -55,24 +55,29 @@ pub fn open_store(loc: &Location, x: SEXP) -> Result<(Box<dyn crate::store::Stor
 /// The S3 store of a conn or access list (its location, endpoint and credentials).
 pub fn s3_store(x: SEXP) -> Result<(Location, crate::store::s3::S3Store)> {
     let l = location(x)?;
-    let store = crate::store::s3::S3Store::new(s3_config(&l, x))?;
+    let store = crate::store::s3::S3Store::new(s3_config(&l, x)?)?;
     Ok((l, store))
 }
 
 /// S3 settings of a conn or access list: endpoint and `client` credentials.
-pub fn s3_config(loc: &Location, x: SEXP) -> crate::store::s3::S3Config {
+pub fn s3_config(loc: &Location, x: SEXP) -> Result<crate::store::s3::S3Config> {
     let client = field(x, "client");
-    let cred = |k: &str| client.and_then(|c| field_str(c, k)).filter(|s| !s.is_empty());
+    let cred = |k: &str| -> Result<Option<String>> {
+        Ok(match client {
+            Some(c) => super::secret::secret_field(c, k)?.filter(|s| !s.is_empty()),
+            None => None,
+        })
+    };
     let endpoint = field_str(x, "endpoint").filter(|s| !s.is_empty());
-    crate::store::s3::S3Config {
+    Ok(crate::store::s3::S3Config {
         bucket: loc.root.clone(),
         region: loc.region.clone().unwrap_or_else(|| "us-east-1".to_string()),
         path_style: endpoint.is_some(),
         endpoint,
-        access_key: cred("access_key"),
-        secret_key: cred("secret_key"),
-        session_token: cred("session_token"),
-    }
+        access_key: cred("access_key")?,
+        secret_key: cred("secret_key")?,
+        session_token: cred("session_token")?,
+    })
 }
 
 /// The project a conn points at.
@@ -97,5 +102,5 @@ pub fn clone_ctx(conn: SEXP) -> Result<CloneCtx> {
         Error::new(Kind::Role, "This operation requires a local git repo path (a developer connection)")
             .with_hint("Connect with datom_get_conn(path = <data clone>, store = ...).")
     })?;
-    Ok(CloneCtx { path: path.into(), creds: Creds { token: field_str(conn, "github_pat") } })
+    Ok(CloneCtx { path: path.into(), creds: Creds { token: super::secret::secret_field(conn, "github_pat")? } })
 }

@@ -9,8 +9,8 @@ use crate::ops::gov::{self, Gov, RefJson};
 use extendr_api::prelude::*;
 use std::path::Path;
 
-fn creds(token: &Robj) -> Creds {
-    Creds { token: super::secret::reveal(super::sexp::sexp(token)) }
+fn creds(token: &Robj) -> Result<Creds> {
+    Ok(Creds { token: super::secret::secret_value(super::sexp::sexp(token))? })
 }
 
 fn gov_store(loc: &Robj) -> Result<crate::ops::Project> {
@@ -22,7 +22,7 @@ fn gov_store(loc: &Robj) -> Result<crate::ops::Project> {
 /// Run `f` on the governance repo of a call: its store, clone, URL and token.
 fn with_gov<T>(gov_loc: &Robj, url: &str, clone: &str, token: &Robj, f: impl FnOnce(&Gov<'_>) -> Result<T>) -> Result<T> {
     let store = gov_store(gov_loc)?;
-    let c = creds(token);
+    let c = creds(token)?;
     f(&Gov { clone: Path::new(clone), url, creds: &c, store: &store })
 }
 
@@ -47,7 +47,7 @@ fn ref_to_r(name: Option<&str>, r: &RefJson) -> Result<Robj> {
 #[extendr]
 fn rs_gov_init(url: &str, clone: &str, token: Robj) -> Robj {
     guard(|| {
-        let s = match gov::init_gov(url, Path::new(clone), &creds(&token))? {
+        let s = match gov::init_gov(url, Path::new(clone), &creds(&token)?)? {
             gov::InitGov::Created => "created",
             gov::InitGov::AlreadyInitialised => "already",
             gov::InitGov::Repushed => "repushed",
@@ -60,13 +60,13 @@ fn rs_gov_init(url: &str, clone: &str, token: Robj) -> Robj {
 /// Clone the gov repo if absent (TRUE), else check its remote (FALSE).
 #[extendr]
 fn rs_gov_ensure_clone(url: &str, clone: &str, token: Robj) -> Robj {
-    guard(|| Ok(gov::ensure_clone(url, Path::new(clone), &creds(&token))?.into()))
+    guard(|| Ok(gov::ensure_clone(url, Path::new(clone), &creds(&token)?)?.into()))
 }
 
 /// Fetch + fast-forward the gov clone; the number of commits pulled.
 #[extendr]
 fn rs_gov_pull(clone: &str, token: Robj) -> Robj {
-    guard(|| Ok((gov::pull(Path::new(clone), &creds(&token))? as i32).into()))
+    guard(|| Ok((gov::pull(Path::new(clone), &creds(&token)?)? as i32).into()))
 }
 
 /// Is a project registered in the gov clone?

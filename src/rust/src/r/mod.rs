@@ -148,7 +148,7 @@ fn opt_str(x: &Robj) -> Option<String> {
 
 /// A GitHub PAT argument: a string or a live `datom_secret` handle.
 fn pat_arg(token: &Robj) -> Result<String> {
-    secret::reveal(sexp(token)).ok_or_else(|| {
+    secret::secret_value(sexp(token))?.ok_or_else(|| {
         Error::input("No GitHub PAT available (a store restored from a file does not carry its secrets)")
             .with_hint("Rebuild the store with datom_store(github_pat = ...) in this session.")
     })
@@ -194,7 +194,7 @@ fn rs_init_repo(
             local_now_z,
             governance: opt_value(&governance, "governance")?,
         };
-        let creds = crate::git::Creds { token: opt_str(&token) };
+        let creds = crate::git::Creds { token: secret::secret_value(sexp(&token))? };
         let out = crate::ops::init::init_repo(&project, &req, &creds)?;
         list_named(&["commit_sha", "created_remote"], vec![out.commit_sha.into(), out.created_remote.into()])
     })
@@ -696,7 +696,7 @@ fn rs_github_delete_repo(api_url: &str, token: Robj, url: &str) -> Robj {
 #[extendr]
 fn rs_clone(url: &str, path: &str, token: Robj) -> Robj {
     guard(|| {
-        crate::ops::collab::clone_repo(url, std::path::Path::new(path), &crate::git::Creds { token: opt_str(&token) })?;
+        crate::ops::collab::clone_repo(url, std::path::Path::new(path), &crate::git::Creds { token: secret::secret_value(sexp(&token))? })?;
         Ok(true.into())
     })
 }
@@ -808,7 +808,7 @@ fn rs_sync_dispatch_data(conn: Robj) -> Robj {
 fn rs_bench_s3_transfer(loc: Robj, mb: i32) -> Robj {
     guard(|| {
         let (l, par) = conn::s3_store(sexp(&loc))?;
-        let single = crate::store::s3::S3Store::single_stream(conn::s3_config(&l, sexp(&loc)))?;
+        let single = crate::store::s3::S3Store::single_stream(conn::s3_config(&l, sexp(&loc))?)?;
         let (pu, pd) = crate::store::s3::transfer_timing(&par, "datom-bench/parallel.bin", mb as usize)?;
         let (su, sd) = crate::store::s3::transfer_timing(&single, "datom-bench/single.bin", mb as usize)?;
         list_named(&["parallel_up", "parallel_down", "single_up", "single_down"], vec![pu.into(), pd.into(), su.into(), sd.into()])
