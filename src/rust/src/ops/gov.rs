@@ -407,6 +407,16 @@ pub fn read_ref_store(store: &Project, name: &str) -> Result<Option<RefJson>> {
     store.get_json(&layout::gov::reference(name))?.map(|v| parse_ref(&v)).transpose()
 }
 
+/// A project name found by listing a governance repo or store: it must pass
+/// the name rule before anything is read or built from it (a folder
+/// `projects/../x` or `projects/Bad Name!` is reported, never followed).
+fn listed_name(name: &str) -> Result<()> {
+    layout::check_name(name, "project_name").map_err(|e| {
+        Error::new(Kind::Integrity, format!("governance lists an invalid project name {name:?}: {}", e.message))
+            .with_hint("Not a project datom registered; remove that folder from the governance repo and store.")
+    })
+}
+
 /// Registered projects of the gov clone, sorted by name; an unreadable
 /// `ref.json` is reported per project instead of failing the listing.
 pub fn projects_clone(clone: &Path) -> Result<Vec<(String, Result<RefJson>)>> {
@@ -421,7 +431,7 @@ pub fn projects_clone(clone: &Path) -> Result<Vec<(String, Result<RefJson>)>> {
     Ok(names
         .into_iter()
         .map(|n| {
-            let r = read_ref_clone(clone, &n).and_then(|o| o.ok_or_else(|| Error::new(Kind::NotFound, "ref.json vanished")));
+            let r = listed_name(&n).and_then(|_| read_ref_clone(clone, &n)).and_then(|o| o.ok_or_else(|| Error::new(Kind::NotFound, "ref.json vanished")));
             (n, r)
         })
         .collect())
@@ -443,7 +453,7 @@ pub fn projects_store(store: &Project) -> Result<Vec<(String, Result<RefJson>)>>
     Ok(names
         .into_iter()
         .map(|n| {
-            let r = read_ref_store(store, &n).and_then(|o| o.ok_or_else(|| Error::new(Kind::NotFound, "ref.json vanished")));
+            let r = listed_name(&n).and_then(|_| read_ref_store(store, &n)).and_then(|o| o.ok_or_else(|| Error::new(Kind::NotFound, "ref.json vanished")));
             (n, r)
         })
         .collect())

@@ -179,7 +179,13 @@ pub fn list(project: &Project) -> Result<Vec<ListRow>> {
             Error::new(Kind::NotFound, format!("Could not read manifest from storage for project {}", project.name))
                 .with_hint("The repository may not be initialised (datom_init_repo()), or the store points elsewhere.")
         })?;
-    let mut rows: Vec<ListRow> = model::members(model::get(&m, "tables").unwrap_or(&RValue::Null))
+    let entries = model::members(model::get(&m, "tables").unwrap_or(&RValue::Null));
+    // names read back from the store pass the same rule as names written
+    if let Some((bad, e)) = entries.iter().find_map(|(n, _)| layout::check_name(n, "table").err().map(|e| (n, e))) {
+        return Err(Error::new(Kind::Integrity, format!("the store's manifest lists an invalid table name {bad:?}: {}", e.message))
+            .with_hint("The manifest is not one datom published; datom_validate(conn, fix = TRUE) re-publishes it from git."));
+    }
+    let mut rows: Vec<ListRow> = entries
         .into_iter()
         .map(|(name, e)| ListRow {
             name,
