@@ -490,10 +490,25 @@ fn duplicates(k: &RowKeys, sorted: &[(u64, u32)]) -> (usize, Option<usize>) {
 }
 
 /// Match rows of `b` to rows of `a` with equal keys; each `a` row at most
-/// once (the lowest unmatched row first). `out[j]` = the row of `a`.
+/// once. `out[j]` = the row of `a`. Rows at the same position are matched
+/// first (one sequential pass: versions of a table mostly keep their row
+/// order, and comparing in order avoids a cache miss per row); the rest by
+/// a merge over the hash-sorted lists, the lowest unmatched row first.
 fn merge_match(ka: &RowKeys, sa: &[(u64, u32)], kb: &RowKeys, sb: &[(u64, u32)]) -> Vec<u32> {
-    let mut out = vec![NONE; kb.hashes.len()];
-    let mut used = vec![false; sa.len()];
+    let (na, nb) = (ka.hashes.len(), kb.hashes.len());
+    let mut out = vec![NONE; nb];
+    let mut used_row = vec![false; na];
+    let mut left = nb;
+    for j in 0..na.min(nb) {
+        if ka.hashes[j] == kb.hashes[j] && ka.key(j) == kb.key(j) {
+            out[j] = j as u32;
+            used_row[j] = true;
+            left -= 1;
+        }
+    }
+    if left == 0 || used_row.iter().all(|u| *u) {
+        return out;
+    }
     let (mut i, mut j) = (0usize, 0usize);
     while i < sa.len() && j < sb.len() {
         let (ha, hb) = (sa[i].0, sb[j].0);
@@ -510,14 +525,13 @@ fn merge_match(ka: &RowKeys, sa: &[(u64, u32)], kb: &RowKeys, sb: &[(u64, u32)])
             while je < sb.len() && sb[je].0 == hb {
                 je += 1;
             }
-            let mut start = i;
             for y in j..je {
                 let rb = sb[y].1 as usize;
-                while start < ie && used[start] {
-                    start += 1;
+                if out[rb] != NONE {
+                    continue;
                 }
-                if let Some(x) = (start..ie).find(|&x| !used[x] && ka.key(sa[x].1 as usize) == kb.key(rb)) {
-                    used[x] = true;
+                if let Some(x) = (i..ie).find(|&x| !used_row[sa[x].1 as usize] && ka.key(sa[x].1 as usize) == kb.key(rb)) {
+                    used_row[sa[x].1 as usize] = true;
                     out[rb] = sa[x].1;
                 }
             }
@@ -540,6 +554,44 @@ fn duplicate_error(keys: &[String], cols: &[&Col<'_>], dups: usize, example: usi
         shown.join(", ")
     ))
     .with_hint("Add columns to `keys` so that each row has its own key.")
+}
+
+/// Positions `p` in `pairs` (row of b, row of a) where `x[a] != y[b]`,
+/// ascending: one type dispatch per column, then a tight loop.
+fn differing(x: &Col<'_>, y: &Col<'_>, native: bool, pairs: &[(u32, u32)]) -> Vec<u32> {
+    fn scan(pairs: &[(u32, u32)], mut differs: impl FnMut(usize, usize) -> bool) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (p, &(j, i)) in pairs.iter().enumerate() {
+            if differs(i as usize, j as usize) {
+                out.push(p as u32);
+            }
+        }
+        out
+    }
+    if !native {
+        return scan(pairs, |i, j| x.text(i) != y.text(j));
+    }
+    match (&x.vals, &y.vals) {
+        (Vals::F64(a), Vals::F64(b)) => scan(pairs, |i, j| {
+            let (p, q) = (a[i], b[j]);
+            !(p == q || (p.is_nan() && q.is_nan() && is_na_f64(p) == is_na_f64(q)))
+        }),
+        (Vals::I32(a), Vals::I32(b)) | (Vals::Lgl(a), Vals::Lgl(b)) => scan(pairs, |i, j| a[i] != b[j]),
+        (Vals::I64(a), Vals::I64(b)) => scan(pairs, |i, j| a[i] != b[j]),
+        (Vals::Str(a), Vals::Str(b)) => scan(pairs, |i, j| a[i] != b[j]),
+        (Vals::Factor(a, la), Vals::Factor(b, lb)) => {
+            // codes of `a` mapped onto the levels of `b` (0 = a level `b` lacks)
+            let pos: std::collections::HashMap<&str, i32> = lb.iter().enumerate().map(|(k, l)| (l.as_str(), k as i32 + 1)).collect();
+            let map: Vec<i32> = la.iter().map(|l| pos.get(l.as_str()).copied().unwrap_or(0)).collect();
+            let code = |v: i32, n: usize| if v == i32::MIN || v < 1 || v as usize > n { i32::MIN } else { v };
+            scan(pairs, |i, j| {
+                let ca = code(a[i], la.len());
+                let ca = if ca == i32::MIN { ca } else { map[(ca - 1) as usize] };
+                ca != code(b[j], lb.len()) || (ca == 0)
+            })
+        }
+        _ => scan(pairs, |i, j| !same(x, i, y, j, true)),
+    }
 }
 
 /// Diff two decoded tables (`a` = from, `b` = to).
@@ -663,29 +715,49 @@ pub fn diff_tables(a: &ReadTable, b: &ReadTable, keys: &[String]) -> Result<Diff
     let m = merge_match(&ra, &sa, &rb, &sb);
     drop((sa, sb));
     let compare: Vec<(usize, usize, bool)> = shared.iter().copied().filter(|(_, j, _)| !keys.contains(&b.columns[*j].name)).collect();
+    // matched rows in `to` order: (row of b, row of a)
     let mut matched = vec![false; a.nrow];
-    let mut unchanged = 0usize;
-    for j in 0..b.nrow {
-        if m[j] == NONE {
+    let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(b.nrow);
+    for (j, &i) in m.iter().enumerate() {
+        if i == NONE {
             d.added_rows.push(j);
-            continue;
-        }
-        let i = m[j] as usize;
-        matched[i] = true;
-        let mut any = false;
-        for &(ci, cj, native) in &compare {
-            let (x, y) = (col_a(ci), col_b(cj));
-            if !same(x, i, y, j, native) {
-                any = true;
-                d.cells.push(Cell { to_row: j, from_row: i, column: b.columns[cj].name.clone(), from: x.text(i), to: y.text(j) });
-            }
-        }
-        if any {
-            d.changed += 1;
         } else {
-            unchanged += 1;
+            matched[i as usize] = true;
+            pairs.push((j as u32, i));
         }
     }
+    drop(m);
+    // column by column (one type dispatch per column, both cores): the
+    // positions in `pairs` whose cells differ
+    let per_col: Vec<Vec<u32>> = {
+        let work: Vec<(&Col<'_>, &Col<'_>, bool)> = compare.iter().map(|&(ci, cj, n)| (col_a(ci), col_b(cj), n)).collect();
+        let half = work.len().div_ceil(2);
+        let (w1, w2) = work.split_at(half);
+        let pairs = &pairs;
+        let (r1, r2) = std::thread::scope(|s| {
+            let h = s.spawn(move || w2.iter().map(|&(x, y, n)| differing(x, y, n, pairs)).collect::<Vec<_>>());
+            let r1: Vec<Vec<u32>> = w1.iter().map(|&(x, y, n)| differing(x, y, n, pairs)).collect();
+            (r1, h.join())
+        });
+        let mut r1 = r1;
+        r1.extend(r2.map_err(|_| Error::internal("diff: compare thread panicked"))?);
+        r1
+    };
+    // cells ordered by row of `to`, then by column (in `to` order)
+    let mut hits: Vec<(u32, u32)> = per_col.iter().enumerate().flat_map(|(c, v)| v.iter().map(move |&p| (p, c as u32))).collect();
+    hits.sort_unstable();
+    let mut last = None;
+    for &(p, c) in &hits {
+        let (j, i) = (pairs[p as usize].0 as usize, pairs[p as usize].1 as usize);
+        let (ci, cj, _) = compare[c as usize];
+        let (x, y) = (col_a(ci), col_b(cj));
+        d.cells.push(Cell { to_row: j, from_row: i, column: b.columns[cj].name.clone(), from: x.text(i), to: y.text(j) });
+        if last != Some(p) {
+            d.changed += 1;
+            last = Some(p);
+        }
+    }
+    let unchanged = pairs.len() - d.changed;
     d.removed_rows = (0..a.nrow).filter(|&i| !matched[i]).collect();
     d.added = d.added_rows.len();
     d.removed = d.removed_rows.len();
