@@ -451,9 +451,34 @@ const NONE: u32 = u32::MAX;
 
 /// Rows sorted by key hash (ties by row), for duplicate checks and a
 /// merge join: sequential passes instead of random probes of a hash table.
+/// The hashes are uniform, so one counting pass on their top 16 bits puts
+/// each row in a small bucket, and the buckets are sorted in cache.
 fn by_hash(k: &RowKeys) -> Vec<(u64, u32)> {
-    let mut v: Vec<(u64, u32)> = k.hashes.iter().enumerate().map(|(i, h)| (*h, i as u32)).collect();
-    v.sort_unstable();
+    const BITS: u32 = 16;
+    let n = k.hashes.len();
+    if n < 1 << BITS {
+        let mut v: Vec<(u64, u32)> = k.hashes.iter().enumerate().map(|(i, h)| (*h, i as u32)).collect();
+        v.sort_unstable();
+        return v;
+    }
+    let bucket = |h: u64| (h >> (64 - BITS)) as usize;
+    let mut start = vec![0usize; (1 << BITS) + 1];
+    for h in &k.hashes {
+        start[bucket(*h) + 1] += 1;
+    }
+    for b in 0..1 << BITS {
+        start[b + 1] += start[b];
+    }
+    let mut next = start.clone();
+    let mut v = vec![(0u64, 0u32); n];
+    for (i, h) in k.hashes.iter().enumerate() {
+        let b = bucket(*h);
+        v[next[b]] = (*h, i as u32);
+        next[b] += 1;
+    }
+    for b in 0..1 << BITS {
+        v[start[b]..start[b + 1]].sort_unstable();
+    }
     v
 }
 
