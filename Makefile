@@ -46,7 +46,7 @@ py-deps: $(BUILD)/.py-ok
 $(BUILD)/.py-ok:
 	mkdir -p $(BUILD)
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check pyarrow 'moto[server]'
+	$(VENV)/bin/pip install -q --disable-pip-version-check pyarrow 'moto[server]' duckdb
 	touch $@
 
 ## Build ----------------------------------------------------------------------

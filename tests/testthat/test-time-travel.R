@@ -106,12 +106,11 @@ test_that("datom_locate: the object other engines read, verified on request", {
   expect_identical(as.integer(n), 250L)
   n <- run_python(c("import sys, pyarrow.parquet as pq", "print(pq.read_table(sys.argv[1]).num_rows)"), l$uri)
   expect_identical(as.integer(n), 100L)
-  # and DuckDB, when the Python has it
+  # and DuckDB (in the build venv: make py-deps)
   has_duck <- identical(suppressWarnings(system2(python_bin(), c("-c", shQuote("import duckdb")), stdout = FALSE, stderr = FALSE, env = py_env)), 0L)
-  if (has_duck) {
-    q <- run_python(c("import sys, duckdb", "print(duckdb.connect().execute(\"select count(*), sum(id) from read_parquet(?)\", [sys.argv[1]]).fetchall()[0])"), old$uri)
-    expect_identical(q, "(250, 31375)")
-  }
+  need_component(has_duck, "Python duckdb (make py-deps)")
+  q <- run_python(c("import sys, duckdb", "print(duckdb.connect().execute(\"select count(*), sum(id) from read_parquet(?)\", [sys.argv[1]]).fetchall()[0])"), old$uri)
+  expect_identical(q, "(250, 31375)")
   # a tampered object fails verification but is still located
   writeBin(charToRaw("not parquet"), old$uri)
   expect_error(datom_locate(p$conn, "lb", version = w1$metadata_sha, verify = TRUE), class = "datom_error_integrity")
