@@ -28,10 +28,12 @@
 #'   `completed` names what it did (`"object"`, `"push"`, `"publication"`).
 #'
 #' @section Crash consistency:
-#' The data object is uploaded before the commit that names it; the commit
-#' is pushed before the store's mirrors are published; a push rejected as
-#' non-fast-forward leaves the clone exactly as it was (your other files are
-#' never touched). A write that failed after its push is finished by
+#' The commit is made and pushed first (a push rejected as non-fast-forward
+#' uploads nothing and leaves the clone exactly as it was; your other files
+#' are never touched), then the data object is uploaded, then the store's
+#' mirrors are published; a table whose object is not in the store yet is
+#' held back at its readable version, so no reader gets a version without
+#' its data. A write that failed after its push is finished by
 #' re-running the same call. One datom process writes through a clone at a
 #' time: another waits up to `DATOM_LOCK_WAIT` seconds (default 120), then
 #' gets a `datom_error_busy` condition.

@@ -9,8 +9,10 @@
 //! M: the store is newer, nothing is replaced (publication is monotonic); M
 //! unknown to the clone even after a fetch, or diverged: refused. A full
 //! publication (repair) mirrors every file of T. Parquet objects are not
-//! mirrors: a write uploads its object before it pushes, so every version a
-//! published commit names has its object.
+//! mirrors: a write pushes, then uploads its object, then publishes; a
+//! table whose object is not in the store yet is held back at its readable
+//! version (`held` in the marker), so no reader gets a version without its
+//! object.
 
 use super::{CloneCtx, Project};
 use crate::error::{Error, Kind, Result};
