@@ -158,6 +158,13 @@ rs_failpoint_hit <- function(step) .Call(wrap__rs_failpoint_hit, step)
 # Fetch origin; list(ahead, behind) of the data clone.
 rs_git_behind <- function(conn) .Call(wrap__rs_git_behind, conn)
 
+# What interrupted writes left undone: list(missing_object = <lgl per
+# table>, repo = <unpushed or unpublished>).
+rs_write_unfinished <- function(conn, tables) .Call(wrap__rs_write_unfinished, conn, tables)
+
+# Push and publish what interrupted writes left undone; the steps done.
+rs_write_finish <- function(conn) .Call(wrap__rs_write_finish, conn)
+
 # Benchmark: a `mb` MiB object up and down through S3, with parallel parts
 # and ranges (datom's store) and as one stream; seconds.
 rs_bench_s3_transfer <- function(loc, mb) .Call(wrap__rs_bench_s3_transfer, loc, mb)

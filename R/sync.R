@@ -117,7 +117,10 @@ datom_sync_manifest <- function(conn, path = NULL, pattern = "*") {
 #' either imported or untouched (a write cut short inside is finished by
 #' the same import; see [datom_write()]). [datom_sync_manifest()] then
 #' reports the imported files as `"unchanged"` and the rest as `"new"` or
-#' `"changed"`: run `datom_sync(conn, datom_sync_manifest(conn))` again.
+#' `"changed"`: run `datom_sync(conn, datom_sync_manifest(conn))` again. It
+#' imports again an unchanged file whose version never reached the store
+#' (its object, then the push and publication, are completed), and finishes
+#' a push or publication left undone.
 #'
 #' @param conn A developer [datom_get_conn()] connection.
 #' @param manifest A data frame from [datom_sync_manifest()] (columns `name`,
@@ -189,6 +192,19 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
     datom_inform("danger", "{k} file{?s} in an unsupported format, not synced: {.file {basename(out$file[uns])}}")
   }
   out$result[status == "unchanged"] <- "skipped"
+  # 1b. an import cut short reads as unchanged (the clone has its version):
+  # a table whose object never reached the store is imported again (the
+  # same write completes it); a push or publication left undone is finished
+  # by the engine
+  unch <- which(status == "unchanged")
+  finish_repo <- FALSE
+  if (length(unch)) {
+    u <- engine(rs_write_unfinished(conn, as.character(out$name[unch])))
+    redo <- unch[u$missing_object]
+    out$result[redo] <- NA_character_
+    act <- c(act, redo)
+    finish_repo <- isTRUE(u$repo) && !length(act)
+  }
   other <- which(is.na(out$result) & !seq_len(n_rows) %in% act)
   if (length(other)) {
     out$result[other] <- "error"
@@ -198,7 +214,12 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
 
   # 2. nothing to do
   if (!length(act)) {
-    datom_inform("info", "No new or changed files. Nothing to sync.")
+    if (finish_repo) {
+      done <- engine(rs_write_finish(conn))
+      if (length(done)) datom_inform("success", "Completed the interrupted sync: {done}.")
+    } else {
+      datom_inform("info", "No new or changed files. Nothing to sync.")
+    }
     return(out)
   }
 
@@ -246,7 +267,8 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
     } else {
       out$result[i] <- "success"
       short <- short_sha(res$metadata_sha)
-      what <- if (identical(res$action, "none")) "already current" else res$action
+      what <- if (length(res$completed)) paste("completed:", paste(res$completed, collapse = ", "))
+              else if (identical(res$action, "none")) "already current" else res$action
       datom_inform("success", "{.val {name}} synced ({st}): {.val {short}} ({what})")
     }
     if (show_bar) cli::cli_progress_update()

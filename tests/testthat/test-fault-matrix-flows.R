@@ -91,6 +91,34 @@ test_that("fault matrix: datom_sync interrupted between tables, error and kill, 
   }
 })
 
+# A write cut short inside an import: the file now reads as unchanged, and
+# re-running the sync completes it (object, push, publication).
+test_that("an import interrupted inside its write is completed by syncing again", {
+  e <- environment()
+  for (step in c("write.push", "write.checkout", "write.upload", "publish.table", "publish.marker")) {
+    for (mk in list(function() local_project(env = e), function() s3_project(env = e, chain = TRUE))) {
+      p <- mk()
+      utils::write.csv(datom_example_data("dm", datom_example_cutoffs()[["month_1"]]),
+                       file.path(p$clone, "input_files", "dm.csv"), row.names = FALSE)
+      with_failpoint(step, expect_error(quietly(datom_sync(p$conn, quietly(datom_sync_manifest(p$conn)),
+                                                           continue_on_error = FALSE)), class = "datom_error"))
+      m <- quietly(datom_sync_manifest(p$conn))
+      # a failed push is undone (the file is still new); after it the clone
+      # has the version and the scan says unchanged
+      expect_identical(m$status, if (step == "write.push") "new" else "unchanged", info = step)
+      res <- quietly(datom_sync(p$conn, m))
+      # the object missing from the store: imported again; else the engine
+      # finishes push/publication and the row is skipped
+      expect_identical(res$result, if (step %in% c("write.push", "write.checkout")) "success" else "skipped", info = step)
+      v <- quietly(datom_validate(p$conn, deep = TRUE))
+      expect_true(v$valid, info = step)
+      reader <- datom_get_conn(store = datom_store(data = p$store$data), project_name = "STUDY_001")
+      expect_identical(nrow(datom_read(reader, "dm")), nrow(datom_read(p$conn, "dm")), info = step)
+      expect_identical(git(p$clone, "status", "--porcelain"), character(0))
+    }
+  }
+})
+
 # Migration --------------------------------------------------------------------
 
 migrate_steps <- c("migrate.copy", "migrate.verify", "migrate.gov", "migrate.commit", "migrate.freeze")

@@ -379,6 +379,15 @@ fn complete(
         project.store.put(parquet_key, &w.bytes)?;
         done.push("object");
     }
+    done.extend(finish_push_publish(project, clone, repo)?);
+    Ok(done)
+}
+
+/// Push a HEAD that origin lacks (fast-forward only) and publish HEAD when
+/// the store's marker is behind or holds tables back: the repo-level half
+/// of completing an interrupted write.
+fn finish_push_publish(project: &Project, clone: &CloneCtx, repo: &Repo) -> Result<Vec<&'static str>> {
+    let mut done = Vec::new();
     let head = repo.head_sha().ok_or_else(|| Error::new(Kind::Git, "repository has no commits"))?;
     let upstream = repo.upstream_sha("origin")?;
     if upstream.as_deref() != Some(head.as_str()) && upstream.as_ref().is_none_or(|u| repo.is_ancestor(u, &head).unwrap_or(false)) {
@@ -392,6 +401,49 @@ fn complete(
         }
     }
     Ok(done)
+}
+
+/// What interrupted writes left undone, for the callers that re-run them
+/// (an import re-run sees its files as unchanged): per table, whether the
+/// clone's current version has no object in the store; and whether the
+/// repo as a whole is unpushed or unpublished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    pub missing_object: Vec<bool>,
+    pub repo: bool,
+}
+
+pub fn unfinished(project: &Project, clone: &CloneCtx, tables: &[String]) -> Result<Unfinished> {
+    let repo = Repo::open(&clone.path)?;
+    let mut missing_object = Vec::with_capacity(tables.len());
+    for t in tables {
+        layout::check_name(t, "name")?;
+        let sha = clone.read_json(&layout::repo::metadata(t))?.and_then(|m| as_str(get(&m, "data_sha")).map(str::to_string));
+        missing_object.push(match sha {
+            Some(d) => !project.store.exists(&project.key(&layout::data::parquet(t, &d)?))?,
+            None => false,
+        });
+    }
+    let head = repo.head_sha();
+    let repo_pending = match head {
+        None => false,
+        Some(head) => {
+            let upstream = repo.upstream_sha("origin")?;
+            let ahead = upstream.as_deref() != Some(head.as_str()) && upstream.as_ref().is_none_or(|u| repo.is_ancestor(u, &head).unwrap_or(false));
+            ahead || publish::marker_state(project)?.is_none_or(|m| m.commit != head || !m.held.is_empty())
+        }
+    };
+    Ok(Unfinished { missing_object, repo: repo_pending })
+}
+
+/// Complete the repo-level half of interrupted writes (push, publication)
+/// under the clone lock. Returns what was done.
+pub fn finish(project: &Project, clone: &CloneCtx) -> Result<Vec<&'static str>> {
+    let _lock = lock_clone(clone)?;
+    let repo = Repo::open(&clone.path)?;
+    check_location(project, clone)?;
+    publish::check_not_moved(project)?;
+    finish_push_publish(project, clone, &repo)
 }
 
 /// An imported table's self-lineage entry is passed with an empty

@@ -840,6 +840,30 @@ fn rs_git_behind(conn: Robj) -> Robj {
     })
 }
 
+/// What interrupted writes left undone: list(missing_object = <lgl per
+/// table>, repo = <unpushed or unpublished>).
+#[extendr]
+fn rs_write_unfinished(conn: Robj, tables: Robj) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let tables = opt_strings(&tables, "tables")?.unwrap_or_default();
+        let u = crate::ops::write::unfinished(&project, &clone, &tables)?;
+        list_named(&["missing_object", "repo"], vec![u.missing_object.into(), u.repo.into()])
+    })
+}
+
+/// Push and publish what interrupted writes left undone; the steps done.
+#[extendr]
+fn rs_write_finish(conn: Robj) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let done = crate::ops::write::finish(&project, &clone)?;
+        Ok(done.iter().map(|s| s.to_string()).collect::<Vec<_>>().into())
+    })
+}
+
 /// The engine's failpoint steps (tests: the fault matrix covers each).
 #[extendr]
 fn rs_failpoint_steps() -> Vec<String> {
@@ -957,6 +981,8 @@ extendr_module! {
     fn rs_failpoint_steps;
     fn rs_failpoint_hit;
     fn rs_git_behind;
+    fn rs_write_unfinished;
+    fn rs_write_finish;
     fn rs_bench_s3_transfer;
     fn rs_bench_reader_requests;
 }
