@@ -1113,7 +1113,7 @@ mod tests {
         // cancelled before it starts: the transfer stops, nothing is moved into place
         let ctl = NetCtl::default();
         assert!(ctl.cancel());
-        let e = clone_into(url, &staging, &target, &Creds::default(), &op, &ctl).unwrap_err();
+        let e = clone_into(url, &staging, &target, &Creds::default(), &op, &ctl, None).unwrap_err();
         assert_eq!(e.kind, Kind::Interrupted, "{e:?}");
         assert!(!target.exists());
         let _ = std::fs::remove_dir_all(&staging);
