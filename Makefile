@@ -14,7 +14,7 @@ PYTHON      := $(VENV)/bin/python
 VERSION     := $(shell sed -n 's/^Version: //p' DESCRIPTION)
 TARBALL     := datom_$(VERSION).tar.gz
 
-R_PKGS   := cli testthat fs jsonlite yaml withr keyring knitr rmarkdown roxygen2 rlang digest processx callr bit64 hms haven readxl
+R_PKGS   := cli testthat fs jsonlite yaml withr keyring knitr rmarkdown roxygen2 rlang digest processx callr bit64 hms haven readxl tibble
 DEB_PKGS := r-base-dev pandoc pkg-config libssl-dev zlib1g-dev git keyutils $(addprefix r-cran-,$(R_PKGS))
 
 .PHONY: all deps r-deps py-deps engine install wrappers document cargo-test check test demo bench clean

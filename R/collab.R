@@ -9,7 +9,11 @@
 #'
 #' @param path Target directory: absent or empty.
 #' @param store A developer [datom_store()] with a `data_repo_url`.
-#' @param ... Reserved for git clone options; currently unused.
+#' @param ... Options of the git clone. `branch` (a single string): the
+#'   branch to check out instead of the remote's default. Any other option
+#'   (the original package passed `...` to `gert::git_clone()`, whose
+#'   `bare` and `mirror` make no working clone) is refused with a
+#'   `datom_error_input` before anything is cloned.
 #' @return A developer `datom_conn`.
 #' @export
 #' @examples
@@ -20,6 +24,7 @@
 #' bea <- datom_clone(file.path(root, "bea"), store)
 #' bea
 datom_clone <- function(path, store, ...) {
+  branch <- clone_options(list(...))
   check_string(path, "path")
   if (!is_datom_store(store) || !identical(store$role, "developer")) {
     datom_abort("role", "datom_clone() requires a developer store.", "Build it with datom_store(..., data_repo_url = <URL>).")
@@ -28,7 +33,7 @@ datom_clone <- function(path, store, ...) {
     datom_abort("input", "The store has no {.arg data_repo_url}.", "Pass the data repo URL to datom_store(data_repo_url = ).")
   }
   path <- abs_path(path)
-  engine(rs_clone(store$data_repo_url, path, store$github_pat))
+  engine(rs_clone(store$data_repo_url, path, store$github_pat, branch))
   if (!is.null(store$gov_repo_url) && !is.null(store$governance)) {
     gov_path <- gov_clone_path(store, path)
     if (dir.exists(gov_path)) {
@@ -42,6 +47,27 @@ datom_clone <- function(path, store, ...) {
   conn <- datom_get_conn(path = path, store = store)
   datom_inform("success", "Cloned {.val {conn$project_name}} to {.path {path}}")
   conn
+}
+
+# The git clone options of datom_clone(...): the branch, or NULL. What
+# git2 cannot do for a working data clone is refused.
+clone_options <- function(dots, call = sys.call(-1)) {
+  if (!length(dots)) return(NULL)
+  nms <- names(dots) %||% rep("", length(dots))
+  if (any(!nzchar(nms))) {
+    datom_abort("input", "Options of {.fn datom_clone} must be named; got {sum(!nzchar(nms))} unnamed argument{?s}.",
+      "The supported option is branch = \"<name>\".", call = call)
+  }
+  bad <- setdiff(nms, "branch")
+  if (length(bad)) {
+    datom_abort("input", "{.fn datom_clone} does not support the git clone option{?s} {.arg {bad}}.",
+      "The supported option is branch = \"<name>\"; a data clone is always a full working clone.", call = call)
+  }
+  b <- dots$branch
+  if (!is.character(b) || length(b) != 1L || is.na(b) || !nzchar(b)) {
+    datom_abort("input", "{.arg branch} must be a single non-empty string.", call = call)
+  }
+  b
 }
 
 #' Bring the data clone up to date
@@ -64,10 +90,7 @@ datom_clone <- function(path, store, ...) {
 #' datom_write(me, datom_example_data("lb", "2026-01-28"), "lb")
 #' datom_pull(bea)
 datom_pull <- function(conn) {
-  check_conn(conn)
-  if (!identical(conn$role, "developer") || is.null(conn$path)) {
-    datom_abort("role", "Pull requires developer role (this connection's role is {.val {conn$role}}).")
-  }
+  check_developer(conn, "Pull requires developer role")
   datom_inform("info", "Fetching from origin...")
   res <- engine(rs_pull(conn))
   n <- res$commits_pulled
@@ -343,10 +366,7 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
 #' datom_init_repo(file.path(root, "me"), "STUDY_001", store)
 #' datom_validate(datom_get_conn(path = file.path(root, "me"), store = store))
 datom_validate <- function(conn, fix = FALSE, deep = FALSE) {
-  check_conn(conn)
-  if (!identical(conn$role, "developer") || is.null(conn$path)) {
-    datom_abort("role", "Validation requires developer role (this connection's role is {.val {conn$role}}).")
-  }
+  check_developer(conn, "Validation requires developer role")
   check_flag(fix, "fix")
   check_flag(deep, "deep")
   res <- validate_once(conn, deep)

@@ -51,9 +51,10 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
       gov <- list(access = component_location(store$governance, endpoint), url = g$gov_repo_url,
                   path = gov_clone_path(store, path, g$gov_repo_url))
       clone_ref <- if (dir.exists(gov$path)) gov$path else NULL
-      ref <- resolve_ref(gov$access, clone_ref, cfg$project_name, creds_only)
+      ref <- resolve_ref(gov$access, clone_ref, cfg$project_name, creds_only, loc)
       if (!is.null(ref)) {
         new_loc <- ref_location(ref, store$data, endpoint)
+        warn_old_location(ref, cfg$project_name)
         if (!is.null(loc) && !same_location(new_loc, loc)) {
           datom_inform("info", "Ref location differs from store -- pulling git to sync")
           engine(rs_pull(list(path = path, github_pat = store$github_pat)))
@@ -72,6 +73,8 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
         "Build the store with the data location recorded in .datom/project.yaml.")
     }
     check_reachable(loc)
+    # the data repo's remote and the token: one cheap call (the remote's ref list)
+    engine(rs_check_remote(path, store$github_pat))
     return(new_datom_conn(
       project_name = cfg$project_name, loc = loc, path = path, role = "developer",
       endpoint = endpoint, data_repo_url = cfg$git_remote %||% cfg$remote_url,
@@ -85,10 +88,11 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
   gov <- NULL
   if (!is.null(store$governance)) {
     gov <- list(access = component_location(store$governance, endpoint), url = store$gov_repo_url, path = NULL)
-    ref <- resolve_ref(gov$access, NULL, project_name, creds_only)
+    ref <- resolve_ref(gov$access, NULL, project_name, creds_only, loc)
     if (!is.null(ref)) {
       new_loc <- ref_location(ref, store$data, endpoint)
-      if (!is.null(loc) && !same_location(new_loc, loc)) {
+      warn_old_location(ref, project_name)
+      if (identical(ref$store_is, "elsewhere")) {
         cli::cli_warn(c("Data has been migrated to a new location; ref.json points to {new_loc$root} but your store has {loc$root}.",
                         i = "Update your store config."))
       }
@@ -110,19 +114,26 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
 # ref.json of a project: the gov clone's copy when given, else the gov store's.
 # A failure warns and returns NULL (the store's location is used), except for
 # a credentials-only data component, which has no other location.
-resolve_ref <- function(gov_access, clone, project, creds_only, call = sys.call(-1)) {
-  ref <- rs_gov_ref(gov_access, clone, project)
-  if (!is.null(clone) && !inherits(ref, "datom_engine_error") && is.null(ref)) ref <- rs_gov_ref(gov_access, NULL, project)
+resolve_ref <- function(gov_access, clone, project, creds_only, store_loc = NULL, call = sys.call(-1)) {
+  ref <- rs_gov_ref(gov_access, clone, project, store_loc)
+  if (!is.null(clone) && !inherits(ref, "datom_engine_error") && is.null(ref)) ref <- rs_gov_ref(gov_access, NULL, project, store_loc)
   if (inherits(ref, "datom_engine_error") || is.null(ref)) {
     why <- if (is.null(ref)) "not registered" else ref$message
     if (creds_only) datom_abort("input", "Cannot connect: credentials-only data store has no location (ref.json: {esc(why)}).", call = call)
     cli::cli_warn(c("Could not resolve ref.json for project {project}; proceeding with store-configured data location.", i = esc(why)))
     return(NULL)
   }
-  if (!is.null(ref$previous_root)) {
-    cli::cli_warn("Data of {project} was migrated from {ref$previous_root}; that location sunsets {ref$previous_sunset_at %||% 'unknown'}.")
-  }
   ref
+}
+
+# A store configured for a location the data was migrated away from (the
+# engine compares it with ref.json's previous locations): say where the data
+# is now. Connecting to the current location says nothing.
+warn_old_location <- function(ref, project) {
+  if (identical(ref$store_is, "previous")) {
+    cli::cli_warn(c("Data of {project} was migrated from {ref$store_label} (the location your store names) to {ref$label}; the old location sunsets {ref$store_sunset_at}.",
+                    i = "This connection uses {ref$label}. Update the data component of your store to it."))
+  }
 }
 
 # The data location a ref points at, with the data component's credentials.
@@ -173,24 +184,28 @@ check_reachable <- function(loc, call = sys.call(-1)) {
       "Check the store path, or create the store with datom_store_local(validate = TRUE).", call = call)
   }
   if (identical(loc$backend, "s3")) {
-    res <- rs_s3_check_bucket(loc)
-    if (inherits(res, "datom_engine_error")) {
-      if (res$kind %in% c("not_found", "storage") && grepl("does not exist|invalid or lack access", res$message)) {
-        engine(res, call = call)
-      }
-      cli::cli_warn(c("Could not verify data store reachability; proceeding.", i = esc(res$message)))
+    # an error when the bucket is missing or refused; a message when it
+    # could not be verified (the engine decides which)
+    unverified <- engine(rs_s3_check_bucket(loc, FALSE), call = call)
+    if (!is.null(unverified)) {
+      cli::cli_warn(c("Could not verify data store reachability; proceeding.", i = esc(unverified)))
     }
   }
 }
 
-check_conn <- function(conn, call = sys.call(-1)) {
+check_conn <- function(conn, arg = "conn", call = sys.call(-1)) {
   if (!is_datom_conn(conn)) {
-    datom_abort("input", "{.arg conn} must be a datom_conn object from {.fn datom_get_conn}.", call = call)
+    datom_abort("input", "{.arg {arg}} must be a datom_conn object from {.fn datom_get_conn}.", call = call)
   }
 }
 
 check_developer <- function(conn, what = "Write operations require developer role", call = sys.call(-1)) {
   check_conn(conn, call = call)
+  if (identical(conn$role, "developer") && is.null(conn$path)) {
+    datom_abort("role", "This developer connection has no local clone ({.arg path} is NULL): developer functions work on a data clone.",
+      "Clone the project with datom_clone(path, store), or connect to an existing clone with datom_get_conn(path = <data clone>, store = <developer store>).",
+      call = call)
+  }
   if (!identical(conn$role, "developer") || is.null(conn$path)) {
     datom_abort("role", "{what} (this connection's role is {.val {conn$role}}).",
       "Connect with datom_get_conn(path = <data clone>, store = <developer store>).", call = call)

@@ -8,4 +8,5 @@
 #'
 #' @keywords internal
 #' @useDynLib datom, .registration = TRUE
+#' @importFrom tibble new_tibble
 "_PACKAGE"

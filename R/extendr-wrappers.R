@@ -89,7 +89,21 @@ rs_storage_copy <- function(from, to) .Call(wrap__rs_storage_copy, from, to)
 rs_storage_verify <- function(from, to, keys, content) .Call(wrap__rs_storage_verify, from, to, keys, content)
 
 # HeadBucket with the location's credentials (FORMATS.md 9, API datom_store_s3).
-rs_s3_check_bucket <- function(loc) .Call(wrap__rs_s3_check_bucket, loc)
+rs_s3_check_bucket <- function(loc, strict) .Call(wrap__rs_s3_check_bucket, loc, strict)
+
+# The project's namespace in its data store (`{P/}datom/{project}/`).
+rs_project_namespace <- function(conn) .Call(wrap__rs_project_namespace, conn)
+
+# The import format of a file extension (case-insensitive), or NULL when
+# datom does not import it (FORMATS.md 7: flat tabular formats only).
+rs_import_format <- function(ext) .Call(wrap__rs_import_format, ext)
+
+# Every import format (the allowlist, for messages).
+rs_import_formats <- function() .Call(wrap__rs_import_formats)
+
+# Can the data clone's `origin` be reached with this token? One cheap
+# call (the remote's ref list); the error says which part failed.
+rs_check_remote <- function(path, token) .Call(wrap__rs_check_remote, path, token)
 
 # Create a bucket unless it exists (scratch setups only).
 rs_s3_ensure_bucket <- function(loc) .Call(wrap__rs_s3_ensure_bucket, loc)
@@ -122,7 +136,7 @@ rs_data_repo_owned <- function(path) .Call(wrap__rs_data_repo_owned, path)
 rs_delete_local_data_repo <- function(path) .Call(wrap__rs_delete_local_data_repo, path)
 
 # Clone a data repo into `path` (absent or empty).
-rs_clone <- function(url, path, token) .Call(wrap__rs_clone, url, path, token)
+rs_clone <- function(url, path, token, branch) .Call(wrap__rs_clone, url, path, token, branch)
 
 # Fetch and fast-forward the data clone.
 rs_pull <- function(conn) .Call(wrap__rs_pull, conn)
@@ -195,7 +209,7 @@ rs_gov_unregister <- function(gov_loc, url, clone, token, name) .Call(wrap__rs_g
 rs_gov_delete_mirror <- function(gov_loc, name) .Call(wrap__rs_gov_delete_mirror, gov_loc, name)
 
 # A project's ref.json, from the gov clone (when `clone` is a string) or the gov store.
-rs_gov_ref <- function(gov_loc, clone, name) .Call(wrap__rs_gov_ref, gov_loc, clone, name)
+rs_gov_ref <- function(gov_loc, clone, name, store_loc) .Call(wrap__rs_gov_ref, gov_loc, clone, name, store_loc)
 
 # Registered projects, from the gov clone (when `clone` is a string) or the gov store.
 rs_gov_projects <- function(gov_loc, clone) .Call(wrap__rs_gov_projects, gov_loc, clone)

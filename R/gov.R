@@ -307,7 +307,7 @@ datom_decommission <- function(conn, confirm = NULL, remove_untracked = FALSE) {
   target <- engine(rs_data_repo_owned(conn$path))
   governed <- !is.null(conn$gov_root)
   if (governed) {
-    ref <- rs_gov_ref(conn_gov_access(conn), NULL, name)
+    ref <- rs_gov_ref(conn_gov_access(conn), NULL, name, NULL)
     if (inherits(ref, "datom_engine_error")) {
       datom_abort(ref$kind, "Cannot read ref.json of {.val {name}} from the governance store: {esc(ref$message)}.",
         "The teardown deletes storage only at the location ref.json names; nothing was touched.")
@@ -345,8 +345,7 @@ datom_decommission <- function(conn, confirm = NULL, remove_untracked = FALSE) {
         call = NULL)
     })
   }
-  ns <- if (is.null(norm_prefix(conn$prefix))) paste0("datom/", name, "/") else
-    paste0(sub("^/+|/+$", "", conn$prefix), "/datom/", name, "/")
+  ns <- engine(rs_project_namespace(conn))
   datom_inform("info", "Removing data store contents under {ns}")
   run("storage", engine(rs_storage_delete_prefix(conn, NULL)))
   if (!governed) {
@@ -453,7 +452,7 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
     datom_abort("input", "Governance repo at {.url {gov_repo_url}} is empty or uninitialised.", "Run datom_init_gov() first.")
   }
   data_loc <- conn_location(conn)
-  existing <- engine(rs_gov_ref(gov_loc, gov_path, name))
+  existing <- engine(rs_gov_ref(gov_loc, gov_path, name, NULL))
   if (!is.null(existing)) {
     if (!same_location(existing, conn)) {
       datom_abort("conflict", "Project {.val {name}} is already registered in the governance repo.",

@@ -41,9 +41,8 @@ datom_read <- function(conn, name, version = NULL, as_of = NULL, context = NULL,
     datom_abort("input", "Give {.arg version} or {.arg as_of}, not both.")
   }
   res <- engine(rs_read(conn, name, version, at))
-  df <- assemble_frame(res)
-  class(df) <- c("tbl_df", "tbl", "data.frame")
-  df
+  # a tibble whatever the user loaded (tibble is imported: its methods are registered)
+  tibble::new_tibble(assemble_frame(res), nrow = res$nrow)
 }
 
 # Columns + attributes from the engine -> data frame (no copy of the columns).

@@ -74,8 +74,8 @@ datom_storage_delete_prefix <- function(conn, prefix_key = NULL) {
 #' copied <- datom_storage_copy(conn, to)
 #' datom_storage_verify(conn, to, mode = "content")
 datom_storage_copy <- function(from_conn, to_conn) {
-  check_conn(from_conn)
-  check_conn(to_conn)
+  check_conn(from_conn, "from_conn")
+  check_conn(to_conn, "to_conn")
   n <- length(engine(rs_storage_list(from_conn))$key)
   if (n == 0L) {
     datom_inform("info", "Source namespace is empty -- nothing to copy")
@@ -100,8 +100,8 @@ datom_storage_copy <- function(from_conn, to_conn) {
 #' @examples
 #' # see datom_storage_copy()
 datom_storage_verify <- function(from_conn, to_conn, keys = NULL, mode = c("structural", "content")) {
-  check_conn(from_conn)
-  check_conn(to_conn)
+  check_conn(from_conn, "from_conn")
+  check_conn(to_conn, "to_conn")
   mode <- match.arg(mode)
   if (!is.null(keys) && !is.character(keys)) datom_abort("input", "{.arg keys} must be a character vector or NULL.")
   if (!is.null(keys) && length(keys) == 0L) {

@@ -13,7 +13,9 @@
 #' @param bucket Bucket name.
 #' @param prefix `NULL` or a namespace prefix inside the bucket.
 #' @param region AWS region.
-#' @param access_key,secret_key `NULL` (use the AWS chain) or the keys.
+#' @param access_key,secret_key `NULL` (use the AWS chain) or the keys; each
+#'   may be a [datom_secret()] reference (e.g. `datom_secret("AWS_ACCESS_KEY_ID")`),
+#'   looked up in the OS keyring or the environment at the moment of use.
 #' @param session_token `NULL` or an STS session token.
 #' @param endpoint `NULL` for AWS, or the URL of an S3-compatible server.
 #' @param validate If `TRUE`, one HeadBucket request checks that the bucket
@@ -30,7 +32,7 @@ datom_store_s3 <- function(bucket, prefix = NULL, region = "us-east-1", access_k
   check_string(bucket, "bucket")
   check_prefix(prefix)
   check_string(region, "region")
-  check_string_or_null(access_key, "access_key")
+  check_access_key(access_key)
   check_secret(secret_key, "secret_key")
   check_secret(session_token, "session_token")
   check_string_or_null(endpoint, "endpoint")
@@ -42,8 +44,14 @@ datom_store_s3 <- function(bucket, prefix = NULL, region = "us-east-1", access_k
     secret_key = hold_secret(secret_key), session_token = hold_secret(session_token), endpoint = endpoint,
     validated = isTRUE(validate)
   ), class = c("datom_store_s3", "datom_store_component"))
-  if (isTRUE(validate)) engine(rs_s3_check_bucket(s3_access(x)))
+  if (isTRUE(validate)) engine(rs_s3_check_bucket(s3_access(x), TRUE))
   x
+}
+
+# An access key id: NULL, a string, or a datom_secret() reference.
+check_access_key <- function(x, call = sys.call(-1)) {
+  if (inherits(x, "datom_secret_ref")) return(invisible(x))
+  check_string_or_null(x, "access_key", call = call)
 }
 
 #' An S3 credentials-only store component
@@ -58,7 +66,7 @@ datom_store_s3 <- function(bucket, prefix = NULL, region = "us-east-1", access_k
 #' @examples
 #' datom_store_s3_creds("AKIAEXAMPLE", "not-a-real-secret")
 datom_store_s3_creds <- function(access_key = NULL, secret_key = NULL, session_token = NULL) {
-  check_string_or_null(access_key, "access_key")
+  check_access_key(access_key)
   check_secret(secret_key, "secret_key")
   if (is.null(access_key) != is.null(secret_key)) {
     datom_abort("input", "Give both {.arg access_key} and {.arg secret_key}, or neither (the standard AWS chain).")

@@ -252,7 +252,7 @@ print.datom_store <- function(x, ...) {
     if (!is.null(x$github_org)) b <- c(b, "*" = "GitHub org: {.val {x$github_org}}")
     pat <- mask_token(x$github_pat)
     b <- c(b, "*" = "GitHub PAT: {pat}")
-    if (!is.null(x$github_pat) && !identical(x$github_api_url, "https://api.github.com")) b <- c(b, "*" = "GitHub API URL: {.url {x$github_api_url}}")
+    if (!is.null(x$github_api_url) && !identical(x$github_api_url, "https://api.github.com")) b <- c(b, "*" = "GitHub API URL: {.url {x$github_api_url}}")
     if (!is.null(x$identity$github)) b <- c(b, "*" = "GitHub user: {.val {x$identity$github$login}}")
     cli::cli_bullets(b)
     cli::cli_text("{.strong Governance:}")

@@ -1,9 +1,7 @@
 # Batch import of raw extracts: scan the inbox, import what is new or changed.
 
-# Formats datom imports (FORMATS.md 7), compared case-insensitively. `rds`
-# (a data frame saved with saveRDS()) is accepted on top of the flat formats.
-sync_formats <- c("csv", "tsv", "txt", "psv", "parquet", "rds", "sas7bdat", "xpt", "sav", "zsav", "por",
-                  "dta", "xls", "xlsx")
+# Formats datom imports (FORMATS.md 7): the engine's allowlist
+# (rs_import_format / rs_import_formats), flat tabular formats only.
 
 # Optional packages that read some formats.
 sync_format_package <- c(sas7bdat = "haven", xpt = "haven", sav = "haven", zsav = "haven", por = "haven",
@@ -23,9 +21,11 @@ sync_manifest_columns <- c("name", "file", "format", "original_file_sha", "statu
 #'
 #' Each file becomes the table named after the file without its last
 #' extension (`dm.csv` -> `dm`). Accepted formats (case-insensitive): `csv`,
-#' `tsv`, `txt` (tab-delimited), `psv` (pipe-delimited), `parquet`, `rds`
-#' (a saved data frame), `sas7bdat`, `xpt`, `sav`, `zsav`, `por`, `dta`
-#' (through the haven package) and `xls`, `xlsx` (through readxl). The
+#' `tsv`, `txt` (tab-delimited), `psv` (pipe-delimited), `parquet`,
+#' `sas7bdat`, `xpt`, `sav`, `zsav`, `por`, `dta` (through the haven package)
+#' and `xls`, `xlsx` (through readxl). Anything else, including `.rds` (an
+#' `.rds` file can hold any R object, not necessarily a table), is
+#' `"unsupported_format"`: read it yourself and call [datom_write()]. The
 #' folder must be flat; hidden (dot) files are ignored.
 #'
 #' The classification uses the local manifest: run [datom_pull()] first so
@@ -69,7 +69,7 @@ datom_sync_manifest <- function(conn, path = NULL, pattern = "*") {
   sha <- vapply(files, function(f) engine(rs_sha256_file(f)), "", USE.NAMES = FALSE)
   known <- local_manifest_tables(conn)
   status <- vapply(seq_along(files), function(i) {
-    if (!tolower(format[i]) %in% sync_formats) return("unsupported_format")
+    if (is.null(rs_import_format(format[i]))) return("unsupported_format")
     entry <- known[[name[i]]]
     if (is.null(entry)) return("new")
     if (identical(entry$original_file_sha, sha[i])) "unchanged" else "changed"
@@ -99,8 +99,7 @@ datom_sync_manifest <- function(conn, path = NULL, pattern = "*") {
 #'
 #' Readers: `csv` with [utils::read.csv()], `tsv`/`txt` with
 #' [utils::read.delim()], `psv` with `read.delim(sep = "|")` (all with
-#' `stringsAsFactors = FALSE`); `parquet` with datom's own engine; `rds` with
-#' [readRDS()]; `sas7bdat`, `xpt`, `sav`, `zsav`, `por` and `dta` with the
+#' `stringsAsFactors = FALSE`); `parquet` with datom's own engine; `sas7bdat`, `xpt`, `sav`, `zsav`, `por` and `dta` with the
 #' haven package and `xls`/`xlsx` with readxl, when installed (otherwise the
 #' call stops before any work, naming the package to install). Unchanged
 #' rows are skipped without being read; a file whose content equals the
@@ -295,11 +294,7 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
 # Helpers ----------------------------------------------------------------------
 
 check_sync_developer <- function(conn, call = sys.call(-1)) {
-  check_conn(conn, call = call)
-  if (!identical(conn$role, "developer") || is.null(conn$path)) {
-    datom_abort("role", "Sync operations require developer role (this connection's role is {.val {conn$role}}).",
-      "Connect with datom_get_conn(path = <data clone>, store = <developer store>).", call = call)
-  }
+  check_developer(conn, "Sync operations require developer role", call = call)
 }
 
 has_package <- function(pkg) requireNamespace(pkg, quietly = TRUE)
@@ -344,7 +339,7 @@ empty_sync_manifest <- function() {
 unsupported_advice <- function(format) {
   sprintf(
     "Unsupported format %s: datom imports %s. Convert the file to CSV or parquet, or read it yourself and call datom_write().",
-    encodeString(format, quote = "\""), paste(sync_formats, collapse = ", ")
+    encodeString(format, quote = "\""), paste(rs_import_formats(), collapse = ", ")
   )
 }
 
@@ -366,7 +361,6 @@ read_input_file <- function(file, format) {
     txt = utils::read.delim(file, stringsAsFactors = FALSE),
     psv = utils::read.delim(file, sep = "|", stringsAsFactors = FALSE),
     parquet = parquet_read(file),
-    rds = readRDS(file),
     sas7bdat = optional_fun("haven", "read_sas")(file),
     xpt = optional_fun("haven", "read_xpt")(file),
     sav = ,

@@ -188,7 +188,7 @@ resync_table <- function(conn, name) {
 # store (never the clone) and must point where the conn writes.
 check_ref_guard <- function(conn, call = sys.call(-1)) {
   if (is.null(conn$gov_root)) return(invisible(TRUE))
-  ref <- rs_gov_ref(conn_gov_access(conn), NULL, conn$project_name)
+  ref <- rs_gov_ref(conn_gov_access(conn), NULL, conn$project_name, NULL)
   if (inherits(ref, "datom_engine_error") || is.null(ref)) {
     why <- if (is.null(ref)) "not found" else ref$message
     datom_abort("storage", "Cannot write: ref.json could not be read from governance store ({esc(why)}); writing without a verified location risks orphaning data.",

@@ -2,8 +2,11 @@
 # STUDY_001 on a local store (the engineer's laptop), solo, with the month-1
 # `dm` extract. Creates what is missing, reuses what exists (run it twice:
 # the second run changes nothing). Where it lives and which backends it uses
-# come from the environment (see ?datom_store and the article "Credentials in
-# practice"): DATOM_VIGNETTE_DIR, DATOM_GITHUB_API_URL + GITHUB_PAT.
+# come from the environment (see the article "Credentials in practice"):
+# DATOM_VIGNETTE_DIR (where), DATOM_VIGNETTE_BACKEND = "aws" (real S3 buckets
+# DATOM_S3_BUCKET / DATOM_GOV_BUCKET and GitHub, with GITHUB_PAT and the AWS
+# keys from the keyring or the AWS credential chain; checked up front), or
+# the offline default (local folders and bare git remotes).
 #
 #   state <- source(system.file("vignette-setup", "resume_article_2.R", package = "datom"))$value
 local({

@@ -1,6 +1,7 @@
 # Resume the journey at the start of article 5, "Handing off to a
-# statistician": STUDY_001 promoted to the shared store (an S3 bucket when
-# DATOM_S3_ENDPOINT is set, else a shared local folder), registered in the
+# statistician": STUDY_001 promoted to the shared store (an S3 bucket with
+# DATOM_VIGNETTE_BACKEND = "aws" or DATOM_S3_ENDPOINT, else a shared local
+# folder), registered in the
 # organisation's governance repo, and a *reader* connection for the
 # statistician (no git, no token: governance store + data credentials).
 #
@@ -28,9 +29,9 @@ local({
     datom::datom_repo_set_data_store(conn, data_s3)
   }
   cfg <- datom:::engine(datom:::rs_read_config(v$dev_dir))
-  message("i Building reader conn for ", cfg$project_name, " on ", cfg$root)
+  datom:::datom_inform("info", "Building reader conn for {cfg$project_name} on {cfg$root}")
   reader_store <- datom::datom_store(governance = gov_component, data = data_s3)
-  reader <- suppressWarnings(datom::datom_get_conn(store = reader_store, project_name = cfg$project_name))
+  reader <- datom::datom_get_conn(store = reader_store, project_name = cfg$project_name)
   datom:::vignette_intact(5, "STUDY_001 on the shared store, governed")
   invisible(list(conn = reader, dev_dir = v$dev_dir, gov_clone_path = v$gov_clone, bucket = cfg$root,
                  prefix = cfg$prefix, region = if (is.null(cfg$region)) "us-east-1" else cfg$region))

@@ -6,9 +6,9 @@
 local({
   suppressMessages(source(system.file("vignette-setup", "resume_article_5.R", package = "datom")))
   v <- datom:::vignette_env()
-  conn <- suppressWarnings(datom:::vignette_conn(v))
+  conn <- datom:::vignette_conn(v)
   gov <- datom:::recorded_governance(v$dev_dir)
-  message("i Resuming engineer conn for ", conn$project_name, " on ", conn$root)
+  datom:::datom_inform("info", "Resuming engineer conn for {conn$project_name} on {conn$root}")
   datom:::vignette_intact(6, "the original engineer's developer connection")
   invisible(list(conn = conn, dev_dir = v$dev_dir, gov_clone_path = v$gov_clone, data_s3 = v$shared_store(),
                  gov_component = v$gov_store(), data_repo_url = conn$data_repo_url, gov_repo_url = gov$gov_repo_url))

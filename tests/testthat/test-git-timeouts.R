@@ -118,14 +118,15 @@ test_that("Ctrl-C cancels a clone from a git host that never answers", {
 test_that("Ctrl-C cancels a pull from a git host that never answers", {
   srv <- stalling_git_server()
   p <- local_project()
+  # (the conn is built while origin is reachable: connecting checks the remote)
+  conn <- p$conn
   git(p$clone, "remote", "set-url", "origin", srv$url)
   head <- git(p$clone, "rev-parse", "HEAD")
-  child <- callr::r_bg(function(clone, store) {
+  child <- callr::r_bg(function(conn) {
     library(datom)
     Sys.setenv(DATOM_GIT_TIMEOUT = "3600")
-    conn <- datom_get_conn(path = clone, store = store)
     tryCatch(suppressMessages(datom_pull(conn)), error = function(e) class(e), interrupt = function(i) "R interrupt")
-  }, list(clone = p$clone, store = p$store), libpath = .libPaths())
+  }, list(conn = conn), libpath = .libPaths())
   withr::defer(try(child$kill(), silent = TRUE))
   deadline <- Sys.time() + 300
   while (srv$accepted() < 1 && child$is_alive() && Sys.time() < deadline) Sys.sleep(0.1)
@@ -136,4 +137,26 @@ test_that("Ctrl-C cancels a pull from a git host that never answers", {
   res <- child$get_result()
   expect_true("datom_error_interrupted" %in% res, info = paste(res, collapse = " "))
   expect_identical(git(p$clone, "rev-parse", "HEAD"), head)
+})
+
+test_that("Ctrl-C cancels the remote check of datom_get_conn() on a git host that never answers", {
+  srv <- stalling_git_server()
+  p <- local_project()
+  git(p$clone, "remote", "set-url", "origin", srv$url)
+  child <- callr::r_bg(function(clone, store) {
+    library(datom)
+    Sys.setenv(DATOM_GIT_TIMEOUT = "3600")
+    tryCatch(datom_get_conn(path = clone, store = store), error = function(e) c(class(e), conditionMessage(e)),
+             interrupt = function(i) "R interrupt")
+  }, list(clone = p$clone, store = p$store), libpath = .libPaths())
+  withr::defer(try(child$kill(), silent = TRUE))
+  deadline <- Sys.time() + 300
+  while (srv$accepted() < 1 && child$is_alive() && Sys.time() < deadline) Sys.sleep(0.1)
+  expect_gte(srv$accepted(), 1)
+  tools::pskill(child$get_pid(), tools::SIGINT)
+  child$wait(300000)
+  expect_false(child$is_alive())
+  res <- child$get_result()
+  expect_true("datom_error_interrupted" %in% res, info = paste(res, collapse = " "))
+  expect_true(any(grepl("reach remote \"origin\"", res)), info = paste(res, collapse = " "))
 })

@@ -139,8 +139,9 @@ test_that("migration local -> S3 -> S3: readers before and after, stale writers 
   # a reader with credentials only finds the data through ref.json (and is told it moved)
   creds <- datom_store_s3_creds("testing", "testing-secret")
   creds$endpoint <- s3_server()$endpoint
-  expect_warning(r_new <- datom_get_conn(store = datom_store(governance = g$component, data = creds), project_name = "MIG",
-                                         endpoint = s3_server()$endpoint), "migrated from")
+  # (credentials name no location: nothing old to warn about, issue 17)
+  expect_no_warning(r_new <- datom_get_conn(store = datom_store(governance = g$component, data = creds), project_name = "MIG",
+                                            endpoint = s3_server()$endpoint))
   expect_identical(r_new$root, bucket)
   expect_identical(datom_read(r_new, "lb", v1$metadata_sha), before$lb1)
   expect_identical(datom_read(r_new, "lb"), before$lb2)
@@ -148,7 +149,16 @@ test_that("migration local -> S3 -> S3: readers before and after, stale writers 
   # the developer rebuilds the conn with the new store and keeps writing
   store_new <- datom_store(governance = g$component, data = s3, data_repo_url = url,
                            gov_repo_url = g$url, gov_local_path = g$clone)
-  conn_new <- suppressWarnings(datom_get_conn(path = file.path(root, "mig"), store = store_new))
+  # connecting to the current location is not news: no warning (issue 17)
+  expect_no_warning(conn_new <- datom_get_conn(path = file.path(root, "mig"), store = store_new))
+  # a developer whose store still names the old location is told where the data is now
+  # (its old store is a local folder: no S3 keys, so reachability of the new
+  # location cannot be verified either, a second warning)
+  ws <- character()
+  withCallingHandlers(quietly(datom_get_conn(path = file.path(root, "mig"), store = store, endpoint = s3_server()$endpoint)),
+                      warning = function(w) { ws <<- c(ws, conditionMessage(w)); invokeRestart("muffleWarning") })
+  expect_true(any(grepl(paste0("was migrated from ", old$path, " (the location your store names) to s3://", bucket,
+                               "; the old location sunsets 20"), ws, fixed = TRUE)), label = paste(ws, collapse = " | "))
   v3 <- quietly(datom_write(conn_new, datom_example_data("lb", cut[["month_3"]]), "lb"))
   expect_identical(as.data.frame(datom_read(r_new, "lb")), datom_example_data("lb", cut[["month_3"]]))
 
@@ -156,9 +166,14 @@ test_that("migration local -> S3 -> S3: readers before and after, stale writers 
   bucket2 <- s3_bucket()
   s3b <- s3_component(bucket2)
   quietly(datom_repo_set_data_store(conn_new, s3b))
-  expect_warning(expect_warning(
-    r_old <- datom_get_conn(store = datom_store(governance = g$component, data = s3), project_name = "MIG"),
-    "was migrated from"), "Data has been migrated to a new location")
+  # one warning, saying where the data is now
+  w <- expect_warning(r_old <- datom_get_conn(store = datom_store(governance = g$component, data = s3), project_name = "MIG"),
+                      "was migrated from")
+  expect_match(conditionMessage(w), paste0("from s3://", bucket, " (the location your store names) to s3://", bucket2), fixed = TRUE)
+  expect_match(conditionMessage(w), paste0("This connection uses s3://", bucket2), fixed = TRUE)
+  # a store naming a location the ref never recorded: the mismatch warning
+  expect_warning(datom_get_conn(store = datom_store(governance = g$component, data = s3_component(s3_bucket())), project_name = "MIG"),
+                 "Data has been migrated to a new location")
   expect_identical(r_old$root, bucket2)
   expect_identical(datom_read(r_old, "lb", v2$metadata_sha), before$lb2)
   ref <- jsonlite::fromJSON(file.path(g$store_dir, "MIG", "ref.json"), simplifyVector = FALSE)

@@ -77,7 +77,7 @@ test_that("the resume chain runs on S3 and the GitHub stand-in, twice without ch
   first <- run_resume(9, env)
   expect_identical(first$backend, "s3")
   expect_true(first$governed)
-  expect_true(any(startsWith(s3_keys(s3$bucket), "study-001/datom/STUDY_001/lb/")))
+  expect_true(any(startsWith(s3_keys(s3$bucket), "datom/STUDY_001/lb/")))
   expect_setequal(s3_keys(s3$gov_bucket, "datom/projects/STUDY_001/"),
                   paste0("datom/projects/STUDY_001/", c("dispatch.json", "ref.json", "migration_history.json")))
   before <- state_snapshot(dir, s3)
@@ -168,7 +168,7 @@ test_that("the seed articles run against the resumed state (S3 + GitHub stand-in
   expect_identical(res$after_init, c("STUDY_001", "STUDY_002"))
   d <- trimws(sub("^\\S+ ", "", trimws(res$decommission)))
   expect_length(d, 5)
-  expect_identical(d[1], "Removing data store contents under study-001/datom/STUDY_002/")
+  expect_identical(d[1], "Removing data store contents under datom/STUDY_002/")
   # the git record goes last (issue 13)
   expect_identical(d[2:3], c("Unregistered STUDY_002 from governance", "Removed gov storage entry projects/STUDY_002/"))
   expect_identical(d[4], "Deleted GitHub repo `study-002-data`")
@@ -176,6 +176,79 @@ test_that("the seed articles run against the resumed state (S3 + GitHub stand-in
   expect_identical(res$after_decom, "STUDY_001")
   expect_identical(res$projects, "STUDY_001")
   expect_identical(res$lb, res$lb_m4)
-  expect_false(any(startsWith(s3_keys(s3$bucket), "study-001/datom/STUDY_002/")))
-  expect_true(any(startsWith(s3_keys(s3$bucket), "study-001/datom/STUDY_001/")))
+  expect_false(any(startsWith(s3_keys(s3$bucket), "datom/STUDY_002/")))
+  expect_true(any(startsWith(s3_keys(s3$bucket), "datom/STUDY_001/")))
+})
+
+# Real mode (issue 17): DATOM_VIGNETTE_BACKEND = "aws" is chosen explicitly;
+# a check up front lists everything missing; with the endpoint / API URL
+# overrides it runs against moto and the GitHub stand-in, the token taken
+# through datom_secret("GITHUB_PAT") (keyring, else the environment).
+aws_env <- function(dir, ...) {
+  home <- file.path(dir, "home")
+  dir.create(home, showWarnings = FALSE)
+  base <- c(callr::rcmd_safe_env(), DATOM_VIGNETTE_DIR = file.path(dir, "state"), DATOM_VIGNETTE_GOV_CLONE = "",
+            DATOM_VIGNETTE_BACKEND = "aws", HOME = home, DATOM_S3_ENDPOINT = "", DATOM_S3_BUCKET = "", DATOM_GOV_BUCKET = "",
+            AWS_ACCESS_KEY_ID = "", AWS_SECRET_ACCESS_KEY = "", AWS_PROFILE = "", AWS_SHARED_CREDENTIALS_FILE = "",
+            AWS_CONFIG_FILE = "", AWS_WEB_IDENTITY_TOKEN_FILE = "", AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "",
+            AWS_CONTAINER_CREDENTIALS_FULL_URI = "", DATOM_GITHUB_API_URL = "", GITHUB_PAT = "")
+  over <- c(...)
+  base[names(over)] <- over
+  base
+}
+
+resume_error <- function(n, env) {
+  callr::r(function(n) {
+    options(cli.width = 10000)
+    e <- tryCatch(source(system.file("vignette-setup", sprintf("resume_article_%d.R", n), package = "datom")),
+                  error = function(e) e)
+    list(class = class(e), message = if (inherits(e, "error")) conditionMessage(e) else NA_character_)
+  }, args = list(n), env = env, libpath = .libPaths())
+}
+
+test_that("DATOM_VIGNETTE_BACKEND = \"aws\" says up front everything that is missing", {
+  dir <- withr::local_tempdir()
+  e <- resume_error(2, aws_env(dir))
+  expect_true("datom_error_input" %in% e$class)
+  expect_match(e$message, "4 things the articles need are missing")
+  for (what in c("DATOM_S3_BUCKET", "DATOM_GOV_BUCKET", "GITHUB_PAT", "AWS credentials")) expect_match(e$message, what, fixed = TRUE)
+  expect_false(dir.exists(file.path(dir, "state")))  # nothing was touched
+  # the AWS credential chain counts (here: keys in the environment)
+  e <- resume_error(2, aws_env(dir, DATOM_S3_BUCKET = "b", DATOM_GOV_BUCKET = "g",
+                               AWS_ACCESS_KEY_ID = "AKIA", AWS_SECRET_ACCESS_KEY = "x"))
+  expect_match(e$message, "1 thing the articles need is missing")
+  expect_match(e$message, "GITHUB_PAT")
+  expect_false(grepl("AWS credentials", e$message))
+  # an unknown backend is refused
+  e <- resume_error(2, aws_env(dir, DATOM_VIGNETTE_BACKEND = "gcp"))
+  expect_match(e$message, "must be \"local\" or \"aws\"")
+})
+
+test_that("DATOM_VIGNETTE_BACKEND = \"aws\" runs the resume chain on S3 and GitHub (moto and the stand-in)", {
+  gh <- local_github_standin()
+  s3 <- list(endpoint = s3_server()$endpoint, bucket = s3_bucket(), gov_bucket = s3_bucket())
+  dir <- withr::local_tempdir()
+  env <- aws_env(dir, DATOM_S3_ENDPOINT = s3$endpoint, DATOM_S3_BUCKET = s3$bucket, DATOM_GOV_BUCKET = s3$gov_bucket,
+                 AWS_ACCESS_KEY_ID = "testing", AWS_SECRET_ACCESS_KEY = "testing-secret",
+                 DATOM_GITHUB_API_URL = gh$api, GITHUB_PAT = github_token)
+  first <- run_resume(6, env)
+  expect_identical(first$names, expected_names[["6"]])
+  expect_identical(first$backend, "s3")
+  expect_true(first$governed)
+  expect_identical(first$tables, c("ae", "dm", "ex", "lb"))
+  expect_true(any(startsWith(s3_keys(s3$bucket), "datom/STUDY_001/lb/")))
+  expect_setequal(s3_keys(s3$gov_bucket, "datom/projects/STUDY_001/"),
+                  paste0("datom/projects/STUDY_001/", c("dispatch.json", "ref.json", "migration_history.json")))
+  # the repositories were created on the (stand-in) GitHub, with the token named by datom_secret()
+  remote <- callr::r(function() {
+    s <- source(system.file("vignette-setup", "resume_article_6.R", package = "datom"))$value
+    list(data = s$data_repo_url, gov = s$gov_repo_url, pat = class(s$conn$github_pat))
+  }, env = env, libpath = .libPaths())
+  expect_true(startsWith(remote$data, gh$url))
+  expect_true(startsWith(remote$gov, gh$url))
+  expect_true("datom_secret_ref" %in% remote$pat)
+  before <- state_snapshot(file.path(dir, "state"), s3)
+  second <- run_resume(6, env)
+  expect_identical(state_snapshot(file.path(dir, "state"), s3), before)
+  expect_false(any(grepl("Writing|Wrote|synced|Registered|Copying", second$messages)))
 })

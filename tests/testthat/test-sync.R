@@ -33,12 +33,12 @@ write_extracts <- function(inbox) {
     switch(fmt,
       csv = utils::write.csv(df, f, row.names = FALSE),
       tsv = utils::write.table(df, f, sep = "\t", row.names = FALSE),
-      rds = saveRDS(df, f),
+      psv = utils::write.table(df, f, sep = "|", row.names = FALSE),
       parquet = parquet_write(df, f)
     )
     files[[name]] <<- f
   }
-  fmts <- c("csv", "tsv", "rds", "parquet")
+  fmts <- c("csv", "tsv", "psv", "parquet")
   k <- 0L
   for (dom in c("dm", "ex", "lb", "ae")) {
     for (m in 1:3) {
@@ -85,11 +85,11 @@ test_that("datom_sync_manifest scans a flat inbox, hashes files and classifies t
   # pattern, another directory
   expect_identical(quietly(datom_sync_manifest(p$conn, pattern = "*.csv"))$name, "alpha")
   other <- withr::local_tempdir()
-  saveRDS(data.frame(z = 1), file.path(other, "zeta.rds"))
+  utils::write.csv(data.frame(z = 1), file.path(other, "zeta.csv"), row.names = FALSE)
   mo <- quietly(datom_sync_manifest(p$conn, path = other))
   expect_identical(mo$name, "zeta")
   expect_identical(mo$status, "new")
-  expect_identical(mo$file, normalizePath(file.path(other, "zeta.rds")))
+  expect_identical(mo$file, normalizePath(file.path(other, "zeta.csv")))
 
   # a subdirectory is refused; a missing directory too
   dir.create(file.path(inbox, "batch2"))
@@ -104,12 +104,30 @@ test_that("datom_sync_manifest scans a flat inbox, hashes files and classifies t
   expect_error(datom_sync_manifest(list()), class = "datom_error_input")
 })
 
+# issue 17: an .rds can hold any R object, not a table; the original and the
+# spec list it as unsupported_format (and datom_sync() does not read it).
+test_that("datom_sync_manifest classifies .rds files as unsupported_format", {
+  p <- local_project()
+  inbox <- file.path(p$clone, "input_files")
+  saveRDS(data.frame(z = 1), file.path(inbox, "zeta.rds"))
+  saveRDS(list(a = 1), file.path(inbox, "model.RDS"))
+  utils::write.csv(data.frame(a = 1:2), file.path(inbox, "alpha.csv"), row.names = FALSE)
+  expect_msgs(m <- datom_sync_manifest(p$conn), "2 files in an unsupported format")
+  expect_identical(m$name, c("alpha", "model", "zeta"))
+  expect_identical(m$status, c("new", "unsupported_format", "unsupported_format"))
+  quietly(res <- datom_sync(p$conn, m))
+  expect_identical(res$result, c("success", "error", "error"))
+  expect_match(res$error[3], "Unsupported format \"rds\"")
+  expect_false(grepl("rds", sub("^Unsupported format \"rds\"", "", res$error[3])))
+  expect_identical(datom_list(p$conn)$name, "alpha")
+})
+
 test_that("a folder of 20 extracts: sync, no-op re-sync, a change, a corrupt file, a revert", {
   p <- local_project()
   inbox <- file.path(p$clone, "input_files")
   files <- write_extracts(inbox)
   expect_identical(length(files), 20L)
-  expect_identical(as.vector(table(factor(ext_of(files), c("csv", "tsv", "rds", "parquet")))), rep(5L, 4))
+  expect_identical(as.vector(table(factor(ext_of(files), c("csv", "tsv", "psv", "parquet")))), rep(5L, 4))
 
   # --- first sync: 20 tables, one commit and one object each -----------------
   m <- quietly(datom_sync_manifest(p$conn))
@@ -146,12 +164,12 @@ test_that("a folder of 20 extracts: sync, no-op re-sync, a change, a corrupt fil
   src <- switch(ext_of(files[["lb_m2"]]),
     csv = utils::read.csv(files[["lb_m2"]], stringsAsFactors = FALSE),
     tsv = utils::read.delim(files[["lb_m2"]], stringsAsFactors = FALSE),
-    rds = readRDS(files[["lb_m2"]]),
+    psv = utils::read.delim(files[["lb_m2"]], sep = "|", stringsAsFactors = FALSE),
     parquet = parquet_read(files[["lb_m2"]]))
   expect_identical(datom_hash(lb)$data_sha, datom_hash(src)$data_sha)
-  expect_identical(ext_of(files[["synth_02"]]), "rds")
+  expect_identical(ext_of(files[["synth_02"]]), "psv")
   expect_identical(datom_hash(datom_read(p$conn, "synth_02"))$data_sha,
-                   datom_hash(readRDS(files[["synth_02"]]))$data_sha)
+                   datom_hash(utils::read.delim(files[["synth_02"]], sep = "|", stringsAsFactors = FALSE))$data_sha)
 
   # --- re-sync with nothing to do: no commit, no object, says so -------------
   head0 <- git(p$clone, "rev-parse", "HEAD")
@@ -172,7 +190,7 @@ test_that("a folder of 20 extracts: sync, no-op re-sync, a change, a corrupt fil
   switch(fmt,
     csv = utils::write.csv(lb_next, files[[target]], row.names = FALSE),
     tsv = utils::write.table(lb_next, files[[target]], sep = "\t", row.names = FALSE),
-    rds = saveRDS(lb_next, files[[target]]),
+    psv = utils::write.table(lb_next, files[[target]], sep = "|", row.names = FALSE),
     parquet = parquet_write(lb_next, files[[target]]))
   m3 <- quietly(datom_sync_manifest(p$conn))
   expect_identical(m3$name[m3$status == "changed"], target)
@@ -192,7 +210,7 @@ test_that("a folder of 20 extracts: sync, no-op re-sync, a change, a corrupt fil
 
   # --- a corrupt file: reported, the others land -----------------------------
   writeBin(as.raw(c(0x50, 0x41, 0x52, 0x31, 0x00, 0xff, 0x13)), file.path(inbox, "broken.parquet"))
-  writeBin(charToRaw("this is not an rds file"), file.path(inbox, "broken2.rds"))
+  writeBin(charToRaw("this is not a table\n"), file.path(inbox, "broken2.tsv"))
   utils::write.csv(data.frame(k = 1:4, v = c(2.5, 3.5, NA, 1)), file.path(inbox, "late_arrival.csv"), row.names = FALSE)
   writeLines("a,b", file.path(inbox, "empty_extract.csv"))  # a header, no rows
   m4 <- quietly(datom_sync_manifest(p$conn))
@@ -219,7 +237,7 @@ test_that("a folder of 20 extracts: sync, no-op re-sync, a change, a corrupt fil
   expect_false(any(c("broken", "broken2", "empty_extract") %in% datom_list(p$conn)$name))
   expect_false(any(file.exists(file.path(p$clone, c("broken", "broken2", "empty_extract")))))
   expect_identical(datom_read(p$conn, "late_arrival")$v, c(2.5, 3.5, NA, 1))
-  unlink(file.path(inbox, c("broken.parquet", "broken2.rds", "empty_extract.csv")))
+  unlink(file.path(inbox, c("broken.parquet", "broken2.tsv", "empty_extract.csv")))
 
   # --- the changed file reverted to its older bytes: stored object reused ----
   writeBin(before_bytes, files[[target]])
@@ -265,7 +283,7 @@ test_that("re-exported bytes with identical content become a metadata-only versi
   expect_identical(meta$original_file_sha, sha256(f))
 })
 
-test_that("delimited, rds and parquet readers; optional readers name their package", {
+test_that("delimited and parquet readers; .rds refused; optional readers name their package", {
   p <- local_project()
   inbox <- file.path(p$clone, "input_files")
   df <- data.frame(id = 1:3, score = c(1.5, NA, 3), lab = c("x", "y", "z"), stringsAsFactors = FALSE)
@@ -277,11 +295,11 @@ test_that("delimited, rds and parquet readers; optional readers name their packa
   saveRDS(list(a = 1), file.path(inbox, "notaframe.rds"))
   res <- quietly(datom_sync(p$conn, quietly(datom_sync_manifest(p$conn))))
   r <- structure(res$result, names = res$name)
-  expect_identical(unname(r[c("pipe", "tabbed", "tabs", "pq", "saved")]), rep("success", 5L))
-  expect_identical(unname(r["notaframe"]), "error")
-  expect_match(res$error[res$name == "notaframe"], "did not produce a data frame")
+  expect_identical(unname(r[c("pipe", "tabbed", "tabs", "pq")]), rep("success", 4L))
+  expect_identical(unname(r[c("saved", "notaframe")]), c("error", "error"))
+  expect_match(res$error[res$name == "notaframe"], "Unsupported format")
   want <- datom_hash(df)$data_sha
-  for (t in c("pipe", "tabbed", "tabs", "pq", "saved")) {
+  for (t in c("pipe", "tabbed", "tabs", "pq")) {
     expect_identical(datom_list(p$conn, short_hash = FALSE)$current_data_sha[datom_list(p$conn)$name == t], want)
   }
   man <- jsonlite::fromJSON(file.path(p$clone, ".datom", "manifest.json"), simplifyVector = FALSE)

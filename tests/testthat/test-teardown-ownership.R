@@ -31,8 +31,10 @@ test_that("datom_repo_delete uses `origin`, never the first remote by name", {
 test_that("an `origin` that is not the recorded data repo is refused before anything is touched", {
   p <- local_project("ORIG")
   precious <- precious_folder(p$root)
-  git(p$clone, "remote", "set-url", "origin", precious)
   conn <- datom_get_conn(path = p$clone, store = p$store)
+  git(p$clone, "remote", "set-url", "origin", precious)
+  # connecting now is refused: origin is no git repository (issue 17)
+  expect_error(datom_get_conn(path = p$clone, store = p$store), "not a git repository", class = "datom_error_not_found")
   e <- expect_error(quietly(datom_repo_delete(conn, confirm = "ORIG")), class = "datom_error_conflict")
   expect_match(conditionMessage(e), "not the data repo recorded")
   expect_true(file.exists(file.path(precious, "notes.txt")))

@@ -416,12 +416,21 @@ fn net_failure(op: &NetOp, ctl: &NetCtl, e: git2::Error, other: impl FnOnce(git2
 
 /// Clone `url` into `staging`, then (unless cancelled) move it to `target`
 /// (absent or an empty directory).
-fn clone_into(url: &str, staging: &Path, target: &Path, creds: &Creds, op: &NetOp, ctl: &NetCtl) -> Result<()> {
+fn clone_into(url: &str, staging: &Path, target: &Path, creds: &Creds, op: &NetOp, ctl: &NetCtl, branch: Option<&str>) -> Result<()> {
     let mut fo = FetchOptions::new();
     fo.remote_callbacks(callbacks(creds, ctl));
     let mut b = git2::build::RepoBuilder::new();
     b.fetch_options(fo);
+    if let Some(br) = branch {
+        b.branch(br);
+    }
     let repo = b.clone(url, staging).map_err(|e| {
+        if let Some(br) = branch {
+            if e.code() == git2::ErrorCode::NotFound && e.class() == git2::ErrorClass::Reference {
+                return Error::new(Kind::NotFound, format!("cannot clone {}: the remote has no branch {br:?}", redact(url)))
+                    .with_hint("Check the branch name (datom's default branch is main).");
+            }
+        }
         net_failure(op, ctl, e, |e| git_err(&format!("cannot clone {}", redact(url)), e))
     })?;
     // An empty remote cannot tell libgit2 its default branch: datom's is main.
@@ -472,7 +481,14 @@ impl Repo {
     /// into place only when it is complete: a failed, timed-out or
     /// interrupted clone leaves `path` as it was.
     pub fn clone(url: &str, path: &Path, creds: &Creds) -> Result<Repo> {
+        Repo::clone_branch(url, path, creds, None)
+    }
+
+    /// Clone `url` into `path`, checking out `branch` (the remote's default
+    /// branch when `None`).
+    pub fn clone_branch(url: &str, path: &Path, creds: &Creds, branch: Option<&str>) -> Result<Repo> {
         tune_libgit2();
+        let branch = branch.map(|b| b.to_string());
         let staging = clone_staging_dir(path)?;
         if let Some(parent) = staging.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::new(Kind::Git, format!("cannot create {}: {e}", parent.display())))?;
@@ -480,7 +496,7 @@ impl Repo {
         let op = NetOp::new("clone", None, url);
         let (url_w, staging_w, target, creds, op_w) = (url.to_string(), staging.clone(), path.to_path_buf(), creds.clone(), op.clone());
         let cloned = run_net(&op, is_local_remote(url), move |ctl| {
-            let out = clone_into(&url_w, &staging_w, &target, &creds, &op_w, ctl);
+            let out = clone_into(&url_w, &staging_w, &target, &creds, &op_w, ctl, branch.as_deref());
             if out.is_err() {
                 let _ = std::fs::remove_dir_all(&staging_w);
             }
@@ -691,6 +707,56 @@ impl Repo {
             }
         }
         Ok(())
+    }
+
+    /// Can `remote` be reached and read with `creds`? One call: the
+    /// remote's ref list. The error says which part failed: the remote is
+    /// gone (a local path that is no repository, or a host answering 404),
+    /// the credential was refused or is missing, or the network.
+    pub fn check_remote(&self, remote: &str, creds: &Creds) -> Result<()> {
+        let url = self
+            .remote_url(remote)
+            .ok_or_else(|| Error::input(format!("the data clone has no remote {remote:?}")).with_hint("Re-clone the project with datom_clone()."))?;
+        let shown = redact(&url);
+        if is_local_remote(&url) {
+            let p = local_remote_path(&url);
+            if Repository::open_bare(&p).is_err() {
+                return Err(Error::new(Kind::NotFound, format!("the data repo's remote {} is not a git repository (missing or moved)", p.display()))
+                    .with_hint("Restore the remote, or point origin at its new location (git remote set-url origin <url>)."));
+            }
+            return Ok(());
+        }
+        let has_token = creds.token.is_some();
+        let op = NetOp::new("reach", Some(remote), &url);
+        let (remote_w, creds_w, op_w) = (remote.to_string(), creds.clone(), op.clone());
+        self.on_remote(&op, &url, move |repo, ctl| {
+            let mut r = repo.find_remote(&remote_w).map_err(|e| git_err("remote", e))?;
+            let fail = |e: git2::Error| -> Error {
+                let lower = e.message().to_ascii_lowercase();
+                net_failure(&op_w, ctl, e, |e| {
+                    if e.code() == git2::ErrorCode::Auth || lower.contains("authentication") || lower.contains("401") {
+                        if has_token {
+                            Error::new(Kind::Auth, format!("the git host refused the token for the data repo {shown}"))
+                                .with_hint("The token is wrong, expired or revoked: set a valid one as github_pat in datom_store().")
+                        } else {
+                            Error::new(Kind::Auth, format!("the data repo {shown} needs a token and none was given"))
+                                .with_hint("Pass github_pat = datom_secret(\"GITHUB_PAT\") (or the token) to datom_store().")
+                        }
+                    } else if lower.contains("404") || lower.contains("not found") {
+                        Error::new(Kind::NotFound, format!("the data repo {shown} does not exist on its host (or the token cannot see it)"))
+                            .with_hint("Check the repository URL and that the token has access to it.")
+                    } else if lower.contains("403") {
+                        Error::new(Kind::Permission, format!("the git host denied access to the data repo {shown}"))
+                            .with_hint("Check the token's scopes (repo).")
+                    } else {
+                        git_err(&format!("cannot reach the data repo {shown}"), e)
+                    }
+                })
+            };
+            let conn = r.connect_auth(git2::Direction::Fetch, Some(callbacks(&creds_w, ctl)), None).map_err(fail)?;
+            conn.list().map_err(fail)?;
+            Ok(())
+        })
     }
 
     /// Does `remote` have at least one branch? (An unreachable remote is an error.)
@@ -1047,7 +1113,7 @@ mod tests {
         // cancelled before it starts: the transfer stops, nothing is moved into place
         let ctl = NetCtl::default();
         assert!(ctl.cancel());
-        let e = clone_into(url, &staging, &target, &Creds::default(), &op, &ctl).unwrap_err();
+        let e = clone_into(url, &staging, &target, &Creds::default(), &op, &ctl, None).unwrap_err();
         assert_eq!(e.kind, Kind::Interrupted, "{e:?}");
         assert!(!target.exists());
         let _ = std::fs::remove_dir_all(&staging);

@@ -10,7 +10,12 @@ use crate::model::{self, as_str, elements, get, members};
 use std::path::Path;
 
 /// Clone a project's data repo into an absent or empty `path`.
-pub fn clone_repo(url: &str, path: &Path, creds: &Creds) -> Result<()> {
+/// Can the data clone at `path` reach its `origin` with `creds`? (connect)
+pub fn check_remote(path: &Path, creds: &Creds) -> Result<()> {
+    Repo::open(path)?.check_remote("origin", creds)
+}
+
+pub fn clone_repo(url: &str, path: &Path, creds: &Creds, branch: Option<&str>) -> Result<()> {
     if path.exists() && std::fs::read_dir(path).map(|mut d| d.next().is_some()).unwrap_or(true) {
         return Err(Error::new(
             Kind::Conflict,
@@ -18,9 +23,9 @@ pub fn clone_repo(url: &str, path: &Path, creds: &Creds) -> Result<()> {
         )
         .with_hint("Use an empty or non-existent directory."));
     }
-    Repo::clone(url, path, creds).map_err(|e| {
-        Error::new(e.kind, format!("Failed to clone {}: {}", crate::git::redact(url), e.message))
-            .with_hint("Check the data_repo_url and your credentials.")
+    Repo::clone_branch(url, path, creds, branch).map_err(|e| {
+        let hint = e.hint.clone().unwrap_or_else(|| "Check the data_repo_url and your credentials.".into());
+        Error::new(e.kind, format!("Failed to clone {}: {}", crate::git::redact(url), e.message)).with_hint(hint)
     })?;
     if !path.join(layout::repo::PROJECT_YAML).exists() {
         return Err(Error::new(Kind::Input, "Cloned repository is not a datom repository").with_hint(format!(

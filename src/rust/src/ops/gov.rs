@@ -664,10 +664,58 @@ pub fn same_location(a: &Location, b: &Location) -> bool {
     a.same_place(b)
 }
 
+/// Where a store's data location stands against a project's `ref.json`.
+#[derive(Debug, PartialEq)]
+pub enum StoreAgainstRef<'a> {
+    /// The store names the current location: nothing to say.
+    Current,
+    /// The store names a location the data was migrated away from.
+    Previous(&'a PreviousLocation),
+    /// The store names a location the ref never recorded.
+    Elsewhere,
+}
+
+/// Is `store` the ref's current location, one of its previous ones, or
+/// neither? Only a store configured for an old location is news to the
+/// user (the data moved away from where they look).
+pub fn store_against_ref<'a>(r: &'a RefJson, store: &Location) -> StoreAgainstRef<'a> {
+    if same_location(&r.current, store) {
+        return StoreAgainstRef::Current;
+    }
+    match r.previous.iter().find(|p| same_location(&p.location, store)) {
+        Some(p) => StoreAgainstRef::Previous(p),
+        None => StoreAgainstRef::Elsewhere,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::local::LocalStore;
+
+    #[test]
+    fn store_against_ref_says_current_previous_or_elsewhere() {
+        let loc = |root: &str, prefix: Option<&str>| Location {
+            kind: "s3".into(),
+            root: root.into(),
+            prefix: prefix.map(|p| p.to_string()),
+            region: Some("us-east-1".into()),
+        };
+        let r = RefJson {
+            current: loc("new-bucket", None),
+            previous: vec![PreviousLocation {
+                location: loc("old-bucket", Some("study-001/")),
+                migrated_at: Some("2026-04-01T00:00:00Z".into()),
+                sunset_at: Some("2026-07-01T00:00:00Z".into()),
+            }],
+        };
+        assert_eq!(store_against_ref(&r, &loc("new-bucket", Some("/"))), StoreAgainstRef::Current);
+        match store_against_ref(&r, &loc("old-bucket", Some("study-001"))) {
+            StoreAgainstRef::Previous(p) => assert_eq!(p.sunset_at.as_deref(), Some("2026-07-01T00:00:00Z")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store_against_ref(&r, &loc("old-bucket", None)), StoreAgainstRef::Elsewhere);
+    }
 
     fn tmp(tag: &str) -> PathBuf {
         crate::testutil::scratch_dir(&format!("gov-{tag}"))

@@ -318,3 +318,23 @@ pub fn changes(project: &Project, since: Option<&str>, until: Option<&str>) -> R
     out.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.table.cmp(&b.table)));
     Ok(out)
 }
+
+/// FORMATS.md 7: the formats `datom_sync()` imports, flat tabular formats
+/// only. An `.rds` can hold any R object, not a table: it is not imported.
+pub const IMPORT_FORMATS: &[&str] = &["csv", "tsv", "txt", "psv", "parquet", "sas7bdat", "xpt", "sav", "zsav", "por", "dta", "xls", "xlsx"];
+
+/// The import format of a file extension (compared lower-cased), or `None`.
+pub fn import_format(ext: &str) -> Option<&'static str> {
+    let e = ext.to_ascii_lowercase();
+    IMPORT_FORMATS.iter().copied().find(|f| *f == e)
+}
+
+#[cfg(test)]
+mod import_format_tests {
+    #[test]
+    fn rds_is_not_a_table_format() {
+        assert_eq!(super::import_format("CSV"), Some("csv"));
+        assert_eq!(super::import_format("rds"), None);
+        assert_eq!(super::import_format("RData"), None);
+    }
+}

@@ -27,10 +27,23 @@ fn with_gov<T>(gov_loc: &Robj, url: &str, clone: &str, token: &Robj, f: impl FnO
 }
 
 fn ref_to_r(name: Option<&str>, r: &RefJson) -> Result<Robj> {
+    ref_to_r_against(name, r, None)
+}
+
+/// A ref as an R list; with a store location, also where that store stands
+/// (`store_is`: "current", "previous" or "elsewhere"; for "previous" the
+/// old location's label and sunset date).
+fn ref_to_r_against(name: Option<&str>, r: &RefJson, store: Option<&crate::model::Location>) -> Result<Robj> {
     let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
     let prev = r.previous.first();
+    let (store_is, old_label, old_sunset) = match store.map(|s| gov::store_against_ref(r, s)) {
+        None => (None, None, None),
+        Some(gov::StoreAgainstRef::Current) => (Some("current"), None, None),
+        Some(gov::StoreAgainstRef::Elsewhere) => (Some("elsewhere"), None, None),
+        Some(gov::StoreAgainstRef::Previous(p)) => (Some("previous"), Some(p.location.label()), Some(p.sunset_at.clone().unwrap_or_else(|| "unknown".into()))),
+    };
     super::list_named(
-        &["name", "type", "root", "prefix", "region", "previous_root", "previous_sunset_at"],
+        &["name", "type", "root", "prefix", "region", "previous_root", "previous_sunset_at", "label", "store_is", "store_label", "store_sunset_at"],
         vec![
             opt(name.map(|s| s.to_string())),
             r.current.kind.clone().into(),
@@ -39,6 +52,10 @@ fn ref_to_r(name: Option<&str>, r: &RefJson) -> Result<Robj> {
             opt(r.current.region.clone()),
             opt(prev.map(|p| p.location.root.clone())),
             opt(prev.and_then(|p| p.sunset_at.clone())),
+            r.current.label().into(),
+            opt(store_is.map(|s| s.to_string())),
+            opt(old_label),
+            opt(old_sunset),
         ],
     )
 }
@@ -105,14 +122,15 @@ fn rs_gov_delete_mirror(gov_loc: Robj, name: &str) -> Robj {
 
 /// A project's ref.json, from the gov clone (when `clone` is a string) or the gov store.
 #[extendr]
-fn rs_gov_ref(gov_loc: Robj, clone: Robj, name: &str) -> Robj {
+fn rs_gov_ref(gov_loc: Robj, clone: Robj, name: &str, store_loc: Robj) -> Robj {
     guard(|| {
         let r = match clone.as_str() {
             Some(c) => gov::read_ref_clone(Path::new(c), name)?,
             None => gov::read_ref_store(&gov_store(&gov_loc)?, name)?,
         };
+        let store = if store_loc.is_null() { None } else { Some(conn::location(sexp(&store_loc))?) };
         match r {
-            Some(r) => ref_to_r(Some(name), &r),
+            Some(r) => ref_to_r_against(Some(name), &r, store.as_ref()),
             None => Ok(().into()),
         }
     })

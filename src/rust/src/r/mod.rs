@@ -641,9 +641,52 @@ fn rs_storage_verify(from: Robj, to: Robj, keys: Robj, content: bool) -> Robj {
 
 /// HeadBucket with the location's credentials (FORMATS.md 9, API datom_store_s3).
 #[extendr]
-fn rs_s3_check_bucket(loc: Robj) -> Robj {
+fn rs_s3_check_bucket(loc: Robj, strict: bool) -> Robj {
     guard(|| {
-        conn::s3_store(sexp(&loc))?.1.head_bucket()?;
+        // an error when the bucket is definitively unusable (with `strict`,
+        // also when it could not be verified); else the message of a
+        // failure to verify (the caller proceeds with a warning), or NULL
+        Ok(match conn::s3_store(sexp(&loc))?.1.probe_bucket()? {
+            Ok(()) => ().into(),
+            Err(e) if strict => return Err(e),
+            Err(e) => e.to_string().into(),
+        })
+    })
+}
+
+/// The project's namespace in its data store (`{P/}datom/{project}/`).
+#[extendr]
+fn rs_project_namespace(conn: Robj) -> Robj {
+    guard(|| {
+        let name = conn::field_str(sexp(&conn), "project_name").ok_or_else(|| crate::error::Error::input("conn has no project_name"))?;
+        let loc = conn::location(sexp(&conn))?;
+        Ok(format!("{}/", crate::layout::project_root(loc.prefix_norm(), &name)).into())
+    })
+}
+
+/// The import format of a file extension (case-insensitive), or NULL when
+/// datom does not import it (FORMATS.md 7: flat tabular formats only).
+#[extendr]
+fn rs_import_format(ext: &str) -> Robj {
+    match crate::ops::import_format(ext) {
+        Some(f) => f.into(),
+        None => ().into(),
+    }
+}
+
+/// Every import format (the allowlist, for messages).
+#[extendr]
+fn rs_import_formats() -> Vec<String> {
+    crate::ops::IMPORT_FORMATS.iter().map(|s| s.to_string()).collect()
+}
+
+/// Can the data clone's `origin` be reached with this token? One cheap
+/// call (the remote's ref list); the error says which part failed.
+#[extendr]
+fn rs_check_remote(path: &str, token: Robj) -> Robj {
+    guard(|| {
+        let creds = crate::git::Creds { token: secret::secret_value(sexp(&token))? };
+        crate::ops::collab::check_remote(std::path::Path::new(path), &creds)?;
         Ok(true.into())
     })
 }
@@ -694,9 +737,10 @@ fn rs_github_delete_repo(api_url: &str, token: Robj, url: &str) -> Robj {
 
 /// Clone a data repo into `path` (absent or empty).
 #[extendr]
-fn rs_clone(url: &str, path: &str, token: Robj) -> Robj {
+fn rs_clone(url: &str, path: &str, token: Robj, branch: Robj) -> Robj {
     guard(|| {
-        crate::ops::collab::clone_repo(url, std::path::Path::new(path), &crate::git::Creds { token: secret::secret_value(sexp(&token))? })?;
+        let branch = opt_str(&branch);
+        crate::ops::collab::clone_repo(url, std::path::Path::new(path), &crate::git::Creds { token: secret::secret_value(sexp(&token))? }, branch.as_deref())?;
         Ok(true.into())
     })
 }
@@ -961,6 +1005,10 @@ extendr_module! {
     fn rs_storage_copy;
     fn rs_storage_verify;
     fn rs_s3_check_bucket;
+    fn rs_project_namespace;
+    fn rs_import_format;
+    fn rs_import_formats;
+    fn rs_check_remote;
     fn rs_s3_ensure_bucket;
     fn rs_github_user;
     fn rs_github_ensure_repo;

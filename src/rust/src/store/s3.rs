@@ -1110,9 +1110,25 @@ impl S3Store {
     }
 
     pub fn head_bucket(&self) -> Result<()> {
+        self.probe_bucket()?
+    }
+
+    /// Reachability of the bucket at connect: `Ok(Ok(()))` reachable,
+    /// `Err(e)` definitively not usable (missing bucket, credentials
+    /// refused), `Ok(Err(e))` not verified (a transient failure, no
+    /// credentials found yet, a wrong region): the caller may proceed.
+    pub fn probe_bucket(&self) -> Result<std::result::Result<(), Error>> {
+        match self.head_bucket_classified() {
+            Ok(()) => Ok(Ok(())),
+            Err((e, true)) => Err(e),
+            Err((e, false)) => Ok(Err(e)),
+        }
+    }
+
+    fn head_bucket_classified(&self) -> std::result::Result<(), (Error, bool)> {
         let inner = &self.inner;
         let b = &inner.bucket;
-        let res = block_on(inner.client.head_bucket().bucket(b).send())?;
+        let res = block_on(inner.client.head_bucket().bucket(b).send()).map_err(|e| (e, false))?;
         let e = match res {
             Ok(_) => return Ok(()),
             Err(e) => e,
@@ -1122,18 +1138,20 @@ impl S3Store {
         if f.status == Some(403)
             || matches!(code, Some("AccessDenied" | "Forbidden" | "InvalidAccessKeyId" | "SignatureDoesNotMatch"))
         {
-            return Err(Error::new(Kind::Storage, format!("AWS credentials are invalid or lack access to bucket {b}"))
-                .with_hint(HINT_CREDENTIALS));
+            return Err((
+                Error::new(Kind::Storage, format!("AWS credentials are invalid or lack access to bucket {b}")).with_hint(HINT_CREDENTIALS),
+                true,
+            ));
         }
         if f.status == Some(404) || matches!(code, Some("NoSuchBucket" | "NotFound")) {
-            return Err(Error::new(Kind::NotFound, format!("Bucket {b} does not exist")).with_hint(HINT_NO_BUCKET));
+            return Err((Error::new(Kind::NotFound, format!("Bucket {b} does not exist")).with_hint(HINT_NO_BUCKET), true));
         }
         if let Some(r) = &f.wrong_region {
-            return Err(Error::new(
-                Kind::Storage,
-                format!("Failed to verify access to bucket {b}: the bucket is in region {r}"),
-            )
-            .with_hint(format!("use region = \"{r}\"")));
+            return Err((
+                Error::new(Kind::Storage, format!("Failed to verify access to bucket {b}: the bucket is in region {r}"))
+                    .with_hint(format!("use region = \"{r}\"")),
+                false,
+            ));
         }
         let hint = if f.no_credentials {
             HINT_NO_CREDENTIALS
@@ -1142,8 +1160,7 @@ impl S3Store {
         } else {
             "check the region, the endpoint and the network connection"
         };
-        Err(Error::new(Kind::Storage, inner.redact(format!("Failed to verify access to bucket {b}: {}", f.detail)))
-            .with_hint(hint))
+        Err((Error::new(Kind::Storage, inner.redact(format!("Failed to verify access to bucket {b}: {}", f.detail))).with_hint(hint), false))
     }
 
     /// Server-side copy of `from_key` to `to_key` inside the bucket
