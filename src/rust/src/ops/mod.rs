@@ -2,6 +2,7 @@
 //! from identity, table, store, git and model. Free of R types; the binding
 //! layer calls them with plain values and shapes their results.
 
+pub mod adopt;
 pub mod collab;
 pub mod diff;
 pub mod gov;
