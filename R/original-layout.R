@@ -9,13 +9,16 @@
 # SHA-256 of the parquet bytes). `governance`: NULL, or list(repo_url,
 # storage = list(type, root, prefix, region)) written as .datom/governance.json
 # and its store mirror. The data repo is pushed to a bare repository at
-# `remote` (branch main) with the git command line.
+# `remote` (branch main) with the git command line. The store is written to
+# the local folder `store_dir`; `location` (list(type, root, prefix, region))
+# is what project.yaml records when the files are then uploaded elsewhere
+# (an S3 bucket), by default that folder.
 #
 # Returns list(clone, remote, store, versions = list(table = version ids
 # oldest first), data_shas, parquet_shas).
 write_original_project <- function(root, name, tables, prefix = NULL, store_dir = file.path(root, "store"),
                                    remote = file.path(root, "remote.git"), clone = file.path(root, "clone"),
-                                   governance = NULL, legacy = FALSE) {
+                                   governance = NULL, legacy = FALSE, location = NULL) {
   git <- function(...) {
     out <- suppressWarnings(system2("git", c("-C", shQuote(clone), ...), stdout = TRUE, stderr = TRUE))
     if (!is.null(attr(out, "status")) && attr(out, "status") != 0) stop("git failed: ", paste(out, collapse = "\n"))
@@ -39,8 +42,11 @@ write_original_project <- function(root, name, tables, prefix = NULL, store_dir 
   stamp <- function(i) format(as.POSIXct("2026-03-01", tz = "UTC") + i * 3600, "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
   yaml <- c(
     paste0("project_name: ", name), "project_description: ''", "created_at: '2026-03-01'", "datom_version: 0.1.1",
-    "storage:", "  data:", "    type: local", paste0("    root: ", normalizePath(store_dir, winslash = "/")),
-    paste0("    prefix: ", if (is.null(prefix)) "~" else prefix), "  max_file_size_gb: 1000.0",
+    "storage:", "  data:", paste0("    type: ", location$type %||% "local"),
+    paste0("    root: ", location$root %||% normalizePath(store_dir, winslash = "/")),
+    paste0("    prefix: ", if (is.null(prefix)) "~" else prefix),
+    if (identical(location$type, "s3")) paste0("    region: ", location$region %||% "us-east-1"),
+    "  max_file_size_gb: 1000.0",
     "repos:", "  data:", paste0("    remote_url: ", remote),
     "sync:", "  continue_on_error: yes", "  parallel_uploads: 4", "renv: no"
   )

@@ -685,6 +685,10 @@ mod tests {
         let other = at(&store, Some("study/"), "OTHER", false);
         other.store.put(&other.key("x/y.parquet"), b"other").unwrap();
         let (old, new) = (at(&store, Some("study/"), "P", true), at(&store, Some("study/"), "P", false));
+        // before the adoption a reader finds nothing, and is told why
+        let e = crate::ops::read::resolve(&new, "t", None).unwrap_err();
+        assert!(e.hint.as_deref().unwrap_or("").contains("datom_adopt("), "{e:?}");
+        assert!(crate::ops::list(&new).unwrap_err().hint.unwrap().contains("0.1.x"));
         let p = plan(&old, &new, &clone, None).unwrap();
         assert_eq!(p.objects.len(), 4, "two parquet objects, two snapshots");
         assert!(p.objects.iter().all(|o| o.action == "copy"));
