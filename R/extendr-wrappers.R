@@ -232,6 +232,12 @@ rs_gov_mirror_status <- function(gov_loc, gov_local_path, name) .Call(wrap__rs_g
 # list(key, bytes, present, kept_destination, commit).
 rs_migrate <- function(from, to, gov_loc, url, clone, token, details, sunset_at, message) .Call(wrap__rs_migrate, from, to, gov_loc, url, clone, token, details, sunset_at, message)
 
+# Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is a conn
+# list on the original's store (its 0.1.x root is derived here), `to` the
+# destination's; `remove = TRUE` deletes the old objects of a completed
+# adoption instead. `dry_run`: the plan only.
+rs_adopt <- function(from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove) .Call(wrap__rs_adopt, from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove)
+
 # A secret handle holding `value`.
 rs_secret_new <- function(value) .Call(wrap__rs_secret_new, value)
 

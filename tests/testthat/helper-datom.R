@@ -204,11 +204,12 @@ local_github_standin <- function(env = parent.frame()) {
   srv
 }
 
-# The failpoints of datom_sync, migration, registration and decommission
+# The failpoints of datom_sync, migration, adoption, registration and decommission
 # (their matrix: test-fault-matrix-flows.R; the write steps: test-fault-matrix.R).
 flow_fault_steps <- c(
   "sync.table",
   "migrate.copy", "migrate.verify", "migrate.gov", "migrate.commit", "migrate.freeze",
+  "adopt.copy", "adopt.verify", "adopt.publish", "adopt.gov", "adopt.commit", "adopt.remove",
   "init.push", "register.push", "register.mirror", "register.governance",
   "decommission.store", "decommission.repo", "decommission.clone", "decommission.unregister", "decommission.gov_mirror"
 )

@@ -1,5 +1,6 @@
 # The fault matrix of the other flows: datom_sync, migration
-# (datom_repo_set_data_store), registration (datom_init_repo with
+# (datom_repo_set_data_store), adoption of 0.1.x stores (datom_adopt),
+# registration (datom_init_repo with
 # governance) and decommission. Each step of `flow_fault_steps`
 # (helper-datom.R) fails on purpose (an error, and where cheap the process
 # killed there); then: the state is named (datom_validate(), or the flow's own
@@ -293,6 +294,65 @@ test_that("a frozen location refuses a write from a clone that did not pull (sol
   }
 })
 
+# Adoption ---------------------------------------------------------------------
+
+adopt_steps <- c("adopt.copy", "adopt.verify", "adopt.publish", "adopt.gov", "adopt.commit", "adopt.remove")
+
+# A governed original (0.1.x) project, built from the format
+# (helper-adopt.R), adopted in place (`to = NULL`) or into another store
+# (`make_to`): every step runs, registration and the project.yaml commit
+# included. adopt.remove fails the removal of the old objects that follows
+# a completed adoption.
+run_adopt_case <- function(step, mode, make_to) {
+  root <- withr::local_tempdir("datom-adp-")
+  g <- flows_gov(root)
+  gov <- list(repo_url = g$url, storage = list(type = "local", root = normalizePath(file.path(root, "gov-store"))))
+  o <- original_project(governance = gov, tables = original_tables()[c("lb", "one")])
+  to <- make_to(root)
+  store <- datom_store(governance = g$component, data = o$data, data_repo_url = o$remote,
+                       gov_repo_url = g$url, gov_local_path = g$clone)
+  remove <- step == "adopt.remove"
+  if (remove) quietly(datom_adopt(o$clone, store, to = to, dry_run = FALSE))
+  info <- paste(step, mode)
+  if (mode == "error") {
+    with_failpoint(step, expect_error(quietly(datom_adopt(o$clone, store, to = to, dry_run = FALSE, remove_old = remove)),
+                                      class = "datom_error_failpoint"))
+  } else {
+    killed_at(step, function(path, store, to, remove) {
+      datom_adopt(path, store, to = to, dry_run = FALSE, remove_old = remove)
+    }, list(o$clone, store, to, remove))
+  }
+  # readers of the new namespace never get a version they cannot read
+  dest <- to %||% o$data
+  reader <- suppressWarnings(datom_get_conn(store = datom_store(data = dest), project_name = o$name))
+  expect_readable(reader, info = info)
+  # named: the plan says what is left (nothing before the removal)
+  plan <- quietly(datom_adopt(o$clone, store, to = to))
+  expect_identical(plan$complete, remove, info = info)
+  # the documented repair: the same call again
+  quietly(datom_adopt(o$clone, store, to = to, dry_run = FALSE, remove_old = remove))
+  expect_true(quietly(datom_adopt(o$clone, store, to = to))$complete, info = info)
+  conn <- datom_get_conn(path = o$clone, store = datom_store(governance = g$component, data = dest, data_repo_url = o$remote,
+                                                            gov_repo_url = g$url, gov_local_path = g$clone))
+  expect_true(quietly(datom_validate(conn, deep = TRUE))$valid, info = info)
+  expect_adopted(o, reader, info)
+  expect_identical(expect_readable(reader), 2L, info = info)
+  expect_identical(gov_log(g$url)[1], "Register project STUDY_001", info = info)
+  expect_identical(sum(gov_log(g$url) == "Register project STUDY_001"), 1L, info = info)
+  expect_identical(git(o$clone, "status", "--porcelain"), character(0))
+  if (remove) expect_false(file.exists(file.path(o$root, ".metadata", "manifest.json")), info = info)
+}
+
+test_that("fault matrix: every adoption step, error and kill, in place on a local store", {
+  need_component(requireNamespace("callr", quietly = TRUE), "callr")
+  for (step in adopt_steps) for (mode in c("error", "kill")) run_adopt_case(step, mode, function(root) NULL)
+})
+
+test_that("fault matrix: every adoption step, error and kill, local 0.1.x store adopted into S3", {
+  need_component(requireNamespace("callr", quietly = TRUE), "callr")
+  for (step in adopt_steps) for (mode in c("error", "kill")) run_adopt_case(step, mode, function(root) s3_component_chain(s3_bucket()))
+})
+
 # Registration -----------------------------------------------------------------
 
 register_steps <- c("init.push", "register.push", "register.mirror", "register.governance")
@@ -416,5 +476,5 @@ test_that("fault matrix: every decommission step, error and kill, S3", {
 })
 
 test_that("every flow step has a matrix here", {
-  expect_setequal(c("sync.table", migrate_steps, register_steps, decommission_steps), flow_fault_steps)
+  expect_setequal(c("sync.table", migrate_steps, adopt_steps, register_steps, decommission_steps), flow_fault_steps)
 })

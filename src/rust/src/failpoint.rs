@@ -37,6 +37,14 @@ pub const STEPS: &[&str] = &[
     "migrate.gov",
     "migrate.commit",
     "migrate.freeze",
+    // datom_adopt (ops::adopt): adoption of a 0.1.x project, and the
+    // removal of its old objects
+    "adopt.copy",
+    "adopt.verify",
+    "adopt.publish",
+    "adopt.gov",
+    "adopt.commit",
+    "adopt.remove",
     // datom_init_repo with governance (registration)
     "init.push",
     "register.push",

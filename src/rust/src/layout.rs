@@ -115,6 +115,84 @@ pub mod data {
     }
 }
 
+/// The 0.1.x data-store layout (FORMATS.md 9.2.1): the project root *was*
+/// the store root `{P/}datom`, one project per prefix. Every relative key is
+/// one of [`data`]'s; only the root differs. Adoption (`ops::adopt`) moves
+/// them to `{P/}datom/{project}/`.
+pub mod v01 {
+    use super::*;
+
+    /// `{P/}datom` — a 0.1.x project's root.
+    pub fn project_root(prefix: Option<&str>) -> String {
+        store_root(prefix)
+    }
+
+    /// Written at the 0.1.x root once datom adopted the project: where it
+    /// went and from which commit (the old objects stay until removed).
+    pub const ADOPTED: &str = ".metadata/adopted.json";
+
+    /// What a key relative to a 0.1.x root is.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Key {
+        /// `.metadata/manifest.json` (mirror of the data repo's manifest)
+        Manifest,
+        /// `.metadata/governance.json`
+        Governance,
+        /// [`ADOPTED`]
+        Adopted,
+        /// `<table>/<data_sha>.parquet` (content-addressed)
+        Parquet { table: String, data_sha: String },
+        /// `<table>/.metadata/<metadata_sha>.json` (a version's snapshot)
+        Snapshot { table: String, version: String },
+        /// `<table>/.metadata/metadata.json`
+        Metadata(String),
+        /// `<table>/.metadata/version_history.json`
+        History(String),
+        /// Anything else (another layout's objects, stray files).
+        Other,
+    }
+
+    impl Key {
+        /// The table a table key belongs to.
+        pub fn table(&self) -> Option<&str> {
+            match self {
+                Key::Parquet { table, .. } | Key::Snapshot { table, .. } | Key::Metadata(table) | Key::History(table) => Some(table),
+                _ => None,
+            }
+        }
+    }
+
+    fn is_sha(s: &str) -> bool {
+        check_sha(s, "sha").is_ok()
+    }
+
+    /// Classify `rel`, a key relative to a 0.1.x project root.
+    pub fn classify(rel: &str) -> Key {
+        match rel {
+            data::MANIFEST => return Key::Manifest,
+            data::GOVERNANCE => return Key::Governance,
+            ADOPTED => return Key::Adopted,
+            _ => {}
+        }
+        let parts: Vec<&str> = rel.split('/').collect();
+        match parts.as_slice() {
+            [t, f] if check_name(t, "table").is_ok() => match f.strip_suffix(".parquet") {
+                Some(d) if is_sha(d) => Key::Parquet { table: t.to_string(), data_sha: d.to_string() },
+                _ => Key::Other,
+            },
+            [t, ".metadata", f] if check_name(t, "table").is_ok() => match *f {
+                "metadata.json" => Key::Metadata(t.to_string()),
+                "version_history.json" => Key::History(t.to_string()),
+                _ => match f.strip_suffix(".json") {
+                    Some(v) if is_sha(v) => Key::Snapshot { table: t.to_string(), version: v.to_string() },
+                    _ => Key::Other,
+                },
+            },
+            _ => Key::Other,
+        }
+    }
+}
+
 /// Keys relative to the governance store's `projects` folder (9.3) and paths
 /// in the governance repository (10).
 pub mod gov {
@@ -159,6 +237,26 @@ mod tests {
         assert_eq!(project_root(Some(""), "P"), "datom/P");
         assert_eq!(gov_root(Some("gov")), "gov/datom/projects");
         assert_eq!(full_key("datom/P", "/.metadata/manifest.json/"), "datom/P/.metadata/manifest.json");
+        // 0.1.x: the project root is the store root
+        assert_eq!(full_key(&v01::project_root(Some("study-001/")), "dm/abc.parquet"), "study-001/datom/dm/abc.parquet");
+        assert_eq!(v01::project_root(None), "datom");
+    }
+
+    #[test]
+    fn v01_keys() {
+        use v01::{classify, Key};
+        let d = "a".repeat(64);
+        assert_eq!(classify(".metadata/manifest.json"), Key::Manifest);
+        assert_eq!(classify(".metadata/governance.json"), Key::Governance);
+        assert_eq!(classify(".metadata/adopted.json"), Key::Adopted);
+        assert_eq!(classify(&format!("dm/{d}.parquet")), Key::Parquet { table: "dm".into(), data_sha: d.clone() });
+        assert_eq!(classify(&format!("dm/.metadata/{d}.json")), Key::Snapshot { table: "dm".into(), version: d.clone() });
+        assert_eq!(classify("dm/.metadata/metadata.json"), Key::Metadata("dm".into()));
+        assert_eq!(classify("dm/.metadata/version_history.json"), Key::History("dm".into()));
+        for k in ["dm/x.parquet", "README", "dm/.metadata/notes.txt", "P/dm/.metadata/metadata.json", ".metadata/publish.lock", "R/abcdef.parquet"] {
+            assert_eq!(classify(k), Key::Other, "{k}");
+        }
+        assert_eq!(classify(&format!("dm/{d}.parquet")).table(), Some("dm"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! from identity, table, store, git and model. Free of R types; the binding
 //! layer calls them with plain values and shapes their results.
 
+pub mod adopt;
 pub mod collab;
 pub mod diff;
 pub mod gov;
@@ -56,6 +57,21 @@ impl Project {
         crate::identity::canon::check_json_depth(v, k)?;
         self.store.put(&self.key(k), model::json_text(v, self.json_newline).as_bytes())
     }
+}
+
+/// The hint for a reader that finds nothing in a project's namespace when
+/// its store holds the project in the original's 0.1.x layout (FORMATS.md
+/// 9.2.1): adopt it. `None` otherwise (one GET, on error paths only).
+pub fn v01_hint(project: &Project) -> Option<String> {
+    let root = project.root.strip_suffix(&format!("/{}", project.name))?;
+    let bytes = project.store.get(&layout::full_key(root, layout::data::MANIFEST)).ok()?;
+    let v = model::read_json(std::str::from_utf8(&bytes).ok()?, layout::data::MANIFEST).ok()?;
+    (model::as_str(model::get(&v, "project_name")) == Some(project.name.as_str())).then(|| {
+        format!(
+            "This store holds project {} in the layout of the original datom (0.1.x) at {root}/: adopt it with datom_adopt(path = <clone of its data repo>, store = <this store>).",
+            project.name
+        )
+    })
 }
 
 /// A developer's data clone and the credentials for its remote.
@@ -176,8 +192,9 @@ pub fn list(project: &Project) -> Result<Vec<ListRow>> {
         .get_json(layout::data::MANIFEST)
         .map_err(|e| Error::new(e.kind, format!("Could not read manifest from storage: {}", e.message)))?
         .ok_or_else(|| {
-            Error::new(Kind::NotFound, format!("Could not read manifest from storage for project {}", project.name))
-                .with_hint("The repository may not be initialised (datom_init_repo()), or the store points elsewhere.")
+            Error::new(Kind::NotFound, format!("Could not read manifest from storage for project {}", project.name)).with_hint(
+                v01_hint(project).unwrap_or_else(|| "The repository may not be initialised (datom_init_repo()), or the store points elsewhere.".into()),
+            )
         })?;
     let entries = model::members(model::get(&m, "tables").unwrap_or(&RValue::Null));
     // names read back from the store pass the same rule as names written

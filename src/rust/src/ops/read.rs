@@ -22,7 +22,7 @@ pub fn resolve(project: &Project, name: &str, version: Option<&str>) -> Result<R
     layout::check_name(name, "name")?;
     let meta = project.get_json(&layout::data::metadata(name))?.ok_or_else(|| {
         Error::new(Kind::NotFound, format!("Table {name:?} not found in project {}", project.name))
-            .with_hint("See datom_list(conn) for the tables of this project.")
+            .with_hint(super::v01_hint(project).unwrap_or_else(|| "See datom_list(conn) for the tables of this project.".into()))
     })?;
     let nonempty = |v: Option<&RValue>| as_str(v).filter(|s| !s.is_empty()).map(|s| s.to_string());
     let resolved = match version {

@@ -37,7 +37,7 @@ pub fn delete_prefix(project: &Project, rel: Option<&str>) -> Result<u64> {
 }
 
 /// Counts one object for the progress report when dropped (whatever the outcome).
-struct Counted;
+pub(crate) struct Counted;
 impl Drop for Counted {
     fn drop(&mut self) {
         crate::runtime::progress::add("objects", 1);
@@ -46,7 +46,7 @@ impl Drop for Counted {
 
 /// Run `f` over `items` on up to `PARALLEL` threads, in order of results.
 /// A worker's panic is an error (never a shorter result list).
-fn par<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Result<Vec<R>> {
+pub(crate) fn par<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Result<Vec<R>> {
     if items.len() <= 1 {
         return Ok(items.iter().map(&f).collect());
     }

@@ -219,6 +219,102 @@ fn rs_migrate(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token
     })
 }
 
+/// Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is a conn
+/// list on the original's store (its 0.1.x root is derived here), `to` the
+/// destination's; `remove = TRUE` deletes the old objects of a completed
+/// adoption instead. `dry_run`: the plan only.
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: Robj, details: Robj, sunset_at: &str, message: &str, dry_run: bool, remove: bool) -> Robj {
+    use crate::ops::adopt;
+    guard(|| {
+        let mut a = conn::project(sexp(&from))?;
+        a.root = crate::layout::v01::project_root(a.location.as_ref().and_then(|l| l.prefix_norm()));
+        let b = conn::project(sexp(&to))?;
+        let data_clone = conn::clone_ctx(sexp(&from))?;
+        let details = if details.is_null() { crate::identity::rvalue::RValue::Null } else { super::value::to_rvalue(sexp(&details), "details")? };
+        let run = |g: Option<&Gov<'_>>| -> Result<(adopt::Plan, Option<adopt::Adopted>, Option<adopt::Removed>)> {
+            if remove {
+                let (p, r) = adopt::remove_old(&a, &b, &data_clone, g, dry_run)?;
+                return Ok((p, None, Some(r)));
+            }
+            let ag = g.map(|g| adopt::AdoptGov { gov: g, details: details.clone(), sunset_at: sunset_at.to_string() });
+            let out = adopt::adopt(&a, &b, &data_clone, ag, message, dry_run)?;
+            Ok((out.plan.clone(), Some(out), None))
+        };
+        let (plan, done, removed) = if gov_loc.is_null() {
+            run(None)?
+        } else {
+            let url = url.as_str().ok_or_else(|| crate::error::Error::input("gov_repo_url is missing"))?;
+            let clone = clone.as_str().ok_or_else(|| crate::error::Error::input("gov_local_path is missing"))?;
+            with_gov(&gov_loc, url, clone, &token, |g| run(Some(g)))?
+        };
+        let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
+        let o = &plan.objects;
+        let objects = super::list_named(
+            &["key", "bytes", "kind", "action"],
+            vec![
+                o.iter().map(|x| x.key.clone()).collect::<Vec<_>>().into(),
+                o.iter().map(|x| x.bytes as f64).collect::<Vec<_>>().into(),
+                o.iter().map(|x| x.kind.to_string()).collect::<Vec<_>>().into(),
+                o.iter().map(|x| x.action.to_string()).collect::<Vec<_>>().into(),
+            ],
+        )?;
+        let m = &plan.missing;
+        let missing = super::list_named(
+            &["table", "version", "key"],
+            vec![
+                m.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(),
+                m.iter().map(|x| x.1.clone()).collect::<Vec<_>>().into(),
+                m.iter().map(|x| x.2.clone()).collect::<Vec<_>>().into(),
+            ],
+        )?;
+        let copied = done.as_ref().map(|d| d.copied.clone()).unwrap_or_default();
+        let copied = super::list_named(
+            &["key", "bytes"],
+            vec![copied.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(), copied.iter().map(|x| x.1 as f64).collect::<Vec<_>>().into()],
+        )?;
+        let kept = removed.as_ref().map(|r| r.kept.clone()).unwrap_or_default();
+        let kept = super::list_named(
+            &["key", "issue"],
+            vec![kept.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(), kept.iter().map(|x| x.1.clone()).collect::<Vec<_>>().into()],
+        )?;
+        super::list_named(
+            &[
+                "project", "from", "to", "moves", "commit", "published_before", "objects", "old_mirrors", "mirrors", "skipped", "missing",
+                "repo_change", "governance", "recorded", "complete", "copied", "present", "verified", "published", "held", "repo_commit",
+                "deleted", "kept", "adopted_key",
+            ],
+            vec![
+                plan.project.clone().into(),
+                plan.from.clone().into(),
+                plan.to.clone().into(),
+                plan.moves.into(),
+                plan.commit.clone().into(),
+                opt(plan.published.clone()),
+                objects,
+                plan.old_mirrors.clone().into(),
+                plan.mirrors.clone().into(),
+                plan.skipped.clone().into(),
+                missing,
+                opt(plan.repo_change.clone()),
+                plan.gov.as_str().into(),
+                plan.recorded.into(),
+                plan.complete.into(),
+                copied,
+                (done.as_ref().map(|d| d.present).unwrap_or(0) as f64).into(),
+                (done.as_ref().map(|d| d.verified).unwrap_or(0) as f64).into(),
+                opt(done.as_ref().and_then(|d| d.published.clone())),
+                done.as_ref().map(|d| d.held.clone()).unwrap_or_default().into(),
+                opt(done.as_ref().and_then(|d| d.repo_commit.clone())),
+                removed.as_ref().map(|r| r.deleted.clone()).unwrap_or_default().into(),
+                kept,
+                crate::layout::v01::ADOPTED.into(),
+            ],
+        )
+    })
+}
+
 /// dispatch/ref/migration_history.json of a project: in the gov clone, in
 /// the gov store, and equal by content.
 #[extendr]
@@ -255,4 +351,5 @@ extendr_module! {
     fn rs_commit_json;
     fn rs_gov_mirror_status;
     fn rs_migrate;
+    fn rs_adopt;
 }
