@@ -422,7 +422,10 @@ validate_once <- function(conn, deep, quiet_ok = FALSE) {
     datom_inform("danger", "Project name mismatch: manifest says {v$manifest_project} but connection says {conn$project_name}")
     datom_inform("info", "This may indicate a namespace collision. Check bucket/prefix configuration.")
   }
-  n_repo <- sum(repo_files$status != "ok") + sum(is.na(errors$table))
+  # the manifest's state is among the engine's problems already; the
+  # governance mirrors are checked here (one line each, with the repair)
+  gov_bad <- repo_files[repo_files$file != "manifest.json" & repo_files$status != "ok", , drop = FALSE]
+  n_repo <- nrow(gov_bad) + sum(is.na(errors$table))
   n_tab <- sum(!is.na(errors$table))
   valid <- n_repo + n_tab == 0 && name_ok
   if (valid) {
@@ -432,6 +435,16 @@ validate_once <- function(conn, deep, quiet_ok = FALSE) {
     for (i in seq_len(nrow(errors))) {
       datom_inform("danger", "{errors$kind[i]}: {esc(errors$detail[i])}")
       datom_inform("info", "Repair: {esc(errors$repair[i])}")
+    }
+    for (i in seq_len(nrow(gov_bad))) {
+      f <- gov_bad$file[i]
+      st <- gov_bad$status[i]
+      what <- switch(st, missing_s3 = "is missing from the governance store",
+                     stale_s3 = "in the governance store differs from the governance repo",
+                     missing_local = "is missing from the governance clone", st)
+      fix <- if (identical(st, "missing_local")) "datom_pull_gov(conn)" else "datom_sync_dispatch(conn, .confirm = FALSE)"
+      datom_inform("danger", "{st}: {f} {what}")
+      datom_inform("info", "Repair: {fix}")
     }
   }
   list(valid = valid, repo_files = repo_files, tables = tables, problems = problems)

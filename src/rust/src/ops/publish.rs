@@ -99,10 +99,11 @@ pub fn mirrors_at(repo: &Repo, commit: &str) -> Result<Vec<Mirror>> {
             }
         }
     }
-    if repo.read_at(commit, layout::repo::MANIFEST)?.is_some() {
+    // the repo-level files, once (the folder walk may have found them)
+    if !out.contains(&Mirror::Manifest) && repo.read_at(commit, layout::repo::MANIFEST)?.is_some() {
         out.push(Mirror::Manifest);
     }
-    if repo.read_at(commit, layout::repo::GOVERNANCE)?.is_some() {
+    if !out.contains(&Mirror::Governance) && repo.read_at(commit, layout::repo::GOVERNANCE)?.is_some() {
         out.push(Mirror::Governance);
     }
     Ok(out)
