@@ -99,7 +99,7 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
       loc <- new_loc
     }
   } else if (!creds_only) {
-    g <- rs_store_get_json(c(loc, list(project_name = project_name)), ".metadata/governance.json")
+    g <- rs_store_doc(c(loc, list(project_name = project_name)), "governance", NULL, NULL)
     if (!inherits(g, "datom_engine_error") && !is.null(g)) {
       cli::cli_warn(c("Project {.val {project_name}} is governed but you connected with data credentials only; coordinates may go stale after a migration.",
                       i = "Rebuild the store with a governance component ({g$gov_storage$type} {g$gov_storage$root}, repo {g$gov_repo_url})."))

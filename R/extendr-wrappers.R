@@ -65,16 +65,23 @@ rs_diff <- function(conn, name, from_version, from_as_of, from_default, to_versi
 # Parse a JSON text (FORMATS.md 4.6 rules) into R lists.
 rs_parse_json <- function(text) .Call(wrap__rs_parse_json, text)
 
-# A JSON object of a project's data store, parsed (FORMATS.md 4.6 rules);
-# NULL when absent. `key` is relative to the project's sub-namespace.
-rs_store_get_json <- function(conn, key) .Call(wrap__rs_store_get_json, conn, key)
+# A named JSON document of a project's data store, parsed (FORMATS.md 4.6
+# rules); NULL when absent.
+rs_store_doc <- function(conn, doc, table, version) .Call(wrap__rs_store_doc, conn, doc, table, version)
 
-# metadata_sha of a JSON object stored in the project's data store.
-rs_store_metadata_sha <- function(conn, key) .Call(wrap__rs_store_metadata_sha, conn, key)
+# metadata_sha of a named JSON document of the data store (NULL when absent).
+rs_store_doc_sha <- function(conn, doc, table, version) .Call(wrap__rs_store_doc_sha, conn, doc, table, version)
 
-# Mirror a JSON file of the data clone to a key of the data store; FALSE
-# when the clone has no such file.
-rs_mirror_json <- function(conn, rel, key) .Call(wrap__rs_mirror_json, conn, rel, key)
+# Mirror the clone's governance pointer (`.datom/governance.json`) to the
+# data store; FALSE when the clone has none.
+rs_mirror_governance <- function(conn) .Call(wrap__rs_mirror_governance, conn)
+
+# The full version id of `version` (a unique prefix) of `table`, resolved
+# through the store's history (the one rule: `ops::read::resolve`).
+rs_resolve_version <- function(conn, table, version) .Call(wrap__rs_resolve_version, conn, table, version)
+
+# The store keys a table's metadata sync publishes (for reporting).
+rs_table_mirror_keys <- function(table, version) .Call(wrap__rs_table_mirror_keys, table, version)
 
 # Full keys and sizes of every object of the project's namespace.
 rs_storage_list <- function(conn) .Call(wrap__rs_storage_list, conn)

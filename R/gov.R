@@ -510,7 +510,7 @@ datom_repo_attach_governance <- function(conn, gov_repo_url, gov_store, message 
   record <- list(gov_repo_url = gov_repo_url, gov_storage = gov_storage_record(component_location(gov_store)),
                  attached_at = utc_now())
   sha <- engine(rs_commit_json(conn, ".datom/governance.json", record, message %||% paste0("Attach governance: ", name)))
-  ok <- rs_mirror_json(conn, ".datom/governance.json", ".metadata/governance.json")
+  ok <- rs_mirror_governance(conn)
   if (inherits(ok, "datom_engine_error")) {
     cli::cli_warn(c("governance.json storage upload failed (the local copy is intact).", i = esc(ok$message)))
   }

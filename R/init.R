@@ -125,8 +125,7 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
     datom_inform("success", "Registered project {.val {project_name}} in gov repo")
     ok <- rs_failpoint_hit("register.governance")  # tests only
     if (!inherits(ok, "datom_engine_error")) {
-      ok <- rs_mirror_json(c(loc, list(project_name = project_name, path = path)), ".datom/governance.json",
-                           ".metadata/governance.json")
+      ok <- rs_mirror_governance(c(loc, list(project_name = project_name, path = path)))
     }
     if (inherits(ok, "datom_engine_error")) {
       cli::cli_warn(c("Could not mirror governance.json to the data store (the git copy is canonical).", i = esc(ok$message),

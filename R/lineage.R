@@ -57,9 +57,8 @@ datom_parent <- function(conn, table, version) {
         call = fn_call)
     }
   )
-  key <- snapshot_key(table, full)
   snap <- tryCatch(
-    engine(rs_store_get_json(conn, key)),
+    engine(rs_store_doc(conn, "snapshot", table, full)),
     error = function(e) {
       abort_chained("storage", "Could not read the snapshot of parent {.val {table}}@{.val {short_sha(full)}} in project {.val {conn$project_name}}.",
         parent = e, call = fn_call)
@@ -67,11 +66,11 @@ datom_parent <- function(conn, table, version) {
   )
   if (is.null(snap)) {
     datom_abort("not_found", "Parent {.val {table}}@{.val {short_sha(full)}} not found in project {.val {conn$project_name}}.",
-      "Its metadata snapshot {.path {key}} is missing from the data store; a developer can re-publish it with datom_sync_dispatch().")
+      "Its metadata snapshot is missing from the data store; a developer can re-publish it with datom_sync_dispatch().")
   }
   ds <- snap$data_sha
   if (!is_sha(ds)) {
-    datom_abort("integrity", "The snapshot {.path {key}} of project {.val {conn$project_name}} has no valid {.field data_sha}.",
+    datom_abort("integrity", "The snapshot of {.val {table}}@{.val {short_sha(full)}} in project {.val {conn$project_name}} has no valid {.field data_sha}.",
       "The stored metadata is corrupt; do not use this version as a parent.")
   }
   list(
@@ -353,8 +352,6 @@ is_sha <- function(x) is.character(x) && length(x) == 1L && !is.na(x) && grepl("
 
 short_sha <- function(x) substr(x, 1, 8)
 
-snapshot_key <- function(table, version) sprintf("%s/.metadata/%s.json", table, version)
-
 # `version` inputs of the lineage functions: 6-64 lower-case hex (API 0.3).
 check_version_arg <- function(x, arg, call = sys.call(-1)) {
   if (!is.character(x) || length(x) != 1L || is.na(x) || !nzchar(x)) {
@@ -376,41 +373,16 @@ abort_chained <- function(kind, message, hint = NULL, parent, call, .envir = par
                  parent = parent, call = call, .envir = .envir)
 }
 
-# The single version whose id starts with `prefix` (pure: tested directly).
-match_version_prefix <- function(versions, prefix, table, call = sys.call(-1)) {
-  versions <- versions[!is.na(versions)]
-  hits <- unique(versions[startsWith(versions, prefix)])
-  if (length(hits) == 0L) {
-    datom_abort("not_found", "Version {.val {prefix}} not found in history for {.val {table}}.",
-      "See datom_history() for the versions of this table.", call = call)
-  }
-  if (length(hits) > 1L) {
-    n <- length(hits)
-    datom_abort("input", "Version prefix {.val {prefix}} is ambiguous for {.val {table}}; it matches {n} versions.",
-      "Use a longer prefix.", call = call)
-  }
-  hits
-}
-
-# Resolve a version (full id or unique prefix) through the storage history.
+# Resolve a version (full id or unique prefix) through the storage history:
+# the engine's one rule (ops::read::resolve).
 resolve_version <- function(conn, table, version, call = sys.call(-1)) {
-  hist <- engine(rs_store_get_json(conn, sprintf("%s/.metadata/version_history.json", table)), call = call)
-  # a full id is its own key (FORMATS.md 6): its snapshot decides
-  full <- nchar(version) == 64L
-  if (is.null(hist)) {
-    if (full) return(version)
-    datom_abort("not_found", "No version history found for table {.val {table}} in project {.val {conn$project_name}}.",
-      "See datom_list() for the tables of this project.", call = call)
-  }
-  versions <- vapply(hist, function(e) if (is.character(e$version) && length(e$version) == 1L) e$version else NA_character_, "")
-  if (full && !version %in% versions) return(version)
-  match_version_prefix(versions, version, table, call = call)
+  engine(rs_resolve_version(conn, table, version), call = call)
 }
 
 # The metadata of the current version (NULL version) or of a snapshot.
 read_table_metadata <- function(conn, name, version, call = sys.call(-1)) {
   if (is.null(version)) {
-    meta <- engine(rs_store_get_json(conn, sprintf("%s/.metadata/metadata.json", name)), call = call)
+    meta <- engine(rs_store_doc(conn, "metadata", name, NULL), call = call)
     if (is.null(meta)) {
       datom_abort("not_found", "No metadata found for table {.val {name}}.",
         "See datom_list() for the tables of this project.", call = call)
@@ -418,7 +390,7 @@ read_table_metadata <- function(conn, name, version, call = sys.call(-1)) {
     return(meta)
   }
   full <- resolve_version(conn, name, version, call = call)
-  meta <- engine(rs_store_get_json(conn, snapshot_key(name, full)), call = call)
+  meta <- engine(rs_store_doc(conn, "snapshot", name, full), call = call)
   if (is.null(meta)) {
     datom_abort("not_found", "Version {.val {version}} not found for table {.val {name}}.",
       "See datom_history() for the versions of this table.", call = call)
@@ -498,10 +470,10 @@ check_parent <- function(p, pconn, ctx) {
     version <- p$version
     if (!is_sha(version)) {
       # legacy parent without a version: its current metadata
-      snap <- engine(rs_store_get_json(pconn, sprintf("%s/.metadata/metadata.json", p$table)))
+      snap <- engine(rs_store_doc(pconn, "metadata", p$table, NULL))
       if (is.null(snap)) return(row_result("missing", sprintf("table %s not found in project %s", p$table, p$source)))
     } else {
-      snap <- engine(rs_store_get_json(pconn, snapshot_key(p$table, version)))
+      snap <- engine(rs_store_doc(pconn, "snapshot", p$table, version))
       if (is.null(snap)) {
         return(row_result("missing", sprintf("version %s of %s not found in project %s", short_sha(version), p$table, p$source)))
       }
@@ -511,7 +483,7 @@ check_parent <- function(p, pconn, ctx) {
                         lineage = snap$source_lineage))
     }
     if (is_sha(version)) {
-      actual <- engine(rs_store_metadata_sha(pconn, snapshot_key(p$table, version)))
+      actual <- engine(rs_store_doc_sha(pconn, "snapshot", p$table, version))
       if (!identical(actual, version)) {
         return(row_result("snapshot_modified", sprintf("snapshot no longer hashes to its version (hashes to %s)", short_sha(actual)),
                           lineage = snap$source_lineage))
@@ -519,7 +491,7 @@ check_parent <- function(p, pconn, ctx) {
     }
     if (!is_sha(version)) version <- NULL
     if (!is.null(version)) {
-      hist <- engine(rs_store_get_json(pconn, sprintf("%s/.metadata/version_history.json", p$table)))
+      hist <- engine(rs_store_doc(pconn, "history", p$table, NULL))
       if (!version %in% chr_field(hist %||% list(), "version")) {
         return(row_result("missing", sprintf("version %s is not in the history of %s", short_sha(version), p$table),
                           lineage = snap$source_lineage))
@@ -536,7 +508,7 @@ check_source <- function(s, sconn, ctx) {
     return(row_result("unreachable", sprintf("project %s is not reachable: pass a connection to it in `conns`", s$project)))
   }
   tryCatch({
-    hist <- engine(rs_store_get_json(sconn, sprintf("%s/.metadata/version_history.json", s$table)))
+    hist <- engine(rs_store_doc(sconn, "history", s$table, NULL))
     if (is.null(hist)) return(row_result("missing", sprintf("table %s not found in project %s", s$table, s$project)))
     hit <- which(chr_field(hist, "data_sha") == s$version_sha)
     if (!length(hit)) {

@@ -179,8 +179,7 @@ resync_table <- function(conn, name) {
   }
   datom_inform("success", "Synced metadata for {.val {name}} to storage")
   invisible(list(name = name, metadata_sha = res$metadata_sha, action = "metadata_only",
-                 s3_keys = c(sprintf("%s/.metadata/metadata.json", name), sprintf("%s/.metadata/version_history.json", name),
-                             sprintf("%s/.metadata/%s.json", name, res$metadata_sha)),
+                 s3_keys = engine(rs_table_mirror_keys(name, res$metadata_sha)),
                  commit_sha = res$commit_sha))
 }
 

@@ -104,13 +104,29 @@ test_that("datom_parent resolves a version in another project to an authoritativ
   expect_error(datom_parent(ch$ana$conn, "dm", ch$dm_v1), class = "datom_error_not_found")
 })
 
-test_that("version prefixes resolve uniquely or fail as ambiguous / unknown", {
-  v <- c("abcdef01", "abcdef02", "123456aa")
-  expect_identical(match_version_prefix(v, "abcdef01", "t"), "abcdef01")
-  expect_identical(match_version_prefix(v, "123456", "t"), "123456aa")
-  err <- expect_error(match_version_prefix(v, "abcdef", "t"), class = "datom_error_input")
-  expect_match(conditionMessage(err), "ambiguous.*2 versions")
-  expect_error(match_version_prefix(v, "fedcba", "t"), class = "datom_error_not_found")
+test_that("version prefixes resolve uniquely or fail as ambiguous / unknown (the engine's one rule)", {
+  p <- local_project()
+  quietly(datom_write(p$conn, data.frame(x = 1:3), "t"))
+  # a history no writer would make, to force shared prefixes
+  hf <- file.path(p$ns, "t", ".metadata", "version_history.json")
+  h <- jsonlite::read_json(hf)
+  ds <- h[[1]]$data_sha
+  fake <- function(v) list(version = v, data_sha = ds, timestamp = "2026-01-01T00:00:00Z")
+  ids <- c(strrep("ab", 32), paste0("abcdef02", strrep("0", 56)), paste0("123456aa", strrep("0", 56)))
+  jsonlite::write_json(c(lapply(ids, fake), h), hf, auto_unbox = TRUE)
+  expect_identical(resolve_version(p$conn, "t", "123456"), ids[3])
+  expect_identical(resolve_version(p$conn, "t", substr(h[[1]]$version, 1, 12)), h[[1]]$version)
+  expect_identical(resolve_version(p$conn, "t", "abab"), ids[1])
+  expect_error(datom_parent(p$conn, "t", "abcdef"), class = "datom_error_not_found")  # unique, no snapshot
+  expect_error(datom_parent(p$conn, "t", "ab"), class = "datom_error_input")
+  err <- expect_error(resolve_version(p$conn, "t", "ab"), class = "datom_error_input")
+  expect_match(conditionMessage(err), "ambiguous")
+  expect_error(datom_parent(p$conn, "t", "fedcba"), class = "datom_error_not_found")
+  # resolved, but its snapshot is not in the store
+  err <- expect_error(datom_parent(p$conn, "t", "123456"), class = "datom_error_not_found")
+  expect_match(conditionMessage(err), "snapshot is missing")
+  # a full id absent from the history is not found (as datom_read says)
+  expect_error(datom_parent(p$conn, "t", strrep("9", 64)), class = "datom_error_not_found")
 })
 
 test_that("parents and the source-lineage union are recorded in git and in storage", {

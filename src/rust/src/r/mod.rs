@@ -547,16 +547,37 @@ fn rs_parse_json(text: &str) -> Robj {
     })
 }
 
-/// A JSON object of a project's data store, parsed (FORMATS.md 4.6 rules);
-/// NULL when absent. `key` is relative to the project's sub-namespace.
+/// The store key of a named document of a project (the layout decides;
+/// R never spells a key): `metadata`, `history`, `snapshot` (of `version`)
+/// of `table`, or the project's `governance` pointer.
+fn doc_key(doc: &str, table: &Robj, version: &Robj) -> Result<String> {
+    let table = || -> Result<String> {
+        let t = opt_str(table).ok_or_else(|| Error::input(format!("the {doc} document needs a table")))?;
+        crate::layout::check_name(&t, "table")?;
+        Ok(t)
+    };
+    Ok(match doc {
+        "metadata" => crate::layout::data::metadata(&table()?),
+        "history" => crate::layout::data::version_history(&table()?),
+        "snapshot" => {
+            let v = opt_str(version).ok_or_else(|| Error::input("a snapshot needs a version"))?;
+            crate::layout::data::snapshot(&table()?, &v)?
+        }
+        "governance" => crate::layout::data::GOVERNANCE.to_string(),
+        other => return Err(Error::input(format!("unknown document {other:?}"))),
+    })
+}
+
+/// A named JSON document of a project's data store, parsed (FORMATS.md 4.6
+/// rules); NULL when absent.
 #[extendr]
-fn rs_store_get_json(conn: Robj, key: &str) -> Robj {
+fn rs_store_doc(conn: Robj, doc: &str, table: Robj, version: Robj) -> Robj {
     guard(|| {
-        crate::store::check_key(key)?;
+        let key = doc_key(doc, &table, &version)?;
         let project = conn::project(sexp(&conn))?;
-        match project.get_json(key)? {
+        match project.get_json(&key)? {
             Some(v) => {
-                value::check_no_nul(&v, key)?;
+                value::check_no_nul(&v, &key)?;
                 value::from_rvalue(&v).map_err(rerr)
             }
             None => Ok(().into()),
@@ -564,28 +585,47 @@ fn rs_store_get_json(conn: Robj, key: &str) -> Robj {
     })
 }
 
-/// Mirror a JSON file of the data clone to a key of the data store; FALSE
-/// when the clone has no such file.
+/// metadata_sha of a named JSON document of the data store (NULL when absent).
 #[extendr]
-fn rs_mirror_json(conn: Robj, rel: &str, key: &str) -> Robj {
+fn rs_store_doc_sha(conn: Robj, doc: &str, table: Robj, version: Robj) -> Robj {
     guard(|| {
-        crate::store::check_key(key)?;
+        let key = doc_key(doc, &table, &version)?;
         let project = conn::project(sexp(&conn))?;
-        let clone = conn::clone_ctx(sexp(&conn))?;
-        Ok(crate::ops::collab::mirror_clone_json(&project, &clone, rel, key)?.into())
-    })
-}
-
-/// metadata_sha of a JSON object stored in the project's data store.
-#[extendr]
-fn rs_store_metadata_sha(conn: Robj, key: &str) -> Robj {
-    guard(|| {
-        crate::store::check_key(key)?;
-        let project = conn::project(sexp(&conn))?;
-        match project.get_json(key)? {
+        match project.get_json(&key)? {
             Some(v) => Ok(crate::identity::canon::metadata_sha(&v)?.0.into()),
             None => Ok(().into()),
         }
+    })
+}
+
+/// Mirror the clone's governance pointer (`.datom/governance.json`) to the
+/// data store; FALSE when the clone has none.
+#[extendr]
+fn rs_mirror_governance(conn: Robj) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        Ok(crate::ops::collab::mirror_clone_json(&project, &clone, crate::layout::repo::GOVERNANCE, crate::layout::data::GOVERNANCE)?.into())
+    })
+}
+
+/// The full version id of `version` (a unique prefix) of `table`, resolved
+/// through the store's history (the one rule: `ops::read::resolve`).
+#[extendr]
+fn rs_resolve_version(conn: Robj, table: &str, version: &str) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        let r = crate::ops::read::resolve(&project, table, Some(version))?;
+        Ok(r.version.ok_or_else(|| Error::internal("resolved version has no id"))?.into())
+    })
+}
+
+/// The store keys a table's metadata sync publishes (for reporting).
+#[extendr]
+fn rs_table_mirror_keys(table: &str, version: &str) -> Robj {
+    guard(|| {
+        crate::layout::check_name(table, "table")?;
+        Ok(vec![crate::layout::data::metadata(table), crate::layout::data::version_history(table), crate::layout::data::snapshot(table, version)?].into())
     })
 }
 
@@ -997,9 +1037,11 @@ extendr_module! {
     fn rs_changes;
     fn rs_diff;
     fn rs_parse_json;
-    fn rs_store_get_json;
-    fn rs_store_metadata_sha;
-    fn rs_mirror_json;
+    fn rs_store_doc;
+    fn rs_store_doc_sha;
+    fn rs_mirror_governance;
+    fn rs_resolve_version;
+    fn rs_table_mirror_keys;
     fn rs_storage_list;
     fn rs_storage_delete_prefix;
     fn rs_storage_copy;
