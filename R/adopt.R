@@ -74,7 +74,8 @@
 #' @examples
 #' root <- file.path(tempdir(), "datom-adopt-example")
 #' # an original (0.1.x) project, written from the format
-#' datom:::write_original_project(root, "STUDY_001", list(dm = list(data.frame(id = 1:3))))
+#' source(system.file("fixtures", "original-layout.R", package = "datom"))
+#' write_original_project(root, "STUDY_001", list(dm = list(data.frame(id = 1:3))))
 #' store <- datom_store(data = datom_store_local(file.path(root, "store")),
 #'                      data_repo_url = file.path(root, "remote.git"))
 #' datom_adopt(file.path(root, "clone"), store)                   # the plan

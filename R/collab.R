@@ -394,13 +394,15 @@ validate_once <- function(conn, deep, quiet_ok = FALSE) {
   v <- engine(rs_validate(conn, deep))
   repo_files <- data.frame(file = "manifest.json", local = v$manifest_local, s3 = v$manifest_s3,
                            status = if (v$manifest_s3) "ok" else "missing_s3", stringsAsFactors = FALSE)
+  gov_files <- repo_files[0, , drop = FALSE]
   if (is.null(conn$gov_root)) {
     if (!quiet_ok) datom_inform("info", "No governance attached -- skipping dispatch/ref/migration_history checks")
   } else {
     g <- engine(rs_gov_mirror_status(conn_gov_access(conn), conn$gov_local_path, conn$project_name))
     status <- ifelse(!g$s3, "missing_s3", ifelse(!is.na(g$local) & !g$local, "missing_local",
                      ifelse(!is.na(g$same) & !g$same, "stale_s3", "ok")))
-    repo_files <- rbind(repo_files, data.frame(file = g$file, local = g$local, s3 = g$s3, status = status, stringsAsFactors = FALSE))
+    gov_files <- data.frame(file = g$file, local = g$local, s3 = g$s3, status = status, stringsAsFactors = FALSE)
+    repo_files <- rbind(repo_files, gov_files)
   }
   problems <- as.data.frame(v$problems, stringsAsFactors = FALSE)
   errors <- problems[problems$severity == "error", , drop = FALSE]
@@ -424,7 +426,7 @@ validate_once <- function(conn, deep, quiet_ok = FALSE) {
   }
   # the manifest's state is among the engine's problems already; the
   # governance mirrors are checked here (one line each, with the repair)
-  gov_bad <- repo_files[repo_files$file != "manifest.json" & repo_files$status != "ok", , drop = FALSE]
+  gov_bad <- gov_files[gov_files$status != "ok", , drop = FALSE]
   n_repo <- nrow(gov_bad) + sum(is.na(errors$table))
   n_tab <- sum(!is.na(errors$table))
   valid <- n_repo + n_tab == 0 && name_ok

@@ -1,5 +1,7 @@
+# the 0.1.x fixture writer
+source(system.file("fixtures", "original-layout.R", package = "datom"), local = TRUE)
 # Projects as the original datom (0.1.x) writes them, built from the format
-# (FORMATS.md 8, 9.2.1) by datom:::write_original_project(), and the checks
+# (FORMATS.md 8, 9.2.1) by write_original_project() (inst/fixtures/original-layout.R), and the checks
 # the adoption tests share.
 
 original_tables <- function() {
@@ -17,7 +19,7 @@ original_project <- function(env = parent.frame(), name = "STUDY_001", prefix = 
                              governance = NULL, legacy = TRUE, tables = original_tables()) {
   root <- withr::local_tempdir("datom-orig-", .local_envir = env)
   location <- if (!is.null(bucket)) list(type = "s3", root = bucket, region = "us-east-1")
-  o <- datom:::write_original_project(root, name, tables, prefix = prefix, governance = governance,
+  o <- write_original_project(root, name, tables, prefix = prefix, governance = governance,
                                       legacy = legacy, location = location)
   if (!is.null(bucket)) s3_upload_dir(o$store, bucket)
   o$name <- name

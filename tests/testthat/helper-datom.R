@@ -213,3 +213,41 @@ flow_fault_steps <- c(
   "init.push", "register.push", "register.mirror", "register.governance",
   "decommission.store", "decommission.repo", "decommission.clone", "decommission.unregister", "decommission.gov_mirror"
 )
+
+# A governed project on the embedded default: a gov repo + local gov store,
+# one project `name` with table `lb` written. Returns its root, gov
+# component, store and conn.
+local_governed_project <- function(name, env = parent.frame()) {
+  root <- withr::local_tempdir("datom-gov-", .local_envir = env)
+  govc <- quietly(datom_store_local(file.path(root, "gov")))
+  quietly(datom_init_gov(govc, gov_repo_url = file.path(root, "remotes", "gov.git"), gov_local_path = file.path(root, "gov_clone")))
+  store <- datom_store(governance = govc, data = quietly(datom_store_local(file.path(root, "store"))),
+                       data_repo_url = file.path(root, "remotes", paste0(name, ".git")), gov_repo_url = file.path(root, "remotes", "gov.git"),
+                       gov_local_path = file.path(root, "gov_clone"), validate = FALSE)
+  quietly(datom_init_repo(file.path(root, tolower(name)), name, store))
+  conn <- datom_get_conn(path = file.path(root, tolower(name)), store = store)
+  quietly(datom_write(conn, data.frame(x = 1:3), "lb"))
+  list(root = root, govc = govc, store = store, conn = conn)
+}
+
+# The value of `expr` and the messages of the warnings it raised (muffled).
+collect_warnings <- function(expr) {
+  w <- character()
+  value <- withCallingHandlers(expr, warning = function(c) {
+    w <<- c(w, conditionMessage(c))
+    invokeRestart("muffleWarning")
+  })
+  list(value = value, warnings = w)
+}
+
+# Poll until `cond()` is TRUE or `alive()` is FALSE. The deadline only
+# guards against a hang (a failure, never a pass): the test waits for the
+# condition, however slow the machine.
+wait_until <- function(cond, alive = function() TRUE, guard_s = 300) {
+  deadline <- Sys.time() + guard_s
+  while (!isTRUE(cond()) && isTRUE(alive())) {
+    if (Sys.time() > deadline) stop("condition not reached within the hang guard", call. = FALSE)
+    Sys.sleep(0.1)
+  }
+  invisible(isTRUE(cond()))
+}

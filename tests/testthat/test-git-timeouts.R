@@ -101,8 +101,7 @@ test_that("Ctrl-C cancels a clone from a git host that never answers", {
   withr::defer(try(p$kill(), silent = TRUE))
   # wait until the clone reached the server (the deadline only guards
   # against a hang)
-  deadline <- Sys.time() + 300
-  while (srv$accepted() < 1 && p$is_alive() && Sys.time() < deadline) Sys.sleep(0.1)
+  wait_until(function() srv$accepted() >= 1, p$is_alive)
   expect_gte(srv$accepted(), 1)
   expect_true(p$is_alive())
   tools::pskill(p$get_pid(), tools::SIGINT)
@@ -128,8 +127,7 @@ test_that("Ctrl-C cancels a pull from a git host that never answers", {
     tryCatch(suppressMessages(datom_pull(conn)), error = function(e) class(e), interrupt = function(i) "R interrupt")
   }, list(conn = conn), libpath = .libPaths())
   withr::defer(try(child$kill(), silent = TRUE))
-  deadline <- Sys.time() + 300
-  while (srv$accepted() < 1 && child$is_alive() && Sys.time() < deadline) Sys.sleep(0.1)
+  wait_until(function() srv$accepted() >= 1, child$is_alive)
   expect_gte(srv$accepted(), 1)
   tools::pskill(child$get_pid(), tools::SIGINT)
   child$wait(300000)
@@ -150,8 +148,7 @@ test_that("Ctrl-C cancels the remote check of datom_get_conn() on a git host tha
              interrupt = function(i) "R interrupt")
   }, list(clone = p$clone, store = p$store), libpath = .libPaths())
   withr::defer(try(child$kill(), silent = TRUE))
-  deadline <- Sys.time() + 300
-  while (srv$accepted() < 1 && child$is_alive() && Sys.time() < deadline) Sys.sleep(0.1)
+  wait_until(function() srv$accepted() >= 1, child$is_alive)
   expect_gte(srv$accepted(), 1)
   tools::pskill(child$get_pid(), tools::SIGINT)
   child$wait(300000)

@@ -200,15 +200,9 @@ test_that("a location spelled differently is the same place: no migration onto i
 })
 
 test_that("names read back from a store pass the same rule: governance listings and the manifest", {
-  root <- withr::local_tempdir()
-  govc <- quietly(datom_store_local(file.path(root, "gov")))
-  quietly(datom_init_gov(govc, gov_repo_url = file.path(root, "remotes", "gov.git"), gov_local_path = file.path(root, "gov_clone")))
-  store <- datom_store(governance = govc, data = quietly(datom_store_local(file.path(root, "store"))),
-                       data_repo_url = file.path(root, "remotes", "S1.git"), gov_repo_url = file.path(root, "remotes", "gov.git"),
-                       gov_local_path = file.path(root, "gov_clone"), validate = FALSE)
-  quietly(datom_init_repo(file.path(root, "s1"), "S1", store))
-  conn <- datom_get_conn(path = file.path(root, "s1"), store = store)
-  quietly(datom_write(conn, data.frame(x = 1:3), "lb"))
+  g <- local_governed_project("S1")
+  root <- g$root
+  conn <- g$conn
   # folders no datom call made, in the gov clone and the gov store
   ref <- list.files(root, pattern = "^ref\\.json$", recursive = TRUE, full.names = TRUE)
   expect_length(ref, 2L)
@@ -217,22 +211,14 @@ test_that("names read back from a store pass the same rule: governance listings 
     dir.create(d)
     file.copy(r, d)
   }
-  w <- character()
-  pr <- withCallingHandlers(datom_projects(conn), warning = function(c) {
-    w <<- c(w, conditionMessage(c))
-    invokeRestart("muffleWarning")
-  })
-  expect_identical(pr$name, "S1")
-  expect_length(w, 2L)
-  expect_true(all(grepl("invalid project name", w)))
-  reader <- datom_get_conn(store = datom_store(governance = govc, data = store$data, validate = FALSE), project_name = "S1")
-  w <- character()
-  pr <- withCallingHandlers(datom_projects(reader), warning = function(c) {
-    w <<- c(w, conditionMessage(c))
-    invokeRestart("muffleWarning")
-  })
-  expect_identical(pr$name, "S1")
-  expect_length(w, 2L)
+  pr <- collect_warnings(datom_projects(conn))
+  expect_identical(pr$value$name, "S1")
+  expect_length(pr$warnings, 2L)
+  expect_true(all(grepl("invalid project name", pr$warnings)))
+  reader <- datom_get_conn(store = datom_store(governance = g$govc, data = g$store$data, validate = FALSE), project_name = "S1")
+  pr <- collect_warnings(datom_projects(reader))
+  expect_identical(pr$value$name, "S1")
+  expect_length(pr$warnings, 2L)
   # a manifest entry no writer would make: a classed integrity error, repaired from git
   mf <- list.files(file.path(root, "store"), pattern = "^manifest\\.json$", recursive = TRUE, full.names = TRUE, all.files = TRUE)
   expect_length(mf, 1L)

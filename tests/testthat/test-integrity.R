@@ -206,15 +206,9 @@ test_that("after a migration, a clone that pulled refuses to write to the old st
 })
 
 test_that("validate names each problem once: a missing manifest mirror, a missing governance mirror", {
-  root <- withr::local_tempdir()
-  govc <- quietly(datom_store_local(file.path(root, "gov")))
-  quietly(datom_init_gov(govc, gov_repo_url = file.path(root, "remotes", "gov.git"), gov_local_path = file.path(root, "gov_clone")))
-  store <- datom_store(governance = govc, data = quietly(datom_store_local(file.path(root, "store"))),
-                       data_repo_url = file.path(root, "remotes", "V1.git"), gov_repo_url = file.path(root, "remotes", "gov.git"),
-                       gov_local_path = file.path(root, "gov_clone"), validate = FALSE)
-  quietly(datom_init_repo(file.path(root, "v1"), "V1", store))
-  conn <- datom_get_conn(path = file.path(root, "v1"), store = store)
-  quietly(datom_write(conn, data.frame(x = 1:3), "lb"))
+  g <- local_governed_project("V1")
+  root <- g$root
+  conn <- g$conn
   mf <- list.files(file.path(root, "store"), pattern = "^manifest\\.json$", recursive = TRUE, full.names = TRUE, all.files = TRUE)
   expect_length(mf, 1L)
   unlink(mf)
