@@ -95,23 +95,27 @@ check_string <- function(x, arg, call = sys.call(-1)) {
   invisible(x)
 }
 
-# Progress of long engine transfers (S3 uploads/downloads, batch copy and
-# verify): the engine calls progress_tick() every ~200 ms from R's main
-# thread while an operation runs; a cli progress bar appears once it has
-# lasted `datom.progress_delay` seconds (default 2), in interactive sessions
-# (or with options(datom.progress = TRUE)), and is closed by engine().
+# Progress of long engine work: every phase of a write or a read (hashing,
+# encoding, committing and pushing, uploading or storing; downloading,
+# verifying, decoding), S3 transfers, batch copy and verify. The engine calls
+# progress_tick() every ~200 ms from R's main thread while an operation runs;
+# a cli progress bar (a spinner when the size is unknown) appears once the
+# call has lasted `datom.progress_delay` seconds (default 2; `elapsed` is
+# counted from the start of the write or read, so a long call shows whatever
+# phase it is in from then on), in interactive sessions (or with
+# options(datom.progress = TRUE)), and is closed by engine().
 progress_state <- new.env(parent = baseenv())
 
-progress_tick <- function(label, unit, done, total, finished = FALSE) {
+progress_tick <- function(label, unit, done, total, finished = FALSE, elapsed = NA_real_) {
   tryCatch({
-    progress_draw(label, unit, done, total)
+    progress_draw(label, unit, done, total, elapsed)
     if (isTRUE(finished)) progress_close()
   }, error = function(e) invisible(FALSE))
 }
 
-progress_draw <- function(label, unit, done, total) {
+progress_draw <- function(label, unit, done, total, elapsed = NA_real_) {
   show <- getOption("datom.progress", interactive()) && !isTRUE(getOption("datom.quiet", FALSE))
-  if (!isTRUE(show) || !(total > 0)) return(invisible(FALSE))
+  if (!isTRUE(show)) return(invisible(FALSE))
   if (isTRUE(getOption("datom.progress_log"))) {  # a record for the tests
     progress_state$log <- c(progress_state$log, sprintf("%s|%s|%.0f|%.0f", label, unit, done, total))
   }
@@ -122,17 +126,25 @@ progress_draw <- function(label, unit, done, total) {
     progress_state$started <- now
   }
   if (is.null(progress_state$id)) {
-    delay <- getOption("datom.progress_delay", 2)
-    if (as.numeric(difftime(now, progress_state$started, units = "secs")) < delay) return(invisible(FALSE))
-    fmt <- if (identical(unit, "bytes")) {
+    waited <- if (is.na(elapsed)) as.numeric(difftime(now, progress_state$started, units = "secs")) else elapsed
+    if (waited < getOption("datom.progress_delay", 2)) return(invisible(FALSE))
+    fmt <- if (!(total > 0)) {
+      "{label} {cli::pb_spin} {cli::pb_elapsed}"
+    } else if (identical(unit, "bytes")) {
       "{label} {cli::pb_bar} {cli::pb_current_bytes}/{cli::pb_total_bytes} {cli::pb_rate_bytes}"
-    } else {
+    } else if (identical(unit, "objects")) {
       "{label} {cli::pb_bar} {cli::pb_current}/{cli::pb_total}"
+    } else {
+      "{label} {cli::pb_bar} {cli::pb_percent}"
     }
-    progress_state$id <- cli::cli_progress_bar(total = total, format = fmt, clear = TRUE, .auto_close = FALSE,
-                                               .envir = progress_state)
+    progress_state$id <- cli::cli_progress_bar(total = if (total > 0) total else NA, format = fmt, clear = TRUE,
+                                               .auto_close = FALSE, .envir = progress_state)
   }
-  cli::cli_progress_update(id = progress_state$id, set = done, force = TRUE, .envir = progress_state)
+  if (total > 0) {
+    cli::cli_progress_update(id = progress_state$id, set = done, total = total, force = TRUE, .envir = progress_state)
+  } else {
+    cli::cli_progress_update(id = progress_state$id, force = TRUE, .envir = progress_state)
+  }
   invisible(TRUE)
 }
 

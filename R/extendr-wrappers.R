@@ -194,6 +194,10 @@ rs_bench_s3_transfer <- function(loc, mb) .Call(wrap__rs_bench_s3_transfer, loc,
 # `table` from an S3 data store.
 rs_bench_reader_requests <- function(conn, table) .Call(wrap__rs_bench_reader_requests, conn, table)
 
+# The phases of the last write or read and their durations in seconds
+# (`list(phase, seconds)`): where a call's time went (`make bench`).
+rs_progress_trace <- function() .Call(wrap__rs_progress_trace)
+
 # Initialise (or adopt) the governance repo and its local clone.
 rs_gov_init <- function(url, clone, token) .Call(wrap__rs_gov_init, url, clone, token)
 

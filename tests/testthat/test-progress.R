@@ -85,3 +85,60 @@ test_that("R code run by the progress hook cannot jump over the engine", {
   expect_identical(as.data.frame(datom_read(p$conn, "b")), data.frame(x = 1:4))
   expect_identical(as.data.frame(datom_read(p$conn, "a")), data.frame(x = 1:3))
 })
+
+test_that("a write and a read report every phase, in order, and keep their trace", {
+  withr::local_options(datom.progress = TRUE, datom.progress_delay = 0, datom.progress_log = TRUE)
+  p <- local_project()
+  set.seed(11)
+  n <- 3e5
+  df <- data.frame(id = sprintf("S-%05d", sample.int(5000, n, TRUE)), x = runif(n), k = sample.int(9L, n, TRUE),
+                   stringsAsFactors = FALSE)
+  local({ e <- datom:::progress_state; e$log <- NULL })
+  quietly(datom_write(p$conn, df, "big"))
+  log <- progress_log()
+  phases <- unique(log$label)
+  expect_identical(phases, c("Hashing big", "Encoding big", "Committing and pushing big", "Publishing big"))
+  h <- log[log$label == "Hashing big", ]
+  expect_true(all(h$unit == "bytes"))
+  expect_true(all(diff(h$done) >= 0))
+  expect_identical(tail(h$done, 1), tail(h$total, 1))   # the last report says all of it
+  enc <- log[log$label == "Encoding big", ]
+  expect_identical(tail(enc$done, 1), n * 3)
+  tr <- datom:::engine(datom:::rs_progress_trace())
+  expect_identical(tr$phase, phases)
+  expect_true(all(tr$seconds >= 0))
+
+  local({ e <- datom:::progress_state; e$log <- NULL })
+  back <- datom_read(p$conn, "big")
+  expect_identical(as.data.frame(back), df)
+  log <- progress_log()
+  expect_identical(unique(log$label), c("Verifying big", "Decoding big", "Converting big to R"))
+  conv <- log[log$label == "Converting big to R", ]
+  expect_identical(tail(conv$done, 1), n * 3)
+  expect_null(datom:::progress_state$id)
+
+  # an unchanged write hashes and stops there
+  local({ e <- datom:::progress_state; e$log <- NULL })
+  expect_identical(quietly(datom_write(p$conn, df, "big"))$action, "none")
+  expect_identical(unique(progress_log()$label), "Hashing big")
+})
+
+test_that("the bar waits for the call's delay, counted from the start of the write", {
+  withr::local_options(datom.progress = TRUE, datom.progress_delay = 3600)
+  opened <- list()
+  ns <- asNamespace("datom")
+  orig <- get("progress_draw", ns)
+  swap <- function(f) { unlockBinding("progress_draw", ns); assign("progress_draw", f, ns); lockBinding("progress_draw", ns) }
+  withr::defer(swap(orig))
+  swap(function(label, unit, done, total, elapsed = NA_real_) {
+    opened[[length(opened) + 1L]] <<- elapsed
+    orig(label, unit, done, total, elapsed)
+  })
+  p <- local_project()
+  quietly(datom_write(p$conn, data.frame(x = runif(3e5)), "t"))
+  el <- unlist(opened)
+  expect_gt(length(el), 0)
+  expect_true(all(!is.na(el) & el >= 0))
+  expect_true(all(diff(el) >= 0))      # one clock for all the phases
+  expect_null(datom:::progress_state$id)  # never shown before the delay
+})

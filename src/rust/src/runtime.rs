@@ -129,18 +129,29 @@ pub fn wait_interruptible(done: impl Fn() -> bool) -> crate::error::Result<()> {
     Ok(())
 }
 
-/// Progress of long transfers, reported to the binding layer (which draws a
-/// cli progress bar in interactive R sessions). One operation is tracked at
-/// a time: the outermost one (a batch copy counts objects; a nested upload
-/// inside it does not replace it). Counters are updated from any thread;
-/// the hook runs only on R's main thread, from the polling loops of
-/// [`block_on`] and [`wait_polling`].
+/// Progress of long work, reported to the binding layer (which draws a cli
+/// progress bar in interactive R sessions). One operation is tracked at a
+/// time: the outermost one (a batch copy counts objects; a nested upload
+/// inside it does not replace it). A *flow* (a write, a read) runs its
+/// phases (hash, encode, commit, upload / download, verify, decode) as
+/// operations one after the other; the flow's start is the clock the
+/// "show a bar after 2 s" delay runs on, so a long write shows its current
+/// phase from the 2nd second on, whatever phase that is.
+///
+/// Counters are updated from any thread; the hook runs only on R's main
+/// thread: from the polling loops of [`block_on`] and [`wait_polling`], and
+/// from [`pulse`], which CPU-bound work calls between pieces of work.
+///
+/// The phases of the last flow and their durations are kept
+/// ([`last_trace`]): `make bench` prints where a write's time goes.
 pub mod progress {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex, OnceLock};
+    use std::time::Instant;
 
-    /// (label, unit: "bytes" | "objects", done, total, finished)
-    pub type Hook = fn(&str, &str, u64, u64, bool);
+    /// (label, unit: "bytes" | "objects" | "values" | "rows" | "steps",
+    /// done, total (0: unknown), finished, seconds since the flow started)
+    pub type Hook = fn(&str, &str, u64, u64, bool, f64);
     static HOOK: OnceLock<Hook> = OnceLock::new();
 
     struct Op {
@@ -149,12 +160,58 @@ pub mod progress {
         unit: &'static str,
         total: Arc<AtomicU64>,
         done: Arc<AtomicU64>,
+        started: Instant,
     }
     static CURRENT: Mutex<Option<Op>> = Mutex::new(None);
     static NEXT: AtomicU64 = AtomicU64::new(1);
+    /// The running flow: (id, start).
+    static FLOW: Mutex<Option<(u64, Instant)>> = Mutex::new(None);
+    /// Phases of the last flow: (label, seconds).
+    static TRACE: Mutex<Vec<(String, f64)>> = Mutex::new(Vec::new());
+    /// The last report from [`pulse`].
+    static LAST_PULSE: Mutex<Option<Instant>> = Mutex::new(None);
+
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|p| p.into_inner())
+    }
 
     pub fn set_hook(f: Hook) {
         let _ = HOOK.set(f);
+    }
+
+    /// Ends the flow it started when dropped.
+    pub struct FlowGuard(Option<u64>);
+
+    impl Drop for FlowGuard {
+        fn drop(&mut self) {
+            if let Some(id) = self.0 {
+                let mut f = lock(&FLOW);
+                if f.as_ref().map(|x| x.0) == Some(id) {
+                    *f = None;
+                }
+            }
+        }
+    }
+
+    /// Start a flow (a write, a read) unless one is running; its phases are
+    /// the operations started until the guard drops.
+    pub fn flow() -> FlowGuard {
+        if lock(&CURRENT).is_some() {
+            return FlowGuard(None);
+        }
+        let mut f = lock(&FLOW);
+        if f.is_some() {
+            return FlowGuard(None);
+        }
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        *f = Some((id, Instant::now()));
+        lock(&TRACE).clear();
+        FlowGuard(Some(id))
+    }
+
+    /// The phases of the last flow and their durations in seconds.
+    pub fn last_trace() -> Vec<(String, f64)> {
+        lock(&TRACE).clone()
     }
 
     /// Ends the operation it started when dropped.
@@ -167,28 +224,47 @@ pub mod progress {
                 if super::on_main_thread() && !std::thread::panicking() {
                     report(true);
                 }
-                let mut cur = CURRENT.lock().unwrap_or_else(|p| p.into_inner());
-                if cur.as_ref().map(|o| o.id) == Some(id) {
-                    *cur = None;
+                let ended = {
+                    let mut cur = lock(&CURRENT);
+                    if cur.as_ref().map(|o| o.id) == Some(id) {
+                        cur.take()
+                    } else {
+                        None
+                    }
+                };
+                if let Some(op) = ended {
+                    if lock(&FLOW).is_some() {
+                        lock(&TRACE).push((op.label, op.started.elapsed().as_secs_f64()));
+                    }
                 }
             }
         }
     }
 
-    /// Start tracking an operation of `total` units, unless one is running.
+    /// Start tracking an operation of `total` units (0: unknown), unless one
+    /// is running.
     pub fn start(label: impl Into<String>, unit: &'static str, total: u64) -> Guard {
-        let mut cur = CURRENT.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cur = lock(&CURRENT);
         if cur.is_some() {
             return Guard(None);
         }
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
-        *cur = Some(Op { id, label: label.into(), unit, total: Arc::new(AtomicU64::new(total)), done: Arc::new(AtomicU64::new(0)) });
+        *cur = Some(Op {
+            id,
+            label: label.into(),
+            unit,
+            total: Arc::new(AtomicU64::new(total)),
+            done: Arc::new(AtomicU64::new(0)),
+            started: Instant::now(),
+        });
+        drop(cur);
+        pulse();
         Guard(Some(id))
     }
 
     /// Count `n` units done, if the running operation counts in `unit`.
     pub fn add(unit: &str, n: u64) {
-        let cur = CURRENT.lock().unwrap_or_else(|p| p.into_inner());
+        let cur = lock(&CURRENT);
         if let Some(op) = cur.as_ref().filter(|o| o.unit == unit) {
             op.done.fetch_add(n, Ordering::Relaxed);
         }
@@ -196,7 +272,7 @@ pub mod progress {
 
     /// Set the total of the running operation (known only after it started).
     pub fn set_total(unit: &str, total: u64) {
-        let cur = CURRENT.lock().unwrap_or_else(|p| p.into_inner());
+        let cur = lock(&CURRENT);
         if let Some(op) = cur.as_ref().filter(|o| o.unit == unit) {
             op.total.store(total, Ordering::Relaxed);
         }
@@ -204,7 +280,7 @@ pub mod progress {
 
     /// The running operation: (label, unit, done, total).
     pub fn snapshot() -> Option<(String, &'static str, u64, u64)> {
-        let cur = CURRENT.lock().unwrap_or_else(|p| p.into_inner());
+        let cur = lock(&CURRENT);
         cur.as_ref().map(|o| (o.label.clone(), o.unit, o.done.load(Ordering::Relaxed), o.total.load(Ordering::Relaxed)))
     }
 
@@ -213,10 +289,30 @@ pub mod progress {
         report(false);
     }
 
-    fn report(finished: bool) {
-        if let (Some(h), Some((label, unit, done, total))) = (HOOK.get(), snapshot()) {
-            h(&label, unit, done, total, finished);
+    /// From CPU-bound work between pieces of work: on R's main thread, report
+    /// the running operation at most every 200 ms; elsewhere nothing.
+    pub fn pulse() {
+        if !super::on_main_thread() {
+            return;
         }
+        {
+            let mut last = lock(&LAST_PULSE);
+            let now = Instant::now();
+            if last.is_some_and(|t| now.duration_since(t).as_millis() < 200) {
+                return;
+            }
+            *last = Some(now);
+        }
+        report(false);
+    }
+
+    fn report(finished: bool) {
+        let Some(h) = HOOK.get() else { return };
+        let Some((label, unit, done, total)) = snapshot() else { return };
+        let flow_start = lock(&FLOW).as_ref().map(|f| f.1);
+        let since = flow_start.or_else(|| lock(&CURRENT).as_ref().map(|o| o.started));
+        let elapsed = since.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        h(&label, unit, done.min(if total > 0 { total } else { u64::MAX }), total, finished, elapsed);
     }
 }
 

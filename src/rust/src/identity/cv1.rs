@@ -37,6 +37,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// [`sha256_hex`] of a large buffer, counted as progress in bytes (and
+/// reported between 8 MiB pieces on R's main thread).
+pub fn sha256_hex_progress(bytes: &[u8]) -> String {
+    let mut h = Sha256::new();
+    for piece in bytes.chunks(8 << 20) {
+        h.update(piece);
+        crate::runtime::progress::add("bytes", piece.len() as u64);
+        crate::runtime::progress::pulse();
+    }
+    hex(&h.finalize())
+}
+
 /// The canonical 8-byte pattern of one double (FORMATS.md 3.3).
 #[inline(always)]
 fn canon_bits(v: f64) -> u64 {
@@ -100,6 +112,7 @@ impl<'h> Feeder<'h> {
     fn flush(&mut self) {
         if !self.buf.is_empty() {
             self.h.update(&self.buf);
+            crate::runtime::progress::add("bytes", self.buf.len() as u64);
             self.buf.clear();
         }
     }
@@ -148,13 +161,14 @@ fn feed_doubles(h: &mut Sha256, xs: &[f64]) {
             }
             h.update(&out);
         }
+        crate::runtime::progress::add("bytes", (block.len() * 8) as u64);
     }
 }
 
 /// `E_chr` (FORMATS.md 3.4): the NA mask, then each value and a NUL.
-fn feed_strings<'a, I>(h: &mut Sha256, n: usize, values: I)
+fn feed_strings<'a, I>(h: &mut Sha256, n: usize, values: impl Fn() -> I)
 where
-    I: Fn() -> Box<dyn Iterator<Item = Option<&'a [u8]>> + 'a>,
+    I: Iterator<Item = Option<&'a [u8]>>,
 {
     let mut f = Feeder::new(h);
     let mut mask = [0u8; 4096];
@@ -181,7 +195,7 @@ where
 
 fn feed_str_values(h: &mut Sha256, s: &StrValues<'_>) {
     let vals = &s.values;
-    feed_strings(h, vals.len(), || Box::new(vals.iter().copied()));
+    feed_strings(h, vals.len(), || vals.iter().copied());
 }
 
 fn feed_factor(h: &mut Sha256, codes: &[i32], levels: &StrValues<'_>) {
@@ -193,7 +207,25 @@ fn feed_factor(h: &mut Sha256, codes: &[i32], levels: &StrValues<'_>) {
             lv[(c - 1) as usize]
         }
     };
-    feed_strings(h, codes.len(), || Box::new(codes.iter().map(move |&c| label(c))));
+    feed_strings(h, codes.len(), || codes.iter().map(move |&c| label(c)));
+}
+
+/// The number of bytes `column_digest` feeds for a column's payload (the
+/// progress total of a hash, and the weight that balances the threads).
+fn payload_len(c: &Column<'_>) -> usize {
+    let strs = |vals: &mut dyn Iterator<Item = Option<&[u8]>>| -> usize { vals.map(|v| v.map_or(1, |b| b.len() + 1) + 1).sum() };
+    match c {
+        Column::Chr(s) => strs(&mut s.values.iter().copied()),
+        Column::Factor { codes, levels, .. } => {
+            // per level: its bytes + NUL + mask byte; NA / out of range: NUL + mask byte
+            let per: Vec<usize> = levels.values.iter().map(|v| v.map_or(2, |b| b.len() + 2)).collect();
+            codes
+                .iter()
+                .map(|&k| if k >= 1 && (k as usize) <= per.len() { per[(k - 1) as usize] } else { 2 })
+                .sum()
+        }
+        other => other.len() * 8,
+    }
 }
 
 /// The column digest `hex(SHA256(tag || name || 0x00 || payload))` (3.6).
@@ -238,45 +270,16 @@ pub fn combine(nrow: usize, digests: &[String]) -> String {
 /// `threads` worker threads (columns are independent).
 pub fn hash_table(columns: &[NamedColumn<'_>], nrow: usize, threads: usize) -> TableHash {
     let threads = threads.max(1).min(columns.len().max(1));
-    let mut digests: Vec<String> = vec![String::new(); columns.len()];
-    if threads <= 1 || columns.len() <= 1 {
-        for (d, c) in digests.iter_mut().zip(columns) {
-            *d = column_digest(&c.name, &c.column);
-        }
-    } else {
-        // Greedy balance by approximate payload size.
-        let weight = |c: &NamedColumn<'_>| -> usize {
-            match &c.column {
-                Column::Chr(s) => s.values.iter().map(|v| v.map_or(1, |b| b.len() + 2)).sum(),
-                Column::Factor { codes, .. } => codes.len() * 4,
-                other => other.len() * 8,
-            }
-        };
-        let mut order: Vec<usize> = (0..columns.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(weight(&columns[i])));
-        let mut bins: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads];
-        for i in order {
-            let b = bins.iter_mut().min_by_key(|b| b.0).expect("threads >= 1");
-            b.0 += weight(&columns[i]);
-            b.1.push(i);
-        }
-        let results: Vec<Vec<(usize, String)>> = std::thread::scope(|s| {
-            let handles: Vec<_> = bins
-                .iter()
-                .map(|(_, idx)| {
-                    s.spawn(move || {
-                        idx.iter().map(|&i| (i, column_digest(&columns[i].name, &columns[i].column))).collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            // a worker's panic is re-raised (never an empty digest): the
-            // binding layer's guard turns it into datom_error_internal
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-        });
-        for (i, d) in results.into_iter().flatten() {
-            digests[i] = d;
-        }
-    }
+    let weights: Vec<usize> = columns.iter().map(|c| payload_len(&c.column)).collect();
+    crate::runtime::progress::set_total("bytes", weights.iter().sum::<usize>() as u64);
+    // Heaviest first, handed out one column at a time (R's main thread takes
+    // its share and reports progress between columns).
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(weights[i]));
+    let digests = crate::table::par_map(&order, threads, |i| column_digest(&columns[i].name, &columns[i].column))
+        // a worker's panic is re-raised (never an empty digest): the
+        // binding layer's guard turns it into datom_error_internal
+        .unwrap_or_else(|e| panic!("{}", e.message));
     let data_sha = combine(nrow, &digests);
     TableHash {
         data_sha,

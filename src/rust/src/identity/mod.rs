@@ -7,7 +7,7 @@ pub mod classify;
 pub mod cv1;
 pub mod rvalue;
 
-pub use cv1::{hash_table, sha256_hex, TableHash, HASH_ALGO};
+pub use cv1::{hash_table, sha256_hex, sha256_hex_progress, TableHash, HASH_ALGO};
 
 /// `YYYY-MM-DD` of a day count since 1970-01-01 (proleptic Gregorian).
 pub fn civil_date(days: i64) -> String {

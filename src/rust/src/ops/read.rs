@@ -3,7 +3,6 @@
 use super::Project;
 use crate::error::{Error, Kind, Result};
 use crate::identity::rvalue::RValue;
-use crate::identity::sha256_hex;
 use crate::layout;
 use crate::model::{self, as_str, elements, get};
 use crate::table::{read_parquet, ReadTable};
@@ -209,7 +208,10 @@ pub fn fetch(project: &Project, name: &str, r: &Resolved) -> Result<Vec<u8>> {
         }
     })?;
     if let Some(want) = &r.parquet_sha {
-        let actual = sha256_hex(&bytes);
+        let actual = {
+            let _phase = crate::runtime::progress::start(format!("Verifying {name}"), "bytes", bytes.len() as u64);
+            crate::identity::sha256_hex_progress(&bytes)
+        };
         if &actual != want {
             return Err(Error::new(
                 Kind::Integrity,
@@ -231,14 +233,17 @@ pub fn read(project: &Project, name: &str, version: Option<&str>) -> Result<(Rea
 
 /// Read a version of a table selected by `version` or `as_of` (see [`resolve_at`]).
 pub fn read_at(project: &Project, name: &str, version: Option<&str>, as_of: Option<&str>) -> Result<(ReadTable, Resolved)> {
+    let _flow = crate::runtime::progress::flow();
     let r = resolve_at(project, name, version, as_of)?;
     let bytes = fetch(project, name, &r)?;
+    let _phase = crate::runtime::progress::start(format!("Decoding {name}"), "values", 0);
     Ok((read_parquet(bytes::Bytes::from(bytes))?, r))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::sha256_hex;
     use crate::store::local::LocalStore;
 
     /// A store-only project (what a reader sees) with versions `v1`, `v2` of

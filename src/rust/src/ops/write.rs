@@ -3,6 +3,7 @@
 
 use super::{publish, CloneCtx, Project};
 use crate::failpoint;
+use crate::runtime::progress;
 use crate::column::NamedColumn;
 use crate::error::{Error, Kind, Result};
 use crate::git::Repo;
@@ -210,6 +211,7 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
     layout::check_name(req.name, "name")?;
     let name = req.name;
     let created_at = model::now_utc();
+    let _flow = progress::flow();
     let _lock = lock_clone(clone)?;
     let repo = Repo::open(&clone.path)?;
     repo.branch()?;
@@ -221,7 +223,10 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
     publish::check_not_moved(project)?;
 
     // 1-2. Hash gate (columns were classified by the binding already).
-    let th = hash_table(req.columns, req.nrow, req.threads);
+    let th = {
+        let _phase = progress::start(format!("Hashing {name}"), "bytes", 0);
+        hash_table(req.columns, req.nrow, req.threads)
+    };
 
     // 4-5. Version id first (size_bytes and parquet_sha are volatile), so an
     // unchanged table returns before anything is encoded. The record is the
@@ -259,7 +264,12 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
 
     // 3. Serialise (a metadata-only change keeps the stored object).
     let hist_local = clone.read_json(&hist_rel)?.unwrap_or_else(|| RValue::unnamed(vec![]));
-    let written = if action == Action::Full { Some(write_parquet(req.columns, req.nrow, req.df_class)?) } else { None };
+    let written = if action == Action::Full {
+        let _phase = progress::start(format!("Encoding {name}"), "values", (req.nrow * req.columns.len()) as u64);
+        Some(write_parquet(req.columns, req.nrow, req.df_class)?)
+    } else {
+        None
+    };
     let size_bytes = match (&written, &current) {
         (Some(w), _) => w.bytes.len() as f64,
         (None, Some(c)) => model::as_f64(get(c, "size_bytes")).unwrap_or(0.0),
@@ -324,6 +334,7 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
 
     // 9. Commit and push; a failure before the push is through moves the
     // branch back (the working tree was never touched).
+    let push_phase = progress::start(format!("Committing and pushing {name}"), "steps", 0);
     let before = repo.head_sha().ok_or_else(|| Error::new(Kind::Git, "repository has no commits"))?;
     let commit_sha = repo
         .commit_bytes(&files, req.message)?
@@ -335,6 +346,7 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
     }
 
     // 10. The working tree, the object, then the store's mirrors.
+    drop(push_phase);
     failpoint::hit("write.push").map_err(publish::after_push)?;
     repo.checkout_paths(&paths).map_err(publish::after_push)?;
     failpoint::hit("write.checkout").map_err(publish::after_push)?;
@@ -343,6 +355,7 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
         project.store.put(&parquet_key, &w.bytes).map_err(publish::after_push)?;
     }
     failpoint::hit("write.upload").map_err(publish::after_push)?;
+    let _phase = progress::start(format!("Publishing {name}"), "steps", 0);
     publish::publish(project, clone, &repo, &commit_sha, false).map_err(publish::after_push)?;
     Ok(WriteOutcome {
         data_sha: th.data_sha,

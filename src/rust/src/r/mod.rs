@@ -352,7 +352,9 @@ fn rs_read(conn: Robj, name: &str, version: Robj, as_of: Robj) -> Robj {
         let project = conn::project(sexp(&conn))?;
         let v = opt_str(&version);
         let at = opt_str(&as_of);
+        let _flow = crate::runtime::progress::flow();
         let (t, r) = crate::ops::read::read_at(&project, name, v.as_deref(), at.as_deref())?;
+        let _phase = crate::runtime::progress::start(format!("Converting {name} to R"), "values", (t.nrow * t.columns.len()) as u64);
         read::to_r(&t, r.parquet_sha.unwrap_or_default())
     })
 }
@@ -899,6 +901,18 @@ fn rs_bench_s3_transfer(loc: Robj, mb: i32) -> Robj {
     })
 }
 
+/// The phases of the last write or read and their durations in seconds
+/// (`list(phase, seconds)`): where a call's time went (`make bench`).
+#[extendr]
+fn rs_progress_trace() -> Robj {
+    guard(|| {
+        let t = crate::runtime::progress::last_trace();
+        let phase: Vec<String> = t.iter().map(|p| p.0.clone()).collect();
+        let secs: Vec<f64> = t.iter().map(|p| p.1).collect();
+        list_named(&["phase", "seconds"], vec![phase.into(), secs.into()])
+    })
+}
+
 /// Benchmark: HTTP requests a reader makes to read the current version of
 /// `table` from an S3 data store.
 #[extendr]
@@ -1075,4 +1089,5 @@ extendr_module! {
     fn rs_write_finish;
     fn rs_bench_s3_transfer;
     fn rs_bench_reader_requests;
+    fn rs_progress_trace;
 }

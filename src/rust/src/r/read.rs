@@ -5,6 +5,7 @@ use super::result::rerr;
 use crate::error::Result;
 use crate::table::{RTarget, ReadTable};
 use extendr_api::prelude::*;
+use extendr_ffi::SEXPTYPE;
 
 fn set_class(x: &mut Robj, class: &Option<Vec<String>>) -> Result<()> {
     if let Some(c) = class {
@@ -41,6 +42,13 @@ fn check_nuls(t: &ReadTable) -> Result<()> {
     Ok(())
 }
 
+/// One numeric column to fill in place (the address of its R memory).
+struct Fill {
+    col: usize,
+    target: RTarget,
+    ptr: usize,
+}
+
 pub fn to_r(t: &ReadTable, parquet_sha: String) -> Result<Robj> {
     to_r_rows(t, parquet_sha, None)
 }
@@ -67,58 +75,77 @@ pub fn to_r_rows(t: &ReadTable, parquet_sha: String, rows: Option<&[usize]>) -> 
         }
         pos = Some(p);
     }
+    // 1. Allocate every R vector here (R's main thread); numbers are filled
+    // in place by a worker thread while this thread makes the strings (R's
+    // string cache is single-threaded), then helps with what is left.
     let mut cols: Vec<Robj> = Vec::with_capacity(t.columns.len());
+    let mut tasks: Vec<Fill> = Vec::new();
     for (i, c) in t.columns.iter().enumerate() {
-        let mut x: Robj = match c.target {
-            RTarget::Double => {
-                let mut v: Robj = Doubles::new(n).into();
-                let out = v.as_real_slice_mut().unwrap_or(&mut []);
-                match rows {
-                    None => t.fill_f64(i, out)?,
-                    Some(r) => gather(t.nrow, r, out, |f| t.fill_f64(i, f))?,
-                }
-                v
-            }
-            RTarget::Integer | RTarget::Factor => {
-                let mut v: Robj = Integers::new(n).into();
-                let out = v.as_integer_slice_mut().unwrap_or(&mut []);
-                match rows {
-                    None => t.fill_i32(i, out)?,
-                    Some(r) => gather(t.nrow, r, out, |f| t.fill_i32(i, f))?,
-                }
-                v
-            }
-            RTarget::Logical => {
-                let mut v: Robj = Logicals::new(n).into();
-                // LGLSXP stores int; fill through the raw pointer.
-                let out: &mut [i32] = if n == 0 {
-                    &mut []
-                } else {
-                    unsafe { std::slice::from_raw_parts_mut(extendr_ffi::LOGICAL(v.get_mut()), n) }
-                };
-                match rows {
-                    None => t.fill_i32(i, out)?,
-                    Some(r) => gather(t.nrow, r, out, |f| t.fill_i32(i, f))?,
-                }
-                v
-            }
-            RTarget::Integer64 => {
-                let mut v: Robj = Doubles::new(n).into();
-                let s = v.as_real_slice_mut().unwrap_or(&mut []);
-                // SAFETY: same size and alignment.
-                let bits = unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut u64, s.len()) };
-                match rows {
-                    None => t.fill_i64_bits(i, bits)?,
-                    Some(r) => gather(t.nrow, r, bits, |f| t.fill_i64_bits(i, f))?,
-                }
-                v
-            }
-            RTarget::Character => {
-                let v: Robj = Strings::new(n).into();
-                fill_strings(t, i, &v, pos.as_deref())?;
-                v
-            }
+        let v = match c.target {
+            RTarget::Double | RTarget::Integer64 => Robj::alloc_vector(SEXPTYPE::REALSXP, n),
+            RTarget::Integer | RTarget::Factor => Robj::alloc_vector(SEXPTYPE::INTSXP, n),
+            RTarget::Logical => Robj::alloc_vector(SEXPTYPE::LGLSXP, n),
+            RTarget::Character => Strings::new(n).into(),
         };
+        if c.target != RTarget::Character && n > 0 {
+            // SAFETY: the vector was just allocated with n elements of this
+            // storage and stays protected (held in `cols`) until the fills end.
+            let ptr = unsafe {
+                match c.target {
+                    RTarget::Double | RTarget::Integer64 => extendr_ffi::REAL(v.get()) as usize,
+                    RTarget::Logical => extendr_ffi::LOGICAL(v.get()) as usize,
+                    _ => extendr_ffi::INTEGER(v.get()) as usize,
+                }
+            };
+            tasks.push(Fill { col: i, target: c.target, ptr });
+        }
+        cols.push(v);
+    }
+    let fill = |f: &Fill| -> Result<()> {
+        // SAFETY: see above; each task owns its column's memory alone.
+        unsafe {
+            match (f.target, rows) {
+                (RTarget::Double, None) => t.fill_f64(f.col, std::slice::from_raw_parts_mut(f.ptr as *mut f64, n)),
+                (RTarget::Double, Some(r)) => gather(t.nrow, r, std::slice::from_raw_parts_mut(f.ptr as *mut f64, n), |o| t.fill_f64(f.col, o)),
+                (RTarget::Integer64, None) => t.fill_i64_bits(f.col, std::slice::from_raw_parts_mut(f.ptr as *mut u64, n)),
+                (RTarget::Integer64, Some(r)) => {
+                    gather(t.nrow, r, std::slice::from_raw_parts_mut(f.ptr as *mut u64, n), |o| t.fill_i64_bits(f.col, o))
+                }
+                (_, None) => t.fill_i32(f.col, std::slice::from_raw_parts_mut(f.ptr as *mut i32, n)),
+                (_, Some(r)) => gather(t.nrow, r, std::slice::from_raw_parts_mut(f.ptr as *mut i32, n), |o| t.fill_i32(f.col, o)),
+            }
+        }
+        .map(|_| crate::runtime::progress::add("values", n as u64))
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let drain = || -> Result<()> {
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(f) = tasks.get(k) else { return Ok(()) };
+            fill(f)?;
+            crate::runtime::progress::pulse();
+        }
+    };
+    let parallel = crate::table::thread_count(n.saturating_mul(tasks.len())) > 1 && tasks.len() > 1;
+    std::thread::scope(|s| -> Result<()> {
+        let worker = if parallel { std::thread::Builder::new().spawn_scoped(s, drain).ok() } else { None };
+        let mut res = Ok(());
+        for (i, c) in t.columns.iter().enumerate() {
+            if c.target == RTarget::Character {
+                res = res.and_then(|_| fill_strings(t, i, &cols[i], pos.as_deref()));
+                crate::runtime::progress::add("values", n as u64);
+                crate::runtime::progress::pulse();
+            }
+        }
+        let mine = drain();
+        let theirs = match worker {
+            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            None => Ok(()),
+        };
+        res.and(mine).and(theirs)
+    })?;
+    // 2. Attributes.
+    for (x, c) in cols.iter_mut().zip(&t.columns) {
         if let Some(levels) = &c.levels {
             x.set_attrib("levels", levels.clone()).map_err(rerr)?;
         }
@@ -128,8 +155,7 @@ pub fn to_r_rows(t: &ReadTable, parquet_sha: String, rows: Option<&[usize]>) -> 
         if let Some(u) = &c.info.units {
             x.set_attrib("units", u.as_str()).map_err(rerr)?;
         }
-        set_class(&mut x, &c.info.class)?;
-        cols.push(x);
+        set_class(x, &c.info.class)?;
     }
     let names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
     let extras: Strings = t

@@ -51,10 +51,17 @@ pub fn rerr(e: extendr_api::Error) -> Error {
 
 /// Report a long transfer to R (`datom:::progress_tick`), which draws a cli
 /// progress bar in interactive sessions. It runs at R's top level (see
-/// `sexp::toplevel_call5`): nothing R does there can jump over the engine.
-fn progress_hook(label: &str, unit: &str, done: u64, total: u64, finished: bool) {
-    let _ = super::sexp::toplevel_call5(
+/// `sexp::toplevel_call`): nothing R does there can jump over the engine.
+fn progress_hook(label: &str, unit: &str, done: u64, total: u64, finished: bool, elapsed: f64) {
+    let _ = super::sexp::toplevel_call(
         "progress_tick",
-        [Robj::from(label), Robj::from(unit), Robj::from(done as f64), Robj::from(total as f64), Robj::from(finished)],
+        &[
+            Robj::from(label),
+            Robj::from(unit),
+            Robj::from(done as f64),
+            Robj::from(total as f64),
+            Robj::from(finished),
+            Robj::from(elapsed),
+        ],
     );
 }

@@ -6,7 +6,7 @@
 use extendr_api::prelude::*;
 use extendr_ffi::{
     cetype_t, R_CHAR, R_ClassSymbol, R_NaString, R_NamesSymbol, Rf_getAttrib, Rf_install, Rf_isNull, LENGTH, SEXP,
-    SEXPTYPE, STRING_ELT, TYPEOF, VECTOR_ELT, XLENGTH,
+    SEXPTYPE, TYPEOF, VECTOR_ELT, XLENGTH,
 };
 use std::ffi::CStr;
 
@@ -17,7 +17,8 @@ extern "C" {
     fn R_ToplevelExec(fun: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>, data: *mut std::ffi::c_void) -> extendr_ffi::Rboolean;
     fn R_CheckUserInterrupt();
     fn Rf_lang3(a: SEXP, b: SEXP, c: SEXP) -> SEXP;
-    fn Rf_lang6(a: SEXP, b: SEXP, c: SEXP, d: SEXP, e: SEXP, f: SEXP) -> SEXP;
+    fn Rf_lcons(a: SEXP, b: SEXP) -> SEXP;
+    fn Rf_cons(a: SEXP, b: SEXP) -> SEXP;
     fn Rf_eval(call: SEXP, env: SEXP) -> SEXP;
     fn Rf_protect(x: SEXP) -> SEXP;
     fn Rf_unprotect(n: std::os::raw::c_int);
@@ -39,13 +40,13 @@ unsafe extern "C" fn eval_cb(call: *mut std::ffi::c_void) {
     Rf_eval(call as SEXP, R_GlobalEnv);
 }
 
-/// Call `datom:::{fun}(a1, ..., a5)` from Rust at R's top level: inside
+/// Call `datom:::{fun}(args...)` from Rust at R's top level: inside
 /// R_ToplevelExec, so the call sees none of the caller's condition handlers
 /// or restarts (a `suppressMessages()` around the datom call cannot muffle a
 /// message out of it) and any error, interrupt or jump ends here instead of
 /// unwinding over Rust frames. Returns `false` when the call did not
 /// complete. Only on R's main thread.
-pub fn toplevel_call5(fun: &str, args: [Robj; 5]) -> bool {
+pub fn toplevel_call(fun: &str, args: &[Robj]) -> bool {
     let c_fun = match std::ffi::CString::new(fun) {
         Ok(c) => c,
         Err(_) => return false,
@@ -56,9 +57,15 @@ pub fn toplevel_call5(fun: &str, args: [Robj; 5]) -> bool {
             Rf_install(c"datom".as_ptr()),
             Rf_install(c_fun.as_ptr()),
         ));
-        let call = Rf_protect(Rf_lang6(head, args[0].get(), args[1].get(), args[2].get(), args[3].get(), args[4].get()));
+        // the argument list, built from its end; each new cell protects the rest
+        let mut tail = Rf_protect(extendr_ffi::R_NilValue);
+        for a in args.iter().rev() {
+            Rf_unprotect(1);
+            tail = Rf_protect(Rf_cons(a.get(), tail));
+        }
+        let call = Rf_protect(Rf_lcons(head, tail));
         let ok = R_ToplevelExec(Some(eval_cb), call as *mut std::ffi::c_void) != extendr_ffi::Rboolean::FALSE;
-        Rf_unprotect(2);
+        Rf_unprotect(3);
         ok
     }
 }
@@ -132,12 +139,49 @@ pub fn charsxp_utf8<'a>(c: SEXP) -> Option<&'a [u8]> {
 
 /// Elements of a character vector as UTF-8 byte slices; empty for anything
 /// that is not a character vector (STRING_ELT on another type is an R error).
+///
+/// One pass over the vector's CHARSXP pointers (`STRING_PTR_RO`, which
+/// materialises an ALTREP vector once, here on R's main thread): a CHARSXP
+/// equal to the previous one (R caches each distinct string once, and
+/// clinical columns repeat) reuses its slice; ASCII strings need no
+/// translation whatever their declared encoding.
 pub fn strings_utf8<'a>(x: SEXP) -> Vec<Option<&'a [u8]>> {
     if unsafe { TYPEOF(x) } != SEXPTYPE::STRSXP {
         return Vec::new();
     }
     let n = xlength(x);
-    (0..n).map(|i| charsxp_utf8(unsafe { STRING_ELT(x, i as isize) })).collect()
+    if n == 0 {
+        return Vec::new();
+    }
+    let ptrs: &[SEXP] = unsafe { std::slice::from_raw_parts(extendr_ffi::STRING_PTR_RO(x), n) };
+    let mut out: Vec<Option<&'a [u8]>> = Vec::with_capacity(n);
+    let mut last: Option<(SEXP, Option<&'a [u8]>)> = None;
+    for &c in ptrs {
+        let v = match last {
+            Some((lc, lv)) if lc == c => lv,
+            _ => {
+                let v = charsxp_utf8_fast(c);
+                last = Some((c, v));
+                v
+            }
+        };
+        out.push(v);
+    }
+    out
+}
+
+/// [`charsxp_utf8`] with an ASCII shortcut (no call into R's translation).
+fn charsxp_utf8_fast<'a>(c: SEXP) -> Option<&'a [u8]> {
+    unsafe {
+        if c == R_NaString {
+            return None;
+        }
+        let b = std::slice::from_raw_parts(R_CHAR(c) as *const u8, LENGTH(c) as usize);
+        if b.is_ascii() {
+            return Some(b);
+        }
+    }
+    charsxp_utf8(c)
 }
 
 /// A character vector as owned Strings (`None` for NA); empty for NULL.

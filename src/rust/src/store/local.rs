@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Objects are read and written in pieces of this size (progress).
+const PIECE: usize = 8 << 20;
+
 /// Write `bytes` to `path` atomically (temp file in the same directory,
 /// fsync, rename). Parent directories are created.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -22,7 +25,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     ));
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        // in pieces, so a large object reports progress
+        for piece in bytes.chunks(PIECE) {
+            f.write_all(piece)?;
+            crate::runtime::progress::add("bytes", piece.len() as u64);
+            crate::runtime::progress::pulse();
+        }
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
@@ -111,10 +119,28 @@ impl Store for LocalStore {
         create_new_file(&self.path(key)?, bytes)
     }
     fn get(&self, key: &str) -> Result<Vec<u8>> {
+        use std::io::Read;
         let p = self.path(key)?;
-        std::fs::read(&p).map_err(|e| storage_err(&p, e))
+        let read = || -> std::io::Result<Vec<u8>> {
+            let mut f = std::fs::File::open(&p)?;
+            let len = f.metadata()?.len() as usize;
+            let _progress = (len > PIECE).then(|| crate::runtime::progress::start(format!("Reading {}", super::short_key(key)), "bytes", len as u64));
+            let mut out = Vec::with_capacity(len);
+            loop {
+                let got = (&mut f).take(PIECE as u64).read_to_end(&mut out)?;
+                if got == 0 {
+                    break;
+                }
+                crate::runtime::progress::add("bytes", got as u64);
+                crate::runtime::progress::pulse();
+            }
+            Ok(out)
+        };
+        read().map_err(|e| storage_err(&p, e))
     }
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        let _progress = (bytes.len() > PIECE)
+            .then(|| crate::runtime::progress::start(format!("Storing {}", super::short_key(key)), "bytes", bytes.len() as u64));
         write_atomic(&self.path(key)?, bytes)
     }
     fn exists(&self, key: &str) -> Result<bool> {

@@ -6,6 +6,16 @@
 //! either the old object or the new one, never a partial write.
 
 pub mod local;
+
+/// The last two segments of a key (`lb/<sha>.parquet`), for progress labels.
+pub(crate) fn short_key(key: &str) -> &str {
+    let mut it = key.rmatch_indices('/');
+    let _ = it.next();
+    match it.next() {
+        Some((i, _)) => &key[i + 1..],
+        None => key,
+    }
+}
 pub mod s3;
 
 use crate::error::Result;

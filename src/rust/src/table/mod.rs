@@ -140,6 +140,8 @@ pub(crate) fn par_map<T: Send>(
                 break;
             }
             done.push((order[k], f(order[k])));
+            // on R's main thread: report progress between pieces of work
+            crate::runtime::progress::pulse();
         }
         done
     };

@@ -210,6 +210,7 @@ pub fn read_parquet(bytes: bytes::Bytes) -> Result<ReadTable> {
     let batch_size = max_rg.clamp(1, MAX_ROWS_PER_GROUP);
 
     let order: Vec<usize> = (0..groups.len()).collect();
+    crate::runtime::progress::set_total("values", (nrow * plans.len()) as u64);
     let decoded = super::par_map(&order, groups.len(), |g| -> Result<Vec<(usize, ColData)>> {
         let cols = &groups[g];
         let mask = ProjectionMask::roots(meta.parquet_schema(), cols.iter().copied());
@@ -226,6 +227,8 @@ pub fn read_parquet(bytes: bytes::Bytes) -> Result<ReadTable> {
             for (j, a) in batch.columns().iter().enumerate() {
                 chunks[j].push(a.clone());
             }
+            crate::runtime::progress::add("values", (batch.num_rows() * cols.len()) as u64);
+            crate::runtime::progress::pulse();
         }
         let mut out = Vec::with_capacity(cols.len());
         for (j, chunks) in chunks.into_iter().enumerate() {

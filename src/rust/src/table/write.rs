@@ -112,8 +112,10 @@ pub fn write_parquet(columns: &[NamedColumn<'_>], nrow: usize, df_class: Option<
                 .map_err(|_| Error::internal("parquet writer: poisoned lock"))?
                 .take()
                 .ok_or_else(|| Error::internal("parquet writer: column writer used twice"))?;
-            encode_chunk(&encs[i], schema.field(i), range.clone(), writer)
-                .map_err(|e| annotate(e, &columns[i].name))
+            let chunk = encode_chunk(&encs[i], schema.field(i), range.clone(), writer)
+                .map_err(|e| annotate(e, &columns[i].name));
+            crate::runtime::progress::add("values", range.len() as u64);
+            chunk
         })?;
         let chunks = chunks.into_iter().collect::<Result<Vec<_>>>()?;
         // Room for the whole row group, so the output buffer grows once.
