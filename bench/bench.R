@@ -66,9 +66,10 @@ peers <- function(src) {
     "        gc.collect(); s = time.perf_counter(); f(i); r.append(time.perf_counter() - s)",
     "    return statistics.median(r)",
     "d = tempfile.mkdtemp()",
-    "out = os.path.join(d, 'pa.parquet')",
-    "pw = med(lambda i: pq.write_table(t, out, compression='snappy'))",
-    "pr = med(lambda i: pq.read_table(out).to_pandas())",
+    "out = lambda i: os.path.join(d, 'pa%d.parquet' % i)",
+    "# a new file each run, as datom writes a new object (not an overwrite)",
+    "pw = med(lambda i: pq.write_table(t, out(i), compression='snappy'))",
+    "pr = med(lambda i: pq.read_table(out(0)).to_pandas())",
     "try:",
     "    from deltalake import write_deltalake, DeltaTable",
     "    dw = med(lambda i: write_deltalake(os.path.join(d, 'delta%d' % i), t))",
@@ -107,8 +108,14 @@ for (n in sizes) {
   cat(sprintf("\n== %s rows x %d columns (%.0f MiB in R)\n", format(n, big.mark = ","), ncol(df), as.numeric(object.size(df)) / 2^20))
   p <- project()
   # write: a new table each run; read: the current version, verified
-  t_w <- med(function(i) datom_write(p$conn, df, paste0("lb", i)))
-  t_r <- med(function(i) datom_read(p$conn, paste0("lb", i)))
+  trace <- function() { t <- datom:::engine(datom:::rs_progress_trace()); stats::setNames(t$seconds, sub(" .*", "", t$phase)) }
+  tr_w <- list(); tr_r <- list()
+  t_w <- med(function(i) { on.exit(tr_w[[i]] <<- trace()); datom_write(p$conn, df, paste0("lb", i)) })
+  t_r <- med(function(i) { on.exit(tr_r[[i]] <<- trace()); datom_read(p$conn, paste0("lb", i)) })
+  split <- function(trs) {
+    m <- do.call(rbind, trs)
+    paste(sprintf("%s %.2f", tolower(colnames(m)), apply(m, 2, stats::median)), collapse = ", ")
+  }
   stopifnot(identical(as.data.frame(datom_read(p$conn, "lb1")), df))
   t_noop <- med(function(i) datom_write(p$conn, df, "lb1"))
   t_hash <- med(function(i) datom_hash(df))
@@ -131,6 +138,7 @@ for (n in sizes) {
               t_w, pe[["pa_w"]], pe[["dl_w"]], t_w / pe[["pa_w"]], t_w / pe[["dl_w"]]))
   cat(sprintf("read      datom %.2f s   pyarrow %.2f s   deltalake %.2f s   ratio %.2fx pyarrow, %.2fx deltalake   (parquet %.0f MiB)\n",
               t_r, pe[["pa_r"]], pe[["dl_r"]], t_r / pe[["pa_r"]], t_r / pe[["dl_r"]], file.size(obj) / 2^20))
+  cat(sprintf("          write phases (s, median): %s\n          read phases (s, median): %s\n", split(tr_w), split(tr_r)))
   cat(sprintf("no-op     datom %.2f s   hash alone %.2f s   ratio %.2fx\n", t_noop, t_hash, t_noop / t_hash))
   cat(sprintf("hash      datom %.0f MiB/s   openssl sha256 (one core) %.0f MiB/s   ratio %.2f\n",
               thr(t_hash), thr(t_ossl), t_ossl / t_hash))

@@ -12,7 +12,16 @@ use crate::identity::rvalue::RValue;
 use crate::identity::{hash_table, HASH_ALGO};
 use crate::layout;
 use crate::model::{self, as_str, elements, get};
-use crate::table::write_parquet;
+use crate::store::Staged;
+use crate::table::{write_parquet, write_parquet_into};
+
+/// An encoded object: its bytes when they are held in memory (none when
+/// staged in the store), SHA-256 and size.
+struct Encoded {
+    bytes: Option<Vec<u8>>,
+    parquet_sha: String,
+    len: u64,
+}
 
 /// Everything a write needs besides the project and the clone.
 pub struct WriteRequest<'a> {
@@ -264,14 +273,27 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
 
     // 3. Serialise (a metadata-only change keeps the stored object).
     let hist_local = clone.read_json(&hist_rel)?.unwrap_or_else(|| RValue::unnamed(vec![]));
+    // A local store takes the object while it is encoded (a temporary file
+    // published after the push); otherwise the bytes wait in memory.
+    let mut staged: Option<Box<dyn Staged>> = None;
     let written = if action == Action::Full {
         let _phase = progress::start(format!("Encoding {name}"), "values", (req.nrow * req.columns.len()) as u64);
-        Some(write_parquet(req.columns, req.nrow, req.df_class)?)
+        Some(match project.store.stage(&parquet_key)? {
+            Some(st) => {
+                let (st, parquet_sha, len) = write_parquet_into(req.columns, req.nrow, req.df_class, st)?;
+                staged = Some(st);
+                Encoded { bytes: None, parquet_sha, len }
+            }
+            None => {
+                let w = write_parquet(req.columns, req.nrow, req.df_class)?;
+                Encoded { len: w.bytes.len() as u64, bytes: Some(w.bytes), parquet_sha: w.parquet_sha }
+            }
+        })
     } else {
         None
     };
     let size_bytes = match (&written, &current) {
-        (Some(w), _) => w.bytes.len() as f64,
+        (Some(w), _) => w.len as f64,
         (None, Some(c)) => model::as_f64(get(c, "size_bytes")).unwrap_or(0.0),
         (None, None) => 0.0,
     };
@@ -351,9 +373,13 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
     repo.checkout_paths(&paths).map_err(publish::after_push)?;
     failpoint::hit("write.checkout").map_err(publish::after_push)?;
     if upload {
-        let w = written.as_ref().expect("encoded for a full write");
-        project.store.put(&parquet_key, &w.bytes).map_err(publish::after_push)?;
+        match (staged.take(), written.as_ref().and_then(|w| w.bytes.as_deref())) {
+            (Some(st), _) => st.publish().map_err(publish::after_push)?,
+            (None, Some(bytes)) => project.store.put(&parquet_key, bytes).map_err(publish::after_push)?,
+            (None, None) => return Err(publish::after_push(Error::internal("the encoded object was lost before its upload"))),
+        }
     }
+    drop(staged);
     failpoint::hit("write.upload").map_err(publish::after_push)?;
     let _phase = progress::start(format!("Publishing {name}"), "steps", 0);
     publish::publish(project, clone, &repo, &commit_sha, false).map_err(publish::after_push)?;

@@ -1,7 +1,7 @@
 //! The local-folder backend: keys are paths under a root directory; writes
 //! go to a temporary name in the same directory and are renamed into place.
 
-use super::{check_key, ObjectMeta, Store};
+use super::{check_key, ObjectMeta, Staged, Store};
 use crate::error::{Error, Kind, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,6 +39,76 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(storage_err(path, e));
     }
     Ok(())
+}
+
+/// A local object being written: a temporary file beside its path
+/// (skipped by listings), renamed into place by `publish`, removed when
+/// dropped unpublished.
+struct StagedFile {
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+/// The temporary file goes into the nearest existing folder of the key's
+/// under `root` (a folder the object will create appears only when it is
+/// published: an unpublished object leaves nothing behind).
+fn stage_file(root: &Path, path: &Path) -> Result<StagedFile> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = match parent.ancestors().take_while(|a| a.starts_with(root)).find(|a| a.is_dir()) {
+        Some(d) => d,
+        None => {
+            std::fs::create_dir_all(parent).map_err(|e| storage_err(parent, e))?;
+            parent
+        }
+    };
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    let tmp = dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), TMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let f = std::fs::File::create(&tmp).map_err(|e| storage_err(&tmp, e))?;
+    Ok(StagedFile { file: Some(std::io::BufWriter::with_capacity(1 << 20, f)), tmp, path: path.to_path_buf() })
+}
+
+impl Write for StagedFile {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(b),
+            None => Err(std::io::Error::other("staged object already published")),
+        }
+    }
+    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.write_all(b),
+            None => Err(std::io::Error::other("staged object already published")),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), |f| f.flush())
+    }
+}
+
+impl Staged for StagedFile {
+    fn publish(mut self: Box<Self>) -> Result<()> {
+        let f = self.file.take();
+        let res = (|| -> std::io::Result<()> {
+            let f = f.ok_or_else(|| std::io::Error::other("staged object already published"))?;
+            let f = f.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            if let Some(dir) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::rename(&self.tmp, &self.path)
+        })();
+        res.map_err(|e| storage_err(&self.path, e))
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        // unpublished (or failed): nothing remains
+        if self.tmp.exists() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 fn storage_err(path: &Path, e: std::io::Error) -> Error {
@@ -138,6 +208,9 @@ impl Store for LocalStore {
         };
         read().map_err(|e| storage_err(&p, e))
     }
+    fn stage(&self, key: &str) -> Result<Option<Box<dyn Staged>>> {
+        Ok(Some(Box::new(stage_file(&self.root, &self.path(key)?)?)))
+    }
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
         let _progress = (bytes.len() > PIECE)
             .then(|| crate::runtime::progress::start(format!("Storing {}", super::short_key(key)), "bytes", bytes.len() as u64));
@@ -229,6 +302,17 @@ mod tests {
     fn conformance_local() {
         let d = tmpdir("conf");
         super::super::conformance::run(&LocalStore::new(&d));
+        // the unpublished staged object left no temporary file behind
+        let staged: Vec<String> = std::fs::read_dir(d.join("p/staged")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(staged, vec!["a.bin".to_string()]);
+        // nor a folder: an object staged under a new folder and dropped
+        let store = LocalStore::new(&d);
+        drop(store.stage("p/fresh/x/y.bin").unwrap());
+        assert!(!d.join("p/fresh").exists());
+        let mut st = store.stage("p/fresh/x/y.bin").unwrap().unwrap();
+        st.write_all(b"y").unwrap();
+        st.publish().unwrap();
+        assert_eq!(std::fs::read(d.join("p/fresh/x/y.bin")).unwrap(), b"y");
         std::fs::remove_dir_all(&d).unwrap();
     }
 

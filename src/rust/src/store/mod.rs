@@ -48,6 +48,21 @@ pub trait Store: Send + Sync {
     /// link; a conditional `If-None-Match: *` PUT on S3). `false` when the
     /// key already existed (nothing written).
     fn create_new(&self, key: &str, bytes: &[u8]) -> Result<bool>;
+    /// Start writing an object at `key` that stays invisible until
+    /// [`Staged::publish`] (a local temporary file beside the key, renamed
+    /// into place); dropped unpublished, nothing remains. `None` when the
+    /// backend has no such thing (S3: the bytes are uploaded with `put`).
+    /// Lets a large object be written while it is encoded, before the step
+    /// that may publish it.
+    fn stage(&self, _key: &str) -> Result<Option<Box<dyn Staged>>> {
+        Ok(None)
+    }
+}
+
+/// An object being written (see [`Store::stage`]).
+pub trait Staged: std::io::Write + Send {
+    /// Make the object visible at its key, durably (replacing any object there).
+    fn publish(self: Box<Self>) -> Result<()>;
 }
 
 /// An advisory lock held in a store: an object created with
@@ -265,5 +280,23 @@ pub mod conformance {
         let big: Vec<u8> = (0..(12 * 1024 * 1024)).map(|i| (i % 251) as u8).collect();
         store.put("big/obj", &big).unwrap();
         assert_eq!(store.get("big/obj").unwrap(), big);
+
+        // a staged object is invisible until published; dropped, nothing remains
+        if let Some(mut st) = store.stage("p/staged/a.bin").unwrap() {
+            use std::io::Write;
+            st.write_all(&big[..5_000_000]).unwrap();
+            st.write_all(b"tail").unwrap();
+            assert!(!store.exists("p/staged/a.bin").unwrap());
+            assert!(store.list("p/staged/").unwrap().is_empty());
+            st.publish().unwrap();
+            let got = store.get("p/staged/a.bin").unwrap();
+            assert_eq!(got.len(), 5_000_004);
+            assert_eq!(&got[..5_000_000], &big[..5_000_000]);
+            let mut st = store.stage("p/staged/b.bin").unwrap().expect("stages again");
+            st.write_all(b"never published").unwrap();
+            drop(st);
+            assert!(!store.exists("p/staged/b.bin").unwrap());
+            assert_eq!(store.list("p/staged/").unwrap().iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), vec!["p/staged/a.bin"]);
+        }
     }
 }

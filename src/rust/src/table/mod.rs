@@ -35,7 +35,7 @@ mod write;
 mod tests;
 
 pub use read::{read_parquet, RTarget, ReadColumn, ReadTable};
-pub use write::{write_parquet, Written};
+pub use write::{write_parquet, write_parquet_into, Written};
 
 use crate::column::RColumnInfo;
 

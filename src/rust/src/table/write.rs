@@ -44,6 +44,22 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// `columns` all have length `nrow`; `df_class` is the data frame's class
 /// vector, recorded in the metadata.
 pub fn write_parquet(columns: &[NamedColumn<'_>], nrow: usize, df_class: Option<&[String]>) -> Result<Written> {
+    let (bytes, parquet_sha, _) = write_parquet_into(columns, nrow, df_class, Vec::new())?;
+    Ok(Written { bytes, parquet_sha })
+}
+
+/// [`write_parquet`] into any sink (a staged store object: the file is
+/// written while it is encoded, never held whole in memory). Returns the
+/// sink, the SHA-256 of the bytes written and their number.
+///
+/// Row groups are encoded column-parallel; a finished row group is appended
+/// to the sink by a writer thread while the next one is encoded.
+pub fn write_parquet_into<W: Write + Send>(
+    columns: &[NamedColumn<'_>],
+    nrow: usize,
+    df_class: Option<&[String]>,
+    sink: W,
+) -> Result<(W, String, u64)> {
     if columns.is_empty() {
         return Err(Error::input("cannot write a table with no columns to parquet"));
     }
@@ -84,9 +100,9 @@ pub fn write_parquet(columns: &[NamedColumn<'_>], nrow: usize, df_class: Option<
         .set_key_value_metadata(Some(vec![KeyValue::new(DATOM_META_KEY.to_string(), meta_json)]))
         .build();
     let options = ArrowWriterOptions::new().with_properties(props);
-    let sink = HashSink { buf: Vec::new(), hasher: Sha256::new() };
+    let sink = HashSink { inner: sink, hasher: Sha256::new(), len: 0 };
     let writer = ArrowWriter::try_new_with_options(sink, Arc::clone(&schema), options)?;
-    let (mut file_writer, factory) = writer.into_serialized_writer()?;
+    let (file_writer, factory) = writer.into_serialized_writer()?;
 
     // Encoding cost estimates, to hand the heaviest columns out first.
     let mut cost_order: Vec<usize> = (0..encs.len()).collect();
@@ -100,37 +116,56 @@ pub fn write_parquet(columns: &[NamedColumn<'_>], nrow: usize, df_class: Option<
         })
         .collect();
     let ranges = plan_ranges(nrow, &strs, MAX_ROWS_PER_GROUP, MAX_CHUNK_STRING_BYTES);
-    for (rg, range) in ranges.iter().enumerate() {
-        let writers: Vec<Mutex<Option<ArrowColumnWriter>>> =
-            factory.create_column_writers(rg)?.into_iter().map(|w| Mutex::new(Some(w))).collect();
-        if writers.len() != encs.len() {
-            return Err(Error::internal("parquet writer: leaf columns do not match the schema"));
-        }
-        let chunks = super::par_map(&cost_order, threads, |i| {
-            let writer = writers[i]
-                .lock()
-                .map_err(|_| Error::internal("parquet writer: poisoned lock"))?
-                .take()
-                .ok_or_else(|| Error::internal("parquet writer: column writer used twice"))?;
-            let chunk = encode_chunk(&encs[i], schema.field(i), range.clone(), writer)
-                .map_err(|e| annotate(e, &columns[i].name));
-            crate::runtime::progress::add("values", range.len() as u64);
-            chunk
-        })?;
-        let chunks = chunks.into_iter().collect::<Result<Vec<_>>>()?;
-        // Room for the whole row group, so the output buffer grows once.
-        let expected: u64 = chunks.iter().map(|c| c.close().bytes_written).sum();
-        file_writer.inner_mut().buf.reserve(usize::try_from(expected).unwrap_or(0) + (1 << 16));
-        let mut rg_writer = file_writer.next_row_group()?;
-        for chunk in chunks {
-            chunk.append_to_row_group(&mut rg_writer)?;
-        }
-        rg_writer.close()?;
-    }
-
-    let sink = file_writer.into_inner()?;
+    let sink = std::thread::scope(|s| -> Result<HashSink<W>> {
+        // the writer: appends finished row groups in order
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ArrowColumnChunk>>(1);
+        let appender = std::thread::Builder::new()
+            .name("datom-parquet-writer".into())
+            .spawn_scoped(s, move || -> Result<HashSink<W>> {
+                let mut file_writer = file_writer;
+                for chunks in rx {
+                    let mut rg_writer = file_writer.next_row_group()?;
+                    for chunk in chunks {
+                        chunk.append_to_row_group(&mut rg_writer)?;
+                    }
+                    rg_writer.close()?;
+                }
+                Ok(file_writer.into_inner()?)
+            })
+            .map_err(|e| Error::internal(format!("cannot start the parquet writer thread: {e}")))?;
+        let encoded = (|| -> Result<()> {
+            for (rg, range) in ranges.iter().enumerate() {
+                let writers: Vec<Mutex<Option<ArrowColumnWriter>>> =
+                    factory.create_column_writers(rg)?.into_iter().map(|w| Mutex::new(Some(w))).collect();
+                if writers.len() != encs.len() {
+                    return Err(Error::internal("parquet writer: leaf columns do not match the schema"));
+                }
+                let chunks = super::par_map(&cost_order, threads, |i| {
+                    let writer = writers[i]
+                        .lock()
+                        .map_err(|_| Error::internal("parquet writer: poisoned lock"))?
+                        .take()
+                        .ok_or_else(|| Error::internal("parquet writer: column writer used twice"))?;
+                    let chunk = encode_chunk(&encs[i], schema.field(i), range.clone(), writer)
+                        .map_err(|e| annotate(e, &columns[i].name));
+                    crate::runtime::progress::add("values", range.len() as u64);
+                    chunk
+                })?;
+                let chunks = chunks.into_iter().collect::<Result<Vec<_>>>()?;
+                if tx.send(chunks).is_err() {
+                    // the writer stopped on an error: its result says which
+                    return Ok(());
+                }
+            }
+            Ok(())
+        })();
+        drop(tx);
+        let written = appender.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        encoded?;
+        written
+    })?;
     let digest = sink.hasher.finalize();
-    Ok(Written { bytes: sink.buf, parquet_sha: hex_lower(digest.as_slice()) })
+    Ok((sink.inner, hex_lower(digest.as_slice()), sink.len))
 }
 
 fn annotate(mut e: Error, name: &str) -> Error {
@@ -138,23 +173,28 @@ fn annotate(mut e: Error, name: &str) -> Error {
     e
 }
 
-/// A `Write` sink that keeps the bytes and hashes them on the way in.
-struct HashSink {
-    buf: Vec<u8>,
+/// A `Write` sink that passes the bytes on and hashes them on the way.
+struct HashSink<W> {
+    inner: W,
     hasher: Sha256,
+    len: u64,
 }
 
-impl Write for HashSink {
+impl<W: Write> Write for HashSink<W> {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.hasher.update(b);
-        self.buf.extend_from_slice(b);
-        Ok(b.len())
+        let n = self.inner.write(b)?;
+        self.hasher.update(&b[..n]);
+        self.len += n as u64;
+        Ok(n)
     }
     fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
-        self.write(b).map(|_| ())
+        self.inner.write_all(b)?;
+        self.hasher.update(b);
+        self.len += b.len() as u64;
+        Ok(())
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        self.inner.flush()
     }
 }
 
