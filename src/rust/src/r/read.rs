@@ -3,7 +3,7 @@
 
 use super::result::rerr;
 use crate::error::Result;
-use crate::table::{RTarget, ReadTable};
+use crate::table::{RTarget, ReadTable, StrPiece};
 use extendr_api::prelude::*;
 use extendr_ffi::SEXPTYPE;
 
@@ -216,68 +216,125 @@ fn fill_strings(t: &ReadTable, col: usize, v: &Robj, pos: Option<&[u32]>) -> Res
             z ^ (z >> 31)
         }
     }
-    let sx = unsafe { v.get() };
-    let mut cache: HashMap<&[u8], SEXP, BuildHasherDefault<Fx>> = HashMap::default();
-    let mut last: Option<(&[u8], SEXP)> = None;
-    let mut by_addr: HashMap<(usize, usize), SEXP, BuildHasherDefault<Fx>> = HashMap::default();
-    let mut err = None;
-    t.for_each_str(col, |k, s| unsafe {
-        // only the selected rows, at their output positions
-        let k = match pos {
-            None => k,
-            Some(p) if p[k] != u32::MAX => p[k] as usize,
-            Some(_) => return,
-        };
-        let c = match s {
-            None => R_NaString,
-            Some(s) => {
-                let b = s.as_bytes();
-                match &last {
-                    Some((lb, lc)) if *lb == b => *lc,
-                    _ => {
-                        // Dictionary-decoded columns hand out the same slice
-                        // for the same value: try its address first.
-                        let addr = (b.as_ptr() as usize, b.len());
-                        if let Some(c) = by_addr.get(&addr) {
-                            last = Some((b, *c));
-                            SET_STRING_ELT(sx, k as isize, *c);
-                            return;
-                        }
-                        let c = match cache.get(b) {
-                            Some(c) => *c,
-                            None => {
-                                if b.contains(&0) {
-                                    err.get_or_insert(crate::error::Error::input(format!(
-                                        "column `{}` contains a string with an embedded NUL, which R cannot represent",
-                                        t.columns[col].name.replace('\0', "\\0")
-                                    ))
-                                    .with_hint("The file was not written by datom; remove the NUL characters before importing it."));
-                                    R_NaString
-                                } else if b.len() > i32::MAX as usize {
-                                    err.get_or_insert(crate::error::Error::input("string too long for R"));
-                                    R_NaString
-                                } else {
-                                    let c = Rf_mkCharLenCE(b.as_ptr() as *const _, b.len() as i32, cetype_t::CE_UTF8);
-                                    // The CHARSXP is referenced by the (protected) vector right below.
-                                    if cache.len() < 4_000_000 {
-                                        cache.insert(b, c);
+    type Cache<'s, K> = HashMap<K, SEXP, BuildHasherDefault<Fx>>;
+    struct State<'s> {
+        sx: SEXP,
+        name: &'s str,
+        cache: Cache<'s, &'s [u8]>,
+        by_addr: Cache<'s, (usize, usize)>,
+        last: Option<(&'s [u8], SEXP)>,
+        err: Option<crate::error::Error>,
+    }
+    impl<'s> State<'s> {
+        /// The CHARSXP of `b`: cached, or made (NUL and size checked). The
+        /// caller references it (from `sx` or a kept table) before the next
+        /// allocation, so no cached CHARSXP can be collected.
+        unsafe fn charsxp(&mut self, b: &'s [u8]) -> SEXP {
+            if let Some(c) = self.cache.get(b) {
+                return *c;
+            }
+            if b.contains(&0) {
+                self.err.get_or_insert(crate::error::Error::input(format!(
+                    "column `{}` contains a string with an embedded NUL, which R cannot represent",
+                    self.name.replace('\0', "\\0")
+                ))
+                .with_hint("The file was not written by datom; remove the NUL characters before importing it."));
+                return R_NaString;
+            }
+            if b.len() > i32::MAX as usize {
+                self.err.get_or_insert(crate::error::Error::input("string too long for R"));
+                return R_NaString;
+            }
+            let c = Rf_mkCharLenCE(b.as_ptr() as *const _, b.len() as i32, cetype_t::CE_UTF8);
+            if self.cache.len() < 4_000_000 {
+                self.cache.insert(b, c);
+            }
+            c
+        }
+        /// Row `k` of the output is `v`.
+        unsafe fn put(&mut self, k: usize, v: Option<&'s str>) {
+            let c = match v {
+                None => R_NaString,
+                Some(s) => {
+                    let b = s.as_bytes();
+                    match self.last {
+                        Some((lb, lc)) if lb == b => lc,
+                        _ => {
+                            // Dictionary-decoded columns hand out the same
+                            // slice for the same value: try its address first.
+                            let addr = (b.as_ptr() as usize, b.len());
+                            let c = match self.by_addr.get(&addr) {
+                                Some(c) => *c,
+                                None => {
+                                    let c = self.charsxp(b);
+                                    if self.by_addr.len() < 4_000_000 {
+                                        self.by_addr.insert(addr, c);
                                     }
                                     c
                                 }
-                            }
-                        };
-                        if by_addr.len() < 4_000_000 {
-                            by_addr.insert(addr, c);
+                            };
+                            self.last = Some((b, c));
+                            c
                         }
-                        last = Some((b, c));
-                        c
+                    }
+                }
+            };
+            SET_STRING_ELT(self.sx, k as isize, c);
+        }
+    }
+    let mut st = State {
+        sx: unsafe { v.get() },
+        name: &t.columns[col].name,
+        cache: HashMap::default(),
+        by_addr: HashMap::default(),
+        last: None,
+        err: None,
+    };
+    // dictionary tables, kept (protected) until the column is filled
+    let mut keep: Vec<Robj> = Vec::new();
+    let at = |k: usize| -> Option<usize> {
+        match pos {
+            None => Some(k),
+            Some(p) if p[k] != u32::MAX => Some(p[k] as usize),
+            Some(_) => None,
+        }
+    };
+    t.visit_str(col, |piece| unsafe {
+        match piece {
+            // a dictionary chunk read whole: each distinct string made once,
+            // then one table lookup per row
+            StrPiece::Dict { offset, values, keys, nulls } if pos.is_none() => {
+                let table: Robj = Strings::new(values.len()).into();
+                let tx = table.get();
+                let mut codes: Vec<SEXP> = Vec::with_capacity(values.len());
+                for (j, v) in values.iter().enumerate() {
+                    let c = v.map_or(R_NaString, |s| st.charsxp(s.as_bytes()));
+                    SET_STRING_ELT(tx, j as isize, c);
+                    codes.push(c);
+                }
+                keep.push(table);
+                for (i, &k) in keys.iter().enumerate() {
+                    let c = if nulls.is_some_and(|n| n.is_null(i)) { R_NaString } else { codes.get(k).copied().unwrap_or(R_NaString) };
+                    SET_STRING_ELT(st.sx, (offset + i) as isize, c);
+                }
+            }
+            StrPiece::Dict { offset, values, keys, nulls } => {
+                for (i, &k) in keys.iter().enumerate() {
+                    if let Some(o) = at(offset + i) {
+                        let v = if nulls.is_some_and(|n| n.is_null(i)) { None } else { values.get(k).copied().flatten() };
+                        st.put(o, v);
                     }
                 }
             }
-        };
-        SET_STRING_ELT(sx, k as isize, c);
+            StrPiece::Value(k, v) => {
+                if let Some(o) = at(k) {
+                    st.put(o, v);
+                }
+            }
+        }
     })?;
-    match err {
+    drop(keep);
+    match st.err {
         Some(e) => Err(e),
         None => Ok(()),
     }

@@ -34,7 +34,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use read::{read_parquet, RTarget, ReadColumn, ReadTable};
+pub use read::{read_parquet, RTarget, ReadColumn, ReadTable, StrPiece};
 pub use write::{write_parquet, write_parquet_into, Written};
 
 use crate::column::RColumnInfo;

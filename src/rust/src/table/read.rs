@@ -438,6 +438,15 @@ fn plan_foreign(name: &str, dt: &DataType) -> Result<ColPlan> {
 }
 
 /// Borrowed access to a string-typed array.
+/// A piece of a character column (see [`ReadTable::visit_str`]).
+pub enum StrPiece<'a, 's> {
+    /// The value of row `.0`.
+    Value(usize, Option<&'s str>),
+    /// Rows `offset..offset + keys.len()`: row `offset + i` is
+    /// `values[keys[i]]`, or NA where `nulls` says so.
+    Dict { offset: usize, values: &'a [Option<&'s str>], keys: &'a [usize], nulls: Option<&'a arrow_buffer::NullBuffer> },
+}
+
 enum StrArr<'a> {
     Utf8(&'a arrow_array::StringArray),
     Large(&'a arrow_array::LargeStringArray),
@@ -908,22 +917,35 @@ impl ReadTable {
 
     /// Call `f(row, value)` for every row of a character column (`None` = NA).
     pub fn for_each_str<'s>(&'s self, col: usize, mut f: impl FnMut(usize, Option<&'s str>)) -> Result<()> {
+        self.visit_str(col, |p| match p {
+            StrPiece::Value(k, v) => f(k, v),
+            StrPiece::Dict { offset, values, keys, nulls } => {
+                for (i, &k) in keys.iter().enumerate() {
+                    let v = if nulls.is_some_and(|n| n.is_null(i)) { None } else { values.get(k).copied().flatten() };
+                    f(offset + i, v);
+                }
+            }
+        })
+    }
+
+    /// The strings of a character column as pieces: single values, or a
+    /// dictionary-encoded chunk whole (its distinct values once, then a key
+    /// per row), so a reader can make each distinct string once.
+    pub fn visit_str<'s>(&'s self, col: usize, mut f: impl FnMut(StrPiece<'_, 's>)) -> Result<()> {
         let d = self.col(col, &[RTarget::Character], "for_each_str", self.nrow)?;
         let mut off = 0;
         for a in &d.chunks {
             if let Some(sv) = StrArr::of(a.as_ref()) {
                 for i in 0..sv.len() {
-                    f(off + i, sv.get(i));
+                    f(StrPiece::Value(off + i, sv.get(i)));
                 }
             } else if let Some(dict) = a.as_any_dictionary_opt() {
                 let values = StrArr::of(dict.values().as_ref())
                     .ok_or_else(|| Error::internal(format!("unexpected Arrow type {}", a.data_type())))?;
+                let values: Vec<Option<&'s str>> = (0..values.len()).map(|j| values.get(j)).collect();
                 let keys = dict.normalized_keys();
                 let nulls = a.logical_nulls();
-                for (i, &k) in keys.iter().enumerate() {
-                    let v = if nulls.as_ref().is_some_and(|n| n.is_null(i)) { None } else { values.get(k) };
-                    f(off + i, v);
-                }
+                f(StrPiece::Dict { offset: off, values: &values, keys: &keys, nulls: nulls.as_ref() });
             } else {
                 return Err(Error::internal(format!("unexpected Arrow type {}", a.data_type())));
             }
