@@ -273,12 +273,16 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
 
     // 3. Serialise (a metadata-only change keeps the stored object).
     let hist_local = clone.read_json(&hist_rel)?.unwrap_or_else(|| RValue::unnamed(vec![]));
-    // A local store takes the object while it is encoded (a temporary file
-    // published after the push); otherwise the bytes wait in memory.
+    // The store takes a new object while it is encoded (a local temporary
+    // file; an S3 multipart upload), invisible until it is published after
+    // the push; an object the store already has is encoded in memory only
+    // (its bytes identify the version, it is never replaced).
+    let stored = if action == Action::Full { project.store.exists(&parquet_key)? } else { false };
     let mut staged: Option<Box<dyn Staged>> = None;
     let written = if action == Action::Full {
         let _phase = progress::start(format!("Encoding {name}"), "values", (req.nrow * req.columns.len()) as u64);
-        Some(match project.store.stage(&parquet_key)? {
+        let stage = if stored { None } else { project.store.stage(&parquet_key)? };
+        Some(match stage {
             Some(st) => {
                 let (st, parquet_sha, len) = write_parquet_into(req.columns, req.nrow, req.df_class, st)?;
                 staged = Some(st);
@@ -312,7 +316,7 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
                     .then(|| as_str(get(e, "parquet_sha")).filter(|s| !s.is_empty()).map(str::to_string))
                     .flatten()
             });
-            match (pinned, project.store.exists(&parquet_key)?) {
+            match (pinned, stored) {
                 (Some(p), true) => (Some(p), false),
                 // an object no version of this clone names (written by a
                 // clone this one has not pulled): kept, its bytes identify it

@@ -26,7 +26,7 @@
 //!   here. Everything else becomes an `Error` naming the bucket and key, with
 //!   a hint of what to check; secrets never appear in messages.
 
-use super::{check_key, ObjectMeta, Store};
+use super::{check_key, ObjectMeta, Staged, Store};
 use crate::error::{Error, Kind, Result};
 use crate::runtime::block_on;
 
@@ -552,26 +552,33 @@ impl Inner {
         }
     }
 
-    async fn put_multipart(self: &Arc<Self>, key: &str, data: Bytes) -> Result<()> {
+    async fn create_upload(&self, key: &str) -> Result<String> {
         let mut create =
             self.client.create_multipart_upload().bucket(&self.bucket).key(key).content_type(content_type(key));
         if self.checksums {
             create = create.checksum_algorithm(ChecksumAlgorithm::Crc32);
         }
         let created = create.send().await.map_err(|e| self.error("CreateMultipartUpload", key, &e))?;
-        let upload_id = created.upload_id().map(str::to_string).ok_or_else(|| {
+        created.upload_id().map(str::to_string).ok_or_else(|| {
             Error::new(Kind::Storage, format!("S3 CreateMultipartUpload {} returned no upload id", self.loc(key)))
                 .with_hint(HINT_OTHER)
-        })?;
+        })
+    }
+
+    /// Best effort: do not leave billed, invisible parts behind.
+    async fn abort_upload(&self, key: &str, upload_id: &str) {
+        let _ = self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id).send().await;
+    }
+
+    async fn put_multipart(self: &Arc<Self>, key: &str, data: Bytes) -> Result<()> {
+        let upload_id = self.create_upload(key).await?;
         let res = self.upload_parts(key, &upload_id, data).await;
         let res = match res {
             Ok(parts) => self.complete(key, &upload_id, parts).await,
             Err(e) => Err(e),
         };
         if res.is_err() {
-            // Best effort: do not leave billed, invisible parts behind.
-            let _ =
-                self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(&upload_id).send().await;
+            self.abort_upload(key, &upload_id).await;
         }
         res
     }
@@ -579,44 +586,35 @@ impl Inner {
     async fn upload_parts(self: &Arc<Self>, key: &str, upload_id: &str, data: Bytes) -> Result<Vec<CompletedPart>> {
         let len = data.len();
         let part_size = self.tuning.part_size.max(MIN_PART).max(len.div_ceil(MAX_PARTS));
-        let mut futs = Vec::new();
-        for (i, start) in (0..len).step_by(part_size).enumerate() {
-            let end = (start + part_size).min(len);
-            let chunk = data.slice(start..end);
-            let me = Arc::clone(self);
-            let key = key.to_string();
-            let upload_id = upload_id.to_string();
-            let number = (i + 1) as i32;
-            futs.push(async move {
-                let n = chunk.len() as u64;
-                let mut req = me
-                    .client
-                    .upload_part()
-                    .bucket(&me.bucket)
-                    .key(&key)
-                    .upload_id(&upload_id)
-                    .part_number(number)
-                    .body(ByteStream::from(chunk));
-                if me.checksums {
-                    req = req.checksum_algorithm(ChecksumAlgorithm::Crc32);
-                }
-                let r = req
-                    .customize()
-                    .config_override(aws_sdk_s3::config::Builder::new().timeout_config(transfer_timeouts(n)))
-                    .send()
-                    .await
-                    .map_err(|e| me.error(&format!("UploadPart {number}"), &key, &e))?;
-                crate::runtime::progress::add("bytes", n);
-                let mut part = CompletedPart::builder().part_number(number).set_e_tag(r.e_tag().map(str::to_string));
-                if me.checksums {
-                    part = part.set_checksum_crc32(r.checksum_crc32().map(str::to_string));
-                }
-                Ok(part.build())
-            });
-        }
+        let futs: Vec<_> = (0..len)
+            .step_by(part_size)
+            .enumerate()
+            .map(|(i, start)| Arc::clone(self).upload_part(key.to_string(), upload_id.to_string(), (i + 1) as i32, data.slice(start..(start + part_size).min(len))))
+            .collect();
         let mut parts = run_bounded(futs, self.tuning.concurrency).await?;
         parts.sort_by_key(|p| p.part_number());
         Ok(parts)
+    }
+
+    async fn upload_part(self: Arc<Self>, key: String, upload_id: String, number: i32, chunk: Bytes) -> Result<CompletedPart> {
+        let n = chunk.len() as u64;
+        let mut req =
+            self.client.upload_part().bucket(&self.bucket).key(&key).upload_id(&upload_id).part_number(number).body(ByteStream::from(chunk));
+        if self.checksums {
+            req = req.checksum_algorithm(ChecksumAlgorithm::Crc32);
+        }
+        let r = req
+            .customize()
+            .config_override(aws_sdk_s3::config::Builder::new().timeout_config(transfer_timeouts(n)))
+            .send()
+            .await
+            .map_err(|e| self.error(&format!("UploadPart {number}"), &key, &e))?;
+        crate::runtime::progress::add("bytes", n);
+        let mut part = CompletedPart::builder().part_number(number).set_e_tag(r.e_tag().map(str::to_string));
+        if self.checksums {
+            part = part.set_checksum_crc32(r.checksum_crc32().map(str::to_string));
+        }
+        Ok(part.build())
     }
 
     async fn complete(&self, key: &str, upload_id: &str, parts: Vec<CompletedPart>) -> Result<()> {
@@ -1172,6 +1170,111 @@ impl S3Store {
     }
 }
 
+/// An object uploaded while it is written (see [`Store::stage`]): full
+/// parts go up as a multipart upload in the background, which stays
+/// invisible until `publish` completes it; dropped unpublished, the upload
+/// is aborted. An object smaller than one part is one PutObject at publish.
+struct S3Staged {
+    inner: Arc<Inner>,
+    key: String,
+    buf: Vec<u8>,
+    part_size: usize,
+    upload_id: Option<String>,
+    parts: std::collections::VecDeque<tokio::task::JoinHandle<Result<CompletedPart>>>,
+    done: Vec<CompletedPart>,
+    next: i32,
+    sent: u64,
+    published: bool,
+}
+
+impl S3Staged {
+    fn joined(h: std::result::Result<Result<CompletedPart>, tokio::task::JoinError>) -> Result<CompletedPart> {
+        h.map_err(|e| Error::internal(format!("an upload task failed: {e}")))?
+    }
+
+    /// Start uploading the first `part_size` bytes of the buffer as the next
+    /// part (at most `concurrency` parts in flight).
+    fn send_part(&mut self, len: usize) -> Result<()> {
+        let id = match &self.upload_id {
+            Some(id) => id.clone(),
+            None => {
+                let id = block_on(self.inner.create_upload(&self.key))??;
+                self.upload_id = Some(id.clone());
+                id
+            }
+        };
+        while self.parts.len() >= self.inner.tuning.concurrency.max(1) {
+            let h = self.parts.pop_front().expect("parts in flight");
+            let part = Self::joined(block_on(h)?)?;
+            self.done.push(part);
+        }
+        let chunk = Bytes::from(self.buf.drain(..len).collect::<Vec<u8>>());
+        self.sent += chunk.len() as u64;
+        let fut = Arc::clone(&self.inner).upload_part(self.key.clone(), id, self.next, chunk);
+        self.next += 1;
+        self.parts.push_back(crate::runtime::runtime()?.spawn(fut));
+        Ok(())
+    }
+}
+
+impl std::io::Write for S3Staged {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        while self.buf.len() >= self.part_size {
+            self.send_part(self.part_size).map_err(|e| std::io::Error::other(e.message))?;
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Staged for S3Staged {
+    fn publish(mut self: Box<Self>) -> Result<()> {
+        let total = self.sent + self.buf.len() as u64;
+        let _progress = crate::runtime::progress::start(format!("Uploading {}", short_key(&self.key)), "bytes", total);
+        crate::runtime::progress::add("bytes", self.sent);
+        let res = (|| -> Result<()> {
+            if self.upload_id.is_none() {
+                let bytes = std::mem::take(&mut self.buf);
+                return block_on(self.inner.put_single(&self.key, bytes))?;
+            }
+            if !self.buf.is_empty() {
+                let n = self.buf.len();
+                self.send_part(n)?;
+            }
+            while let Some(h) = self.parts.pop_front() {
+                let part = Self::joined(block_on(h)?)?;
+                self.done.push(part);
+            }
+            let mut parts = std::mem::take(&mut self.done);
+            parts.sort_by_key(|p| p.part_number());
+            let id = self.upload_id.clone().expect("an upload");
+            block_on(self.inner.complete(&self.key, &id, parts))?
+        })();
+        // completed (or failed and aborted by drop)
+        self.published = res.is_ok();
+        res
+    }
+}
+
+impl Drop for S3Staged {
+    fn drop(&mut self) {
+        if self.published {
+            return;
+        }
+        for h in self.parts.drain(..) {
+            h.abort();
+        }
+        if let Some(id) = self.upload_id.take() {
+            let inner = Arc::clone(&self.inner);
+            let key = self.key.clone();
+            let _ = block_on(async move { inner.abort_upload(&key, &id).await });
+        }
+    }
+}
+
 impl Store for S3Store {
     fn create_new(&self, key: &str, bytes: &[u8]) -> Result<bool> {
         check_key(key)?;
@@ -1183,6 +1286,22 @@ impl Store for S3Store {
         // the total is set once the first range tells the object's size
         let _progress = crate::runtime::progress::start(format!("Downloading {}", short_key(key)), "bytes", 0);
         block_on(self.inner.get(key))?
+    }
+
+    fn stage(&self, key: &str) -> Result<Option<Box<dyn Staged>>> {
+        check_key(key)?;
+        Ok(Some(Box::new(S3Staged {
+            inner: Arc::clone(&self.inner),
+            key: key.to_string(),
+            buf: Vec::new(),
+            part_size: self.inner.tuning.part_size.max(MIN_PART),
+            upload_id: None,
+            parts: Default::default(),
+            done: Vec::new(),
+            next: 1,
+            sent: 0,
+            published: false,
+        })))
     }
 
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
