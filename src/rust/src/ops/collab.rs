@@ -57,6 +57,20 @@ fn manifest_versions(clone: &CloneCtx) -> Result<Vec<(String, String)>> {
     })
 }
 
+/// Fetch `remote`. A failure reads "Failed to fetch {what}: ..."; a
+/// network failure or an interrupt keeps its kind and hint, anything else
+/// is a git error with `hint`.
+pub(crate) fn fetch(repo: &Repo, remote: &str, creds: &Creds, what: &str, hint: &str) -> Result<()> {
+    repo.fetch(remote, creds).map_err(|e| {
+        let keep = matches!(e.kind, Kind::Network | Kind::Interrupted);
+        let out = Error::new(if keep { e.kind } else { Kind::Git }, format!("Failed to fetch {what}: {}", e.message));
+        match (keep, e.hint) {
+            (true, Some(h)) => out.with_hint(h),
+            _ => out.with_hint(hint),
+        }
+    })
+}
+
 /// Fetch `origin` and fast-forward the current branch.
 pub fn pull(clone: &CloneCtx) -> Result<Pulled> {
     let repo = Repo::open(&clone.path)?;
@@ -65,15 +79,7 @@ pub fn pull(clone: &CloneCtx) -> Result<Pulled> {
         return Err(Error::new(Kind::Git, "The data clone has no remote named origin"));
     }
     let before = manifest_versions(clone)?;
-    repo.fetch("origin", &clone.creds).map_err(|e| {
-        // a network failure or an interrupt keeps its kind and hint
-        let keep = matches!(e.kind, Kind::Network | Kind::Interrupted);
-        let out = Error::new(if keep { e.kind } else { Kind::Git }, format!("Failed to fetch from remote origin: {}", e.message));
-        match (keep, e.hint) {
-            (true, Some(h)) => out.with_hint(h),
-            _ => out.with_hint("Check your credentials and remote access."),
-        }
-    })?;
+    fetch(&repo, "origin", &clone.creds, "from remote origin", "Check your credentials and remote access.")?;
     let commits = repo.fast_forward("origin").map_err(|e| {
         Error::new(Kind::Conflict, format!("Merge conflict detected — manual resolution required: {}", e.message))
             .with_hint("Resolve the conflicting files (see git status), then re-run datom_pull().")
@@ -196,15 +202,7 @@ pub fn sync_dispatch_data(project: &Project, clone: &CloneCtx) -> Result<DataDis
 /// nothing in the working tree changes.
 pub fn behind(clone: &CloneCtx) -> Result<(usize, usize)> {
     let repo = Repo::open(&clone.path)?;
-    repo.fetch("origin", &clone.creds).map_err(|e| {
-        // a network failure or an interrupt keeps its kind and hint
-        let keep = matches!(e.kind, Kind::Network | Kind::Interrupted);
-        let out = Error::new(if keep { e.kind } else { Kind::Git }, format!("Failed to fetch from remote origin: {}", e.message));
-        match (keep, e.hint) {
-            (true, Some(h)) => out.with_hint(h),
-            _ => out.with_hint("Check your credentials and remote access."),
-        }
-    })?;
+    fetch(&repo, "origin", &clone.creds, "from remote origin", "Check your credentials and remote access.")?;
     repo.ahead_behind("origin")
 }
 
@@ -223,10 +221,7 @@ pub fn commit_files(clone: &CloneCtx, files: &[(String, Vec<u8>)], message: &str
     let Some(commit) = repo.commit_bytes(&bytes, message)? else {
         return Ok(before);
     };
-    if let Err(e) = repo.push("origin", &clone.creds) {
-        repo.move_branch(&before)?;
-        return Err(e);
-    }
+    super::write::push_or_undo(&repo, "origin", &clone.creds, "", Some(&before), super::write::Undo::Branch)?;
     repo.checkout_paths(&paths)?;
     Ok(commit)
 }
@@ -467,15 +462,12 @@ pub fn resync_table(project: &Project, clone: &CloneCtx, table: &str) -> Result<
     let repo = Repo::open(&clone.path)?;
     let meta_rel = layout::repo::metadata(table);
     let hist_rel = layout::repo::version_history(table);
+    let paths = [meta_rel.as_str(), hist_rel.as_str()];
     let before = repo.head_sha();
     let commit = repo
-        .commit_paths(&[meta_rel.as_str(), hist_rel.as_str()], &format!("Sync metadata for {table}"))
+        .commit_paths(&paths, &format!("Sync metadata for {table}"))
         .and_then(|c| {
-            repo.push("origin", &clone.creds).map(|_| c).inspect_err(|_| {
-                if let Some(b) = &before {
-                    let _ = repo.move_branch(b);
-                }
-            })
+            super::write::push_or_undo(&repo, "origin", &clone.creds, "", before.as_deref(), super::write::Undo::Staged(&paths)).map(|_| c)
         })
         .map_err(|e| {
             Error::new(e.kind, format!("Git commit/push failed for {table}. Storage sync aborted: {}", e.message))

@@ -165,35 +165,12 @@ pub fn to_r_rows(t: &ReadTable, parquet_sha: String, rows: Option<&[usize]>) -> 
 fn fill_strings(t: &ReadTable, col: usize, v: &Robj, pos: Option<&[u32]>) -> Result<()> {
     use extendr_ffi::{cetype_t, R_NaString, Rf_mkCharLenCE, SET_STRING_ELT, SEXP};
     use std::collections::HashMap;
-    use std::hash::{BuildHasherDefault, Hasher};
+    use crate::fxhash::FxBuild;
 
-    /// A fast, non-cryptographic hash (Fx mixing, splitmix finish) for a per-column cache.
-    #[derive(Default)]
-    struct Fx(u64);
-    impl Hasher for Fx {
-        fn write(&mut self, bytes: &[u8]) {
-            for chunk in bytes.chunks(8) {
-                let mut w = [0u8; 8];
-                w[..chunk.len()].copy_from_slice(chunk);
-                self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-            }
-        }
-        fn write_usize(&mut self, v: usize) {
-            self.0 = (self.0.rotate_left(5) ^ v as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-        fn finish(&self) -> u64 {
-            // splitmix64 finaliser: spread every input bit over the low bits
-            // the table indexes with.
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-    }
     let sx = unsafe { v.get() };
-    let mut cache: HashMap<&[u8], SEXP, BuildHasherDefault<Fx>> = HashMap::default();
+    let mut cache: HashMap<&[u8], SEXP, FxBuild> = HashMap::default();
     let mut last: Option<(&[u8], SEXP)> = None;
-    let mut by_addr: HashMap<(usize, usize), SEXP, BuildHasherDefault<Fx>> = HashMap::default();
+    let mut by_addr: HashMap<(usize, usize), SEXP, FxBuild> = HashMap::default();
     let mut err = None;
     t.for_each_str(col, |k, s| unsafe {
         // only the selected rows, at their output positions
