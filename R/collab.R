@@ -115,7 +115,9 @@ datom_pull <- function(conn) {
 #'
 #' @param conn A [datom_get_conn()] connection.
 #' @return Invisibly, a list with `connection`, `tables`, and for developers
-#'   `git` and `input_files`.
+#'   `git` and, when the clone has an `input_files/` folder, `input_files`:
+#'   its file counts as [datom_sync_manifest()] classifies them (`n_total`,
+#'   `n_new`, `n_changed`, `n_unchanged`, `n_unsupported`).
 #' @export
 #' @examples
 #' root <- file.path(tempdir(), "datom-status-example")
@@ -155,32 +157,25 @@ datom_status <- function(conn) {
     }
     if (!is.null(g$branch)) datom_inform("info", "Branch: {g$branch}")
     out$git <- list(uncommitted = g$uncommitted, branch = g$branch)
-    inbox <- file.path(conn$path, "input_files")
-    if (dir.exists(inbox)) out$input_files <- inbox_status(conn$path, inbox)
+    inbox <- engine(rs_inbox_status(conn))
+    if (!is.null(inbox)) out$input_files <- inbox_report(inbox)
   }
   invisible(out)
 }
 
-inbox_status <- function(path, inbox) {
-  files <- list.files(inbox, full.names = TRUE)
-  files <- files[!dir.exists(files)]
-  if (length(files) == 0L) {
+# The inbox line of datom_status() (counts from the engine's classification).
+inbox_report <- function(n) {
+  if (n$n_total == 0L) {
     datom_inform("info", "Input files: directory empty")
-    return(list(n_total = 0L, n_new = 0L, n_changed = 0L, n_unchanged = 0L))
-  }
-  man <- tryCatch(jsonlite_read(file.path(path, ".datom", "manifest.json")), error = function(e) NULL)
-  state <- vapply(files, function(f) {
-    t <- sub("\\.[^.]*$", "", basename(f))
-    known <- man$tables[[t]]$original_file_sha
-    if (is.null(known)) "new" else if (identical(known, engine(rs_sha256_file(f)))) "unchanged" else "changed"
-  }, "")
-  n_new <- sum(state == "new"); n_changed <- sum(state == "changed"); n_unch <- sum(state == "unchanged")
-  if (n_new + n_changed > 0) {
-    datom_inform("warning", "Input files: {n_new} new, {n_changed} changed, {n_unch} unchanged")
+  } else if (n$n_new + n$n_changed > 0L) {
+    uns <- if (n$n_unsupported > 0L) ", {n$n_unsupported} in an unsupported format" else ""
+    datom_inform("warning", paste0("Input files: {n$n_new} new, {n$n_changed} changed, {n$n_unchanged} unchanged", uns))
+  } else if (n$n_unsupported > 0L) {
+    datom_inform("warning", "Input files: {n$n_unchanged} unchanged, {n$n_unsupported} in an unsupported format")
   } else {
-    datom_inform("success", "Input files: all {n_unch} unchanged")
+    datom_inform("success", "Input files: all {n$n_unchanged} unchanged")
   }
-  list(n_total = length(files), n_new = n_new, n_changed = n_changed, n_unchanged = n_unch)
+  n
 }
 
 # Read a JSON file datom wrote (engine parser, R list out).

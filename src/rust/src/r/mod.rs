@@ -8,6 +8,7 @@ mod frame;
 mod result;
 mod secret;
 mod sexp;
+mod sync;
 mod value;
 
 use crate::error::{Error, Result};
@@ -1017,6 +1018,7 @@ extendr_module! {
     mod datom;
     use gov;
     use secret;
+    use sync;
     fn rs_hash;
     fn rs_check;
     fn rs_metadata_sha;
