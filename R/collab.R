@@ -35,14 +35,7 @@ datom_clone <- function(path, store, ...) {
   path <- abs_path(path)
   engine(rs_clone(store$data_repo_url, path, store$github_pat, branch))
   if (!is.null(store$gov_repo_url) && !is.null(store$governance)) {
-    gov_path <- gov_clone_path(store, path)
-    if (dir.exists(gov_path)) {
-      st <- engine(rs_git_status(gov_path))
-      if (length(st$uncommitted)) {
-        datom_abort("conflict", "Gov clone at {.path {gov_path}} has uncommitted changes; commit or stash before cloning.")
-      }
-    }
-    engine(rs_gov_ensure_clone(store$gov_repo_url, gov_path, store$github_pat))
+    engine(rs_join_gov(store$gov_repo_url, gov_clone_path(store, path), store$github_pat))
   }
   conn <- datom_get_conn(path = path, store = store)
   datom_inform("success", "Cloned {.val {conn$project_name}} to {.path {path}}")
@@ -404,16 +397,7 @@ validate_once <- function(conn, deep, quiet_ok = FALSE) {
   t <- v$tables
   tables <- data.frame(table = t$table, metadata_local = t$metadata_local, metadata_s3 = t$metadata_s3,
                        history_local = t$history_local, history_s3 = t$history_s3, data_s3 = t$data_s3,
-                       stringsAsFactors = FALSE)
-  tables$status <- vapply(seq_len(nrow(tables)), function(i) {
-    legacy <- c(if (!tables$metadata_s3[i]) "metadata_missing_s3", if (!tables$history_s3[i]) "history_missing_s3",
-                if (!tables$data_s3[i]) "data_missing_s3")
-    k <- unique(errors$kind[!is.na(errors$table) & errors$table == tables$table[i]])
-    if (!tables$metadata_s3[i] || !tables$history_s3[i]) k <- setdiff(k, c("missing_mirror", "unpublished_version"))
-    if (!tables$data_s3[i]) k <- setdiff(k, "missing_object")
-    k <- c(legacy, k)
-    if (length(k)) paste(k, collapse = ",") else "ok"
-  }, "")
+                       status = t$status, stringsAsFactors = FALSE)
   name_ok <- is.null(v$manifest_project) || identical(v$manifest_project, conn$project_name)
   if (!name_ok) {
     datom_inform("danger", "Project name mismatch: manifest says {v$manifest_project} but connection says {conn$project_name}")
@@ -459,15 +443,12 @@ validate_once <- function(conn, deep, quiet_ok = FALSE) {
 #' @examples
 #' is_valid_datom_repo(tempdir(), checks = c("git", "datom"))
 is_valid_datom_repo <- function(path, checks = c("all", "git", "datom", "renv"), verbose = FALSE) {
+  check_string(path, "path")
   checks <- match.arg(checks, several.ok = TRUE)
   if ("all" %in% checks) checks <- c("git", "datom", "renv")
-  sub <- c(
-    git_initialized = if ("git" %in% checks) dir.exists(file.path(path, ".git")) else NA,
-    datom_initialized = if ("datom" %in% checks) file.exists(file.path(path, ".datom", "project.yaml")) else NA,
-    datom_manifest = if ("datom" %in% checks) file.exists(file.path(path, ".datom", "manifest.json")) else NA,
-    renv_initialized = if ("renv" %in% checks) dir.exists(file.path(path, "renv")) else NA
-  )
-  sub <- sub[!is.na(sub)]
+  sub <- engine(rs_repo_checks(path))
+  group <- c(git_initialized = "git", datom_initialized = "datom", datom_manifest = "datom", renv_initialized = "renv")
+  sub <- sub[group[names(sub)] %in% checks]
   if (isTRUE(verbose)) {
     for (n in names(sub)) datom_inform(if (sub[[n]]) "success" else "danger", n)
   }

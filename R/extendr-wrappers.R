@@ -265,6 +265,14 @@ rs_keyring_delete <- function(service, username) .Call(wrap__rs_keyring_delete, 
 # datom looked; the value itself never leaves the engine.
 rs_secret_check <- function(x) .Call(wrap__rs_secret_check, x)
 
+# Clone (or check) the governance repo of a joining engineer.
+rs_join_gov <- function(url, path, token) .Call(wrap__rs_join_gov, url, path, token)
+
+# The structural checks of `is_valid_datom_repo()`: a named logical
+# vector (git_initialized, datom_initialized, datom_manifest,
+# renv_initialized).
+rs_repo_checks <- function(path) .Call(wrap__rs_repo_checks, path)
+
 # Scan and classify the inbox (`path`: NULL for the clone's
 # `input_files/`): list(dir, name, file, format, original_file_sha,
 # status), one element per file.

@@ -38,6 +38,37 @@ pub fn clone_repo(url: &str, path: &Path, creds: &Creds, branch: Option<&str>) -
     Ok(())
 }
 
+/// The governance clone of a joining engineer: cloned when absent, its
+/// remote checked when present. A present clone with uncommitted changes
+/// refuses before anything is fetched.
+pub fn join_gov(url: &str, path: &Path, creds: &Creds) -> Result<()> {
+    if path.join(".git").exists() && !Repo::open(path)?.uncommitted()?.is_empty() {
+        return Err(Error::new(
+            Kind::Conflict,
+            format!("Gov clone at {} has uncommitted changes; commit or stash before cloning.", path.display()),
+        ));
+    }
+    super::gov::ensure_clone(url, path, creds).map(|_| ())
+}
+
+/// The structural sub-checks of `is_valid_datom_repo()` (no network).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepoChecks {
+    pub git: bool,
+    pub datom: bool,
+    pub manifest: bool,
+    pub renv: bool,
+}
+
+pub fn repo_checks(path: &Path) -> RepoChecks {
+    RepoChecks {
+        git: path.join(".git").is_dir(),
+        datom: path.join(layout::repo::PROJECT_YAML).exists(),
+        manifest: path.join(layout::repo::MANIFEST).exists(),
+        renv: path.join("renv").is_dir(),
+    }
+}
+
 /// What a pull changed.
 pub struct Pulled {
     pub commits: usize,
@@ -244,6 +275,30 @@ pub struct TableCheck {
     pub history_local: bool,
     pub history_store: bool,
     pub data_store: bool,
+    /// `ok`, or what is wrong, comma-separated: the missing mirrors and
+    /// object first (`metadata_missing_s3`, `history_missing_s3`,
+    /// `data_missing_s3`), then the kinds of the table's other error
+    /// problems (those a missing file already explains left out).
+    pub status: String,
+}
+
+impl TableCheck {
+    fn set_status(&mut self, problems: &[Problem]) {
+        let mut k: Vec<&str> = Vec::new();
+        for (missing, what) in [(!self.metadata_store, "metadata_missing_s3"), (!self.history_store, "history_missing_s3"), (!self.data_store, "data_missing_s3")] {
+            if missing {
+                k.push(what);
+            }
+        }
+        let mirror_missing = !self.metadata_store || !self.history_store;
+        for p in problems.iter().filter(|p| p.severity == "error" && p.table.as_deref() == Some(self.table.as_str())) {
+            let explained = (mirror_missing && matches!(p.kind, "missing_mirror" | "unpublished_version")) || (!self.data_store && p.kind == "missing_object");
+            if !explained && !k.contains(&p.kind) {
+                k.push(p.kind);
+            }
+        }
+        self.status = if k.is_empty() { "ok".to_string() } else { k.join(",") };
+    }
 }
 
 /// One thing wrong between the record (origin's head) and the store, or in
@@ -319,7 +374,6 @@ pub fn validate(project: &Project, clone: &CloneCtx, deep: bool) -> Result<Valid
             }
         }
     }
-    let head = repo.head_sha().unwrap_or_default();
     let mut own: Vec<String> = vec![layout::repo::MANIFEST.to_string()];
     for t in clone_tables(&clone.path)? {
         own.push(layout::repo::metadata(&t));
@@ -426,9 +480,12 @@ pub fn validate(project: &Project, clone: &CloneCtx, deep: bool) -> Result<Valid
             history_store: project.store.exists(&project.key(&layout::data::version_history(t)))?,
             data_store,
             table: t.clone(),
+            status: String::new(),
         });
     }
-    let _ = head;
+    for c in &mut checks {
+        c.set_status(&problems);
+    }
     let local_manifest = clone.read_json(layout::repo::MANIFEST)?;
     Ok(Validation {
         manifest_local: local_manifest.is_some(),
@@ -477,4 +534,64 @@ pub fn resync_table(project: &Project, clone: &CloneCtx, table: &str) -> Result<
     let (target, _, _) = origin_head(&repo, clone)?;
     super::publish::publish(project, clone, &repo, &target, true).map_err(super::publish::after_push)?;
     Ok((sha, true, Some(commit)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(kind: &'static str, severity: &'static str, table: &str) -> Problem {
+        Problem { kind, severity, table: Some(table.to_string()), version: None, detail: String::new(), repair: String::new() }
+    }
+
+    fn check(table: &str, metadata: bool, history: bool, data: bool) -> TableCheck {
+        TableCheck {
+            table: table.into(),
+            metadata_local: true,
+            metadata_store: metadata,
+            history_local: true,
+            history_store: history,
+            data_store: data,
+            status: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_table_status_names_missing_files_first_and_nothing_twice() {
+        let problems = [
+            problem("missing_mirror", "error", "ae"),
+            problem("unpublished_version", "error", "ae"),
+            problem("stale_mirror", "error", "ae"),
+            problem("stale_mirror", "error", "ae"),
+            problem("missing_object", "error", "dm"),
+            problem("orphan_object", "info", "dm"),
+            problem("stale_mirror", "error", "lb"),
+        ];
+        for (mut c, want) in [
+            (check("ae", false, true, true), "metadata_missing_s3,stale_mirror"),
+            (check("ae", true, true, true), "missing_mirror,unpublished_version,stale_mirror"),
+            (check("dm", true, true, false), "data_missing_s3"),
+            (check("dm", true, true, true), "missing_object"),
+            (check("lb", true, false, false), "history_missing_s3,data_missing_s3,stale_mirror"),
+            (check("vs", true, true, true), "ok"),
+        ] {
+            c.set_status(&problems);
+            assert_eq!(c.status, want, "{}", c.table);
+        }
+    }
+
+    #[test]
+    fn repo_checks_and_a_dirty_gov_clone() {
+        let d = crate::testutil::scratch_dir("collab-checks");
+        assert_eq!(repo_checks(&d), RepoChecks { git: false, datom: false, manifest: false, renv: false });
+        let repo = Repo::init(&d).unwrap();
+        std::fs::create_dir_all(d.join(".datom")).unwrap();
+        std::fs::write(d.join(layout::repo::PROJECT_YAML), "x").unwrap();
+        assert_eq!(repo_checks(&d), RepoChecks { git: true, datom: true, manifest: false, renv: false });
+        // a gov clone with a change of the user's is never touched
+        let e = join_gov("file:///nowhere.git", &d, &Creds::default()).unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        assert!(e.message.contains("uncommitted changes"), "{}", e.message);
+        drop(repo);
+    }
 }

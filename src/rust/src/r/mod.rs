@@ -7,8 +7,8 @@ mod gov;
 mod frame;
 mod result;
 mod secret;
+mod collab;
 mod sexp;
-mod sync;
 mod value;
 
 use crate::error::{Error, Result};
@@ -977,7 +977,7 @@ fn rs_validate(conn: Robj, deep: bool) -> Robj {
         let v = crate::ops::collab::validate(&project, &clone, deep)?;
         let t = &v.tables;
         let tables = list_named(
-            &["table", "metadata_local", "metadata_s3", "history_local", "history_s3", "data_s3"],
+            &["table", "metadata_local", "metadata_s3", "history_local", "history_s3", "data_s3", "status"],
             vec![
                 t.iter().map(|x| x.table.clone()).collect::<Vec<_>>().into(),
                 t.iter().map(|x| x.metadata_local).collect::<Vec<_>>().into(),
@@ -985,6 +985,7 @@ fn rs_validate(conn: Robj, deep: bool) -> Robj {
                 t.iter().map(|x| x.history_local).collect::<Vec<_>>().into(),
                 t.iter().map(|x| x.history_store).collect::<Vec<_>>().into(),
                 t.iter().map(|x| x.data_store).collect::<Vec<_>>().into(),
+                t.iter().map(|x| x.status.clone()).collect::<Vec<_>>().into(),
             ],
         )?;
         let p = &v.problems;
@@ -1018,7 +1019,7 @@ extendr_module! {
     mod datom;
     use gov;
     use secret;
-    use sync;
+    use collab;
     fn rs_hash;
     fn rs_check;
     fn rs_metadata_sha;

@@ -1,5 +1,5 @@
-//! Bindings of the batch import (`crate::ops::sync`): the inbox scan and
-//! the plan of a `datom_sync()`.
+//! Bindings of the collaboration flows (`crate::ops::collab`) and the batch
+//! import (`crate::ops::sync`: the inbox scan, the plan of a `datom_sync()`).
 
 use super::conn;
 use super::result::guard;
@@ -82,8 +82,33 @@ fn rs_sync_plan(conn: Robj, name: Robj, format: Robj, status: Robj) -> Robj {
     })
 }
 
+/// Clone (or check) the governance repo of a joining engineer.
+#[extendr]
+fn rs_join_gov(url: &str, path: &str, token: Robj) -> Robj {
+    guard(|| {
+        let creds = crate::git::Creds { token: super::secret::secret_value(sexp(&token))? };
+        crate::ops::collab::join_gov(url, Path::new(path), &creds)?;
+        Ok(().into())
+    })
+}
+
+/// The structural checks of `is_valid_datom_repo()`: a named logical
+/// vector (git_initialized, datom_initialized, datom_manifest,
+/// renv_initialized).
+#[extendr]
+fn rs_repo_checks(path: &str) -> Robj {
+    guard(|| {
+        let c = crate::ops::collab::repo_checks(Path::new(path));
+        let mut r: Robj = vec![c.git, c.datom, c.manifest, c.renv].into();
+        r.set_names(["git_initialized", "datom_initialized", "datom_manifest", "renv_initialized"]).map_err(super::result::rerr)?;
+        Ok(r)
+    })
+}
+
 extendr_module! {
-    mod sync;
+    mod collab;
+    fn rs_join_gov;
+    fn rs_repo_checks;
     fn rs_inbox_scan;
     fn rs_inbox_status;
     fn rs_sync_plan;
