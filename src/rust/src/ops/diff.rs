@@ -725,7 +725,11 @@ pub fn diff_tables(a: &ReadTable, b: &ReadTable, keys: &[String]) -> Result<Diff
     // positions in `pairs` whose cells differ
     let per_col: Vec<Vec<u32>> = {
         let work: Vec<(&Col<'_>, &Col<'_>, bool)> = compare.iter().map(|&(ci, cj, n)| (col_a(ci), col_b(cj), n)).collect();
-        crate::par::map(&work, 2, |&(x, y, n)| differing(x, y, n, &pairs))?
+        let order: Vec<usize> = (0..work.len()).collect();
+        crate::par::par_map(&order, 2, |k| {
+            let (x, y, n) = work[k];
+            differing(x, y, n, &pairs)
+        })?
     };
     // cells ordered by row of `to`, then by column (in `to` order)
     let mut hits: Vec<(u32, u32)> = per_col.iter().enumerate().flat_map(|(c, v)| v.iter().map(move |&p| (p, c as u32))).collect();
