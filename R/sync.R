@@ -94,6 +94,10 @@ datom_sync_manifest <- function(conn, path = NULL, pattern = "*") {
 #' reverted to older bytes makes the older content current again and reuses
 #' its stored object.
 #'
+#' A row in a format datom does not import is an error whatever its
+#' `status` says, and so is a status other than the four above; neither
+#' stops the other rows.
+#'
 #' A progress bar is shown in interactive sessions. If a write is rejected
 #' because the data repo moved on (someone else pushed), the sync stops:
 #' run [datom_pull()], then scan and sync again.
