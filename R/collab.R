@@ -35,14 +35,7 @@ datom_clone <- function(path, store, ...) {
   path <- abs_path(path)
   engine(rs_clone(store$data_repo_url, path, store$github_pat, branch))
   if (!is.null(store$gov_repo_url) && !is.null(store$governance)) {
-    gov_path <- gov_clone_path(store, path)
-    if (dir.exists(gov_path)) {
-      st <- engine(rs_git_status(gov_path))
-      if (length(st$uncommitted)) {
-        datom_abort("conflict", "Gov clone at {.path {gov_path}} has uncommitted changes; commit or stash before cloning.")
-      }
-    }
-    engine(rs_gov_ensure_clone(store$gov_repo_url, gov_path, store$github_pat))
+    engine(rs_join_gov(store$gov_repo_url, gov_clone_path(store, path), store$github_pat))
   }
   conn <- datom_get_conn(path = path, store = store)
   datom_inform("success", "Cloned {.val {conn$project_name}} to {.path {path}}")
@@ -115,7 +108,9 @@ datom_pull <- function(conn) {
 #'
 #' @param conn A [datom_get_conn()] connection.
 #' @return Invisibly, a list with `connection`, `tables`, and for developers
-#'   `git` and `input_files`.
+#'   `git` and, when the clone has an `input_files/` folder, `input_files`:
+#'   its file counts as [datom_sync_manifest()] classifies them (`n_total`,
+#'   `n_new`, `n_changed`, `n_unchanged`, `n_unsupported`).
 #' @export
 #' @examples
 #' root <- file.path(tempdir(), "datom-status-example")
@@ -155,32 +150,25 @@ datom_status <- function(conn) {
     }
     if (!is.null(g$branch)) datom_inform("info", "Branch: {g$branch}")
     out$git <- list(uncommitted = g$uncommitted, branch = g$branch)
-    inbox <- file.path(conn$path, "input_files")
-    if (dir.exists(inbox)) out$input_files <- inbox_status(conn$path, inbox)
+    inbox <- engine(rs_inbox_status(conn))
+    if (!is.null(inbox)) out$input_files <- inbox_report(inbox)
   }
   invisible(out)
 }
 
-inbox_status <- function(path, inbox) {
-  files <- list.files(inbox, full.names = TRUE)
-  files <- files[!dir.exists(files)]
-  if (length(files) == 0L) {
+# The inbox line of datom_status() (counts from the engine's classification).
+inbox_report <- function(n) {
+  if (n$n_total == 0L) {
     datom_inform("info", "Input files: directory empty")
-    return(list(n_total = 0L, n_new = 0L, n_changed = 0L, n_unchanged = 0L))
-  }
-  man <- tryCatch(jsonlite_read(file.path(path, ".datom", "manifest.json")), error = function(e) NULL)
-  state <- vapply(files, function(f) {
-    t <- sub("\\.[^.]*$", "", basename(f))
-    known <- man$tables[[t]]$original_file_sha
-    if (is.null(known)) "new" else if (identical(known, engine(rs_sha256_file(f)))) "unchanged" else "changed"
-  }, "")
-  n_new <- sum(state == "new"); n_changed <- sum(state == "changed"); n_unch <- sum(state == "unchanged")
-  if (n_new + n_changed > 0) {
-    datom_inform("warning", "Input files: {n_new} new, {n_changed} changed, {n_unch} unchanged")
+  } else if (n$n_new + n$n_changed > 0L) {
+    uns <- if (n$n_unsupported > 0L) ", {n$n_unsupported} in an unsupported format" else ""
+    datom_inform("warning", paste0("Input files: {n$n_new} new, {n$n_changed} changed, {n$n_unchanged} unchanged", uns))
+  } else if (n$n_unsupported > 0L) {
+    datom_inform("warning", "Input files: {n$n_unchanged} unchanged, {n$n_unsupported} in an unsupported format")
   } else {
-    datom_inform("success", "Input files: all {n_unch} unchanged")
+    datom_inform("success", "Input files: all {n$n_unchanged} unchanged")
   }
-  list(n_total = length(files), n_new = n_new, n_changed = n_changed, n_unchanged = n_unch)
+  n
 }
 
 # Read a JSON file datom wrote (engine parser, R list out).
@@ -409,16 +397,7 @@ validate_once <- function(conn, deep, quiet_ok = FALSE) {
   t <- v$tables
   tables <- data.frame(table = t$table, metadata_local = t$metadata_local, metadata_s3 = t$metadata_s3,
                        history_local = t$history_local, history_s3 = t$history_s3, data_s3 = t$data_s3,
-                       stringsAsFactors = FALSE)
-  tables$status <- vapply(seq_len(nrow(tables)), function(i) {
-    legacy <- c(if (!tables$metadata_s3[i]) "metadata_missing_s3", if (!tables$history_s3[i]) "history_missing_s3",
-                if (!tables$data_s3[i]) "data_missing_s3")
-    k <- unique(errors$kind[!is.na(errors$table) & errors$table == tables$table[i]])
-    if (!tables$metadata_s3[i] || !tables$history_s3[i]) k <- setdiff(k, c("missing_mirror", "unpublished_version"))
-    if (!tables$data_s3[i]) k <- setdiff(k, "missing_object")
-    k <- c(legacy, k)
-    if (length(k)) paste(k, collapse = ",") else "ok"
-  }, "")
+                       status = t$status, stringsAsFactors = FALSE)
   name_ok <- is.null(v$manifest_project) || identical(v$manifest_project, conn$project_name)
   if (!name_ok) {
     datom_inform("danger", "Project name mismatch: manifest says {v$manifest_project} but connection says {conn$project_name}")
@@ -464,15 +443,12 @@ validate_once <- function(conn, deep, quiet_ok = FALSE) {
 #' @examples
 #' is_valid_datom_repo(tempdir(), checks = c("git", "datom"))
 is_valid_datom_repo <- function(path, checks = c("all", "git", "datom", "renv"), verbose = FALSE) {
+  check_string(path, "path")
   checks <- match.arg(checks, several.ok = TRUE)
   if ("all" %in% checks) checks <- c("git", "datom", "renv")
-  sub <- c(
-    git_initialized = if ("git" %in% checks) dir.exists(file.path(path, ".git")) else NA,
-    datom_initialized = if ("datom" %in% checks) file.exists(file.path(path, ".datom", "project.yaml")) else NA,
-    datom_manifest = if ("datom" %in% checks) file.exists(file.path(path, ".datom", "manifest.json")) else NA,
-    renv_initialized = if ("renv" %in% checks) dir.exists(file.path(path, "renv")) else NA
-  )
-  sub <- sub[!is.na(sub)]
+  sub <- engine(rs_repo_checks(path))
+  group <- c(git_initialized = "git", datom_initialized = "datom", datom_manifest = "datom", renv_initialized = "renv")
+  sub <- sub[group[names(sub)] %in% checks]
   if (isTRUE(verbose)) {
     for (n in names(sub)) datom_inform(if (sub[[n]]) "success" else "danger", n)
   }

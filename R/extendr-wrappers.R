@@ -269,3 +269,24 @@ rs_keyring_delete <- function(service, username) .Call(wrap__rs_keyring_delete, 
 # datom looked; the value itself never leaves the engine.
 rs_secret_check <- function(x) .Call(wrap__rs_secret_check, x)
 
+# Clone (or check) the governance repo of a joining engineer.
+rs_join_gov <- function(url, path, token) .Call(wrap__rs_join_gov, url, path, token)
+
+# The structural checks of `is_valid_datom_repo()`: a named logical
+# vector (git_initialized, datom_initialized, datom_manifest,
+# renv_initialized).
+rs_repo_checks <- function(path) .Call(wrap__rs_repo_checks, path)
+
+# Scan and classify the inbox (`path`: NULL for the clone's
+# `input_files/`): list(dir, name, file, format, original_file_sha,
+# status), one element per file.
+rs_inbox_scan <- function(conn, path, pattern) .Call(wrap__rs_inbox_scan, conn, path, pattern)
+
+# The inbox line of `datom_status()`: NULL (the clone has no inbox) or
+# list(n_total, n_new, n_changed, n_unchanged, n_unsupported).
+rs_inbox_status <- function(conn) .Call(wrap__rs_inbox_status, conn)
+
+# What `datom_sync()` does with its manifest's rows: list(result (NA:
+# imported), error, import (1-based rows, in order), finish).
+rs_sync_plan <- function(conn, name, format, status) .Call(wrap__rs_sync_plan, conn, name, format, status)
+

@@ -1,7 +1,7 @@
 # Batch import of raw extracts: scan the inbox, import what is new or changed.
 
-# Formats datom imports (FORMATS.md 7): the engine's allowlist
-# (rs_import_format / rs_import_formats), flat tabular formats only.
+# The inbox is scanned and classified, and a sync planned, by the engine
+# (ops::sync): R reads the files (its readers) and writes each table.
 
 # Optional packages that read some formats.
 sync_format_package <- c(sas7bdat = "haven", xpt = "haven", sav = "haven", zsav = "haven", por = "haven",
@@ -55,31 +55,18 @@ sync_manifest_columns <- c("name", "file", "format", "original_file_sha", "statu
 datom_sync_manifest <- function(conn, path = NULL, pattern = "*") {
   check_sync_developer(conn)
   check_string(pattern, "pattern")
-  path <- sync_input_dir(conn, path)
-  files <- inbox_files(path)
-  files <- files[grepl(utils::glob2rx(pattern), basename(files))]
-  if (!length(files)) {
-    datom_inform("info", "No files found in {.path {path}} matching {.val {pattern}}.")
-    return(empty_sync_manifest())
+  if (!is.null(path)) path <- abs_path(check_string(path, "path"))
+  s <- engine(rs_inbox_scan(conn, path, pattern))
+  out <- data.frame(name = s$name, file = s$file, format = s$format, original_file_sha = s$original_file_sha,
+                    status = s$status, stringsAsFactors = FALSE)
+  if (!nrow(out)) {
+    datom_inform("info", "No files found in {.path {s$dir}} matching {.val {pattern}}.")
+    return(out)
   }
-  base <- basename(files)
-  has_ext <- grepl(".", base, fixed = TRUE)
-  format <- ifelse(has_ext, sub("^.*\\.", "", base), "")
-  name <- ifelse(has_ext, sub("\\.[^.]*$", "", base), base)
-  sha <- vapply(files, function(f) engine(rs_sha256_file(f)), "", USE.NAMES = FALSE)
-  known <- local_manifest_tables(conn)
-  status <- vapply(seq_along(files), function(i) {
-    if (is.null(rs_import_format(format[i]))) return("unsupported_format")
-    entry <- known[[name[i]]]
-    if (is.null(entry)) return("new")
-    if (identical(entry$original_file_sha, sha[i])) "unchanged" else "changed"
-  }, "")
-  out <- data.frame(name = name, file = files, format = format, original_file_sha = sha, status = status,
-                    stringsAsFactors = FALSE)
   n <- nrow(out)
-  n_new <- sum(status == "new"); n_chg <- sum(status == "changed"); n_unch <- sum(status == "unchanged")
+  n_new <- sum(out$status == "new"); n_chg <- sum(out$status == "changed"); n_unch <- sum(out$status == "unchanged")
   datom_inform("info", "Scanned {n} file{?s}: {n_new} new, {n_chg} changed, {n_unch} unchanged")
-  uns <- out$file[status == "unsupported_format"]
+  uns <- out$file[out$status == "unsupported_format"]
   if (length(uns)) {
     k <- length(uns)
     datom_inform("warning", "{k} file{?s} in an unsupported format: {.file {basename(uns)}}")
@@ -106,6 +93,10 @@ datom_sync_manifest <- function(conn, path = NULL, pattern = "*") {
 #' table's but whose bytes changed becomes a metadata-only version; a file
 #' reverted to older bytes makes the older content current again and reuses
 #' its stored object.
+#'
+#' A row in a format datom does not import is an error whatever its
+#' `status` says, and so is a status other than the four above; neither
+#' stops the other rows.
 #'
 #' A progress bar is shown in interactive sessions. If a write is rejected
 #' because the data repo moved on (someone else pushed), the sync stops:
@@ -163,14 +154,14 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
     datom_abort("input", "{.arg continue_on_error} must be TRUE or FALSE.")
   }
   out <- manifest
-  n_rows <- nrow(out)
-  out$result <- rep(NA_character_, n_rows)
-  out$error <- rep(NA_character_, n_rows)
-  status <- as.character(out$status)
-  fmt <- tolower(as.character(out$format))
-  act <- which(status %in% c("new", "changed"))
+  # what to import, skip or refuse: the engine's plan
+  plan <- engine(rs_sync_plan(conn, as.character(out$name), as.character(out$format), as.character(out$status)))
+  out$result <- plan$result
+  out$error <- plan$error
+  act <- plan$import
 
   # 0. optional readers, before any work
+  fmt <- tolower(as.character(out$format))
   need <- unique(unname(sync_format_package[fmt[act]]))
   need <- need[!is.na(need)]
   absent <- need[!vapply(need, has_package, TRUE)]
@@ -183,37 +174,16 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
   }
 
   # 1. unsupported formats never block the other rows
-  uns <- which(status == "unsupported_format")
+  uns <- which(out$status == "unsupported_format")
   if (length(uns)) {
-    out$result[uns] <- "error"
-    out$error[uns] <- unsupported_advice(out$format[uns])
     k <- length(uns)
     datom_inform("danger", "{k} file{?s} in an unsupported format, not synced: {.file {basename(out$file[uns])}}")
   }
-  out$result[status == "unchanged"] <- "skipped"
-  # 1b. an import cut short reads as unchanged (the clone has its version):
-  # a table whose object never reached the store is imported again (the
-  # same write completes it); a push or publication left undone is finished
-  # by the engine
-  unch <- which(status == "unchanged")
-  finish_repo <- FALSE
-  if (length(unch)) {
-    u <- engine(rs_write_unfinished(conn, as.character(out$name[unch])))
-    redo <- unch[u$missing_object]
-    out$result[redo] <- NA_character_
-    act <- c(act, redo)
-    finish_repo <- isTRUE(u$repo) && !length(act)
-  }
-  other <- which(is.na(out$result) & !seq_len(n_rows) %in% act)
-  if (length(other)) {
-    out$result[other] <- "error"
-    out$error[other] <- sprintf("Unknown status %s: expected new, changed, unchanged or unsupported_format.",
-                                encodeString(status[other], quote = "\""))
-  }
 
-  # 2. nothing to do
+  # 2. nothing to do (an import cut short whose push or publication was
+  # left undone is finished)
   if (!length(act)) {
-    if (finish_repo) {
+    if (plan$finish) {
       done <- engine(rs_write_finish(conn))
       if (length(done)) datom_inform("success", "Completed the interrupted sync: {done}.")
     } else {
@@ -240,7 +210,7 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
   if (show_bar) cli::cli_progress_bar("Syncing", total = n, clear = TRUE)
   for (i in act) {
     name <- out$name[i]
-    st <- status[i]
+    st <- as.character(out$status[i])
     res <- tryCatch(
       sync_one(conn, name = name, file = out$file[i], format = out$format[i], status = st),
       error = function(e) e
@@ -299,50 +269,6 @@ check_sync_developer <- function(conn, call = sys.call(-1)) {
 
 has_package <- function(pkg) requireNamespace(pkg, quietly = TRUE)
 
-sync_input_dir <- function(conn, path, call = sys.call(-1)) {
-  if (is.null(path)) {
-    path <- file.path(conn$path, "input_files")
-  } else {
-    check_string(path, "path", call = call)
-  }
-  path <- abs_path(path)
-  if (!dir.exists(path)) {
-    datom_abort("not_found", "Input directory not found: {.path {path}}.",
-      "Create it and place the files to import inside.", call = call)
-  }
-  path
-}
-
-# Non-hidden files of a flat folder; any subdirectory aborts.
-inbox_files <- function(path, call = sys.call(-1)) {
-  entries <- list.files(path, all.files = FALSE, full.names = TRUE, no.. = TRUE, include.dirs = TRUE)
-  dirs <- entries[dir.exists(entries)]
-  if (length(dirs)) {
-    datom_abort("input", "Input directory must be flat (no subdirectories): {.file {basename(dirs)}}.",
-      "Move the files of each subdirectory up into {.path {path}} (one file per table) or elsewhere.", call = call)
-  }
-  sort(entries, method = "radix")  # byte order: the same in every locale
-}
-
-# Tables of the data clone's manifest (git copy).
-local_manifest_tables <- function(conn) {
-  f <- file.path(conn$path, ".datom", "manifest.json")
-  if (!file.exists(f)) return(list())
-  jsonlite_read(f)$tables %||% list()
-}
-
-empty_sync_manifest <- function() {
-  data.frame(name = character(), file = character(), format = character(), original_file_sha = character(),
-             status = character(), stringsAsFactors = FALSE)
-}
-
-unsupported_advice <- function(format) {
-  sprintf(
-    "Unsupported format %s: datom imports %s. Convert the file to CSV or parquet, or read it yourself and call datom_write().",
-    encodeString(format, quote = "\""), paste(rs_import_formats(), collapse = ", ")
-  )
-}
-
 # Exported function `fun` of an optional package (looked up at run time).
 optional_fun <- function(pkg, fun) {
   if (!has_package(pkg)) {
@@ -369,7 +295,8 @@ read_input_file <- function(file, format) {
     dta = optional_fun("haven", "read_dta")(file),
     xls = ,
     xlsx = optional_fun("readxl", "read_excel")(file),
-    datom_abort("unsupported", unsupported_advice(format))
+    # the engine's plan never imports another format
+    datom_abort("unsupported", "datom has no reader for {.val {format}} files.")
   )
   if (!is.data.frame(df)) {
     datom_abort("input", "{.file {basename(file)}} did not produce a data frame (got {.obj_type_friendly {df}}).")

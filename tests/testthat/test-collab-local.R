@@ -66,7 +66,12 @@ test_that("status, summary, validate and repair", {
   file.copy(system.file("extdata", "dm.csv", package = "datom"), file.path(p$clone, "input_files", "dm.csv"))
   st <- quietly(datom_status(p$conn))
   expect_identical(st$git$uncommitted, "notes.md")
-  expect_identical(st$input_files$n_new, 1L)
+  # classified as datom_sync_manifest() does: dm is a table already, so
+  # dm.csv is "changed" (datom_status() used to count it as new)
+  expect_identical(st$input_files[c("n_total", "n_new", "n_changed")], list(n_total = 1L, n_new = 0L, n_changed = 1L))
+  expect_identical(quietly(datom_sync_manifest(p$conn))$status, "changed")
+  writeLines("x", file.path(p$clone, "input_files", "notes.md"))
+  expect_identical(quietly(datom_status(p$conn))$input_files$n_unsupported, 1L)
   s <- datom_summary(p$conn)
   expect_s3_class(s, "datom_summary")
   expect_identical(s$table_count, 2L)

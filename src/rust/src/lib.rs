@@ -6,12 +6,14 @@
 pub mod column;
 pub mod error;
 pub mod failpoint;
+pub(crate) mod fxhash;
 pub mod git;
 pub mod github;
 pub mod identity;
 pub mod layout;
 pub mod model;
 pub mod ops;
+pub(crate) mod par;
 pub mod runtime;
 pub mod secret;
 pub mod store;

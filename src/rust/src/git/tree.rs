@@ -13,6 +13,10 @@ fn oid(s: &str) -> Result<Oid> {
     Oid::from_str(s).map_err(|e| git_err("oid", e))
 }
 
+fn blob_id(bytes: &[u8]) -> Result<Oid> {
+    Oid::hash_object(ObjectType::Blob, bytes).map_err(|e| git_err("hash", e))
+}
+
 impl Repo {
     /// Is `sha` a commit in this repository's object database?
     pub fn has_commit(&self, sha: &str) -> bool {
@@ -214,21 +218,37 @@ impl Repo {
         self.repo.reset(&obj, git2::ResetType::Soft, None).map_err(|e| git_err("reset", e))
     }
 
+    /// A path as committed at `commit`: its bytes and blob id (`None`:
+    /// absent there, or no commit).
+    fn blob_at(&self, commit: Option<&str>, p: &str) -> Result<(Option<Vec<u8>>, Option<Oid>)> {
+        let bytes = match commit {
+            Some(c) => self.read_at(c, p)?,
+            None => None,
+        };
+        let id = bytes.as_deref().map(blob_id).transpose()?;
+        Ok((bytes, id))
+    }
+
+    /// A path's working-tree bytes and staged blob id.
+    fn local_state(&self, index: &git2::Index, p: &str) -> Result<(Option<Vec<u8>>, Option<Oid>)> {
+        let file = std::fs::read(self.workdir()?.join(p)).ok();
+        Ok((file, index.get_path(Path::new(p), 0).map(|e| e.id)))
+    }
+
+    /// Reset the index entries of `paths` to `commit` (`git reset <commit>
+    /// -- <paths>`); the working tree is untouched.
+    pub fn unstage(&self, commit: &str, paths: &[&str]) -> Result<()> {
+        let obj = self.repo.find_object(oid(commit)?, None).map_err(|e| git_err("object", e))?;
+        self.repo.reset_default(Some(&obj), paths.iter().copied()).map_err(|e| git_err("reset", e))
+    }
+
     /// Of `paths`, those whose index or working-tree state differs from HEAD.
     pub fn dirty_of(&self, paths: &[&str]) -> Result<Vec<String>> {
         let head = self.head_sha();
-        let wd = self.workdir()?.to_path_buf();
         let index = self.repo.index().map_err(|e| git_err("index", e))?;
         let mut out = Vec::new();
         for p in paths {
-            let at_head = match &head {
-                Some(h) => self.read_at(h, p)?,
-                None => None,
-            };
-            let file = std::fs::read(wd.join(p)).ok();
-            let staged = index.get_path(Path::new(p), 0).map(|e| e.id);
-            let head_id = at_head.as_ref().map(|b| Oid::hash_object(ObjectType::Blob, b)).transpose().map_err(|e| git_err("hash", e))?;
-            if file != at_head || staged != head_id {
+            if self.local_state(&index, p)? != self.blob_at(head.as_deref(), p)? {
                 out.push(p.to_string());
             }
         }
@@ -243,27 +263,20 @@ impl Repo {
         if dirty.is_empty() {
             return Ok(dirty);
         }
+        let head = self.head_sha();
         let parent = self
             .head_oid()
             .and_then(|o| self.repo.find_commit(o).ok())
             .and_then(|c| c.parent_id(0).ok())
             .map(|o| o.to_string());
-        let wd = self.workdir()?.to_path_buf();
         let index = self.repo.index().map_err(|e| git_err("index", e))?;
         let mut foreign = Vec::new();
         for p in &dirty {
-            let prev = match &parent {
-                Some(h) => self.read_at(h, p)?,
-                None => None,
-            };
-            let file = std::fs::read(wd.join(p)).ok();
-            let staged = index.get_path(Path::new(p), 0).map(|e| e.id);
-            let prev_id = prev.as_ref().map(|b| Oid::hash_object(ObjectType::Blob, b)).transpose().map_err(|e| git_err("hash", e))?;
-            let head_id = match self.head_sha() {
-                Some(h) => self.read_at(&h, p)?.map(|b| Oid::hash_object(ObjectType::Blob, &b)).transpose().map_err(|e| git_err("hash", e))?,
-                None => None,
-            };
-            let interrupted = parent.is_some() && (file == prev || file.as_ref().map(|f| Oid::hash_object(ObjectType::Blob, f).ok()) == Some(head_id)) && (staged == prev_id || staged == head_id);
+            let (file, staged) = self.local_state(&index, p)?;
+            let (prev, prev_id) = self.blob_at(parent.as_deref(), p)?;
+            let (_, head_id) = self.blob_at(head.as_deref(), p)?;
+            let file_at_head = file.as_deref().map(|f| blob_id(f).ok()) == Some(head_id);
+            let interrupted = parent.is_some() && (file == prev || file_at_head) && (staged == prev_id || staged == head_id);
             if !interrupted {
                 foreign.push(p.clone());
             }

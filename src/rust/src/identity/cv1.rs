@@ -276,7 +276,7 @@ pub fn hash_table(columns: &[NamedColumn<'_>], nrow: usize, threads: usize) -> T
     // its share and reports progress between columns).
     let mut order: Vec<usize> = (0..columns.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(weights[i]));
-    let digests = crate::table::par_map(&order, threads, |i| column_digest(&columns[i].name, &columns[i].column))
+    let digests = crate::par::par_map(&order, threads, |i| column_digest(&columns[i].name, &columns[i].column))
         // a worker's panic is re-raised (never an empty digest): the
         // binding layer's guard turns it into datom_error_internal
         .unwrap_or_else(|e| panic!("{}", e.message));

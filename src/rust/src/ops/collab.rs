@@ -38,6 +38,37 @@ pub fn clone_repo(url: &str, path: &Path, creds: &Creds, branch: Option<&str>) -
     Ok(())
 }
 
+/// The governance clone of a joining engineer: cloned when absent, its
+/// remote checked when present. A present clone with uncommitted changes
+/// refuses before anything is fetched.
+pub fn join_gov(url: &str, path: &Path, creds: &Creds) -> Result<()> {
+    if path.join(".git").exists() && !Repo::open(path)?.uncommitted()?.is_empty() {
+        return Err(Error::new(
+            Kind::Conflict,
+            format!("Gov clone at {} has uncommitted changes; commit or stash before cloning.", path.display()),
+        ));
+    }
+    super::gov::ensure_clone(url, path, creds).map(|_| ())
+}
+
+/// The structural sub-checks of `is_valid_datom_repo()` (no network).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepoChecks {
+    pub git: bool,
+    pub datom: bool,
+    pub manifest: bool,
+    pub renv: bool,
+}
+
+pub fn repo_checks(path: &Path) -> RepoChecks {
+    RepoChecks {
+        git: path.join(".git").is_dir(),
+        datom: path.join(layout::repo::PROJECT_YAML).exists(),
+        manifest: path.join(layout::repo::MANIFEST).exists(),
+        renv: path.join("renv").is_dir(),
+    }
+}
+
 /// What a pull changed.
 pub struct Pulled {
     pub commits: usize,
@@ -57,6 +88,20 @@ fn manifest_versions(clone: &CloneCtx) -> Result<Vec<(String, String)>> {
     })
 }
 
+/// Fetch `remote`. A failure reads "Failed to fetch {what}: ..."; a
+/// network failure or an interrupt keeps its kind and hint, anything else
+/// is a git error with `hint`.
+pub(crate) fn fetch(repo: &Repo, remote: &str, creds: &Creds, what: &str, hint: &str) -> Result<()> {
+    repo.fetch(remote, creds).map_err(|e| {
+        let keep = matches!(e.kind, Kind::Network | Kind::Interrupted);
+        let out = Error::new(if keep { e.kind } else { Kind::Git }, format!("Failed to fetch {what}: {}", e.message));
+        match (keep, e.hint) {
+            (true, Some(h)) => out.with_hint(h),
+            _ => out.with_hint(hint),
+        }
+    })
+}
+
 /// Fetch `origin` and fast-forward the current branch.
 pub fn pull(clone: &CloneCtx) -> Result<Pulled> {
     let repo = Repo::open(&clone.path)?;
@@ -65,15 +110,7 @@ pub fn pull(clone: &CloneCtx) -> Result<Pulled> {
         return Err(Error::new(Kind::Git, "The data clone has no remote named origin"));
     }
     let before = manifest_versions(clone)?;
-    repo.fetch("origin", &clone.creds).map_err(|e| {
-        // a network failure or an interrupt keeps its kind and hint
-        let keep = matches!(e.kind, Kind::Network | Kind::Interrupted);
-        let out = Error::new(if keep { e.kind } else { Kind::Git }, format!("Failed to fetch from remote origin: {}", e.message));
-        match (keep, e.hint) {
-            (true, Some(h)) => out.with_hint(h),
-            _ => out.with_hint("Check your credentials and remote access."),
-        }
-    })?;
+    fetch(&repo, "origin", &clone.creds, "from remote origin", "Check your credentials and remote access.")?;
     let commits = repo.fast_forward("origin").map_err(|e| {
         Error::new(Kind::Conflict, format!("Merge conflict detected — manual resolution required: {}", e.message))
             .with_hint("Resolve the conflicting files (see git status), then re-run datom_pull().")
@@ -196,15 +233,7 @@ pub fn sync_dispatch_data(project: &Project, clone: &CloneCtx) -> Result<DataDis
 /// nothing in the working tree changes.
 pub fn behind(clone: &CloneCtx) -> Result<(usize, usize)> {
     let repo = Repo::open(&clone.path)?;
-    repo.fetch("origin", &clone.creds).map_err(|e| {
-        // a network failure or an interrupt keeps its kind and hint
-        let keep = matches!(e.kind, Kind::Network | Kind::Interrupted);
-        let out = Error::new(if keep { e.kind } else { Kind::Git }, format!("Failed to fetch from remote origin: {}", e.message));
-        match (keep, e.hint) {
-            (true, Some(h)) => out.with_hint(h),
-            _ => out.with_hint("Check your credentials and remote access."),
-        }
-    })?;
+    fetch(&repo, "origin", &clone.creds, "from remote origin", "Check your credentials and remote access.")?;
     repo.ahead_behind("origin")
 }
 
@@ -223,10 +252,7 @@ pub fn commit_files(clone: &CloneCtx, files: &[(String, Vec<u8>)], message: &str
     let Some(commit) = repo.commit_bytes(&bytes, message)? else {
         return Ok(before);
     };
-    if let Err(e) = repo.push("origin", &clone.creds) {
-        repo.move_branch(&before)?;
-        return Err(e);
-    }
+    super::write::push_or_undo(&repo, "origin", &clone.creds, "", Some(&before), super::write::Undo::Branch)?;
     repo.checkout_paths(&paths)?;
     Ok(commit)
 }
@@ -249,6 +275,30 @@ pub struct TableCheck {
     pub history_local: bool,
     pub history_store: bool,
     pub data_store: bool,
+    /// `ok`, or what is wrong, comma-separated: the missing mirrors and
+    /// object first (`metadata_missing_s3`, `history_missing_s3`,
+    /// `data_missing_s3`), then the kinds of the table's other error
+    /// problems (those a missing file already explains left out).
+    pub status: String,
+}
+
+impl TableCheck {
+    fn set_status(&mut self, problems: &[Problem]) {
+        let mut k: Vec<&str> = Vec::new();
+        for (missing, what) in [(!self.metadata_store, "metadata_missing_s3"), (!self.history_store, "history_missing_s3"), (!self.data_store, "data_missing_s3")] {
+            if missing {
+                k.push(what);
+            }
+        }
+        let mirror_missing = !self.metadata_store || !self.history_store;
+        for p in problems.iter().filter(|p| p.severity == "error" && p.table.as_deref() == Some(self.table.as_str())) {
+            let explained = (mirror_missing && matches!(p.kind, "missing_mirror" | "unpublished_version")) || (!self.data_store && p.kind == "missing_object");
+            if !explained && !k.contains(&p.kind) {
+                k.push(p.kind);
+            }
+        }
+        self.status = if k.is_empty() { "ok".to_string() } else { k.join(",") };
+    }
 }
 
 /// One thing wrong between the record (origin's head) and the store, or in
@@ -324,7 +374,6 @@ pub fn validate(project: &Project, clone: &CloneCtx, deep: bool) -> Result<Valid
             }
         }
     }
-    let head = repo.head_sha().unwrap_or_default();
     let mut own: Vec<String> = vec![layout::repo::MANIFEST.to_string()];
     for t in clone_tables(&clone.path)? {
         own.push(layout::repo::metadata(&t));
@@ -431,9 +480,12 @@ pub fn validate(project: &Project, clone: &CloneCtx, deep: bool) -> Result<Valid
             history_store: project.store.exists(&project.key(&layout::data::version_history(t)))?,
             data_store,
             table: t.clone(),
+            status: String::new(),
         });
     }
-    let _ = head;
+    for c in &mut checks {
+        c.set_status(&problems);
+    }
     let local_manifest = clone.read_json(layout::repo::MANIFEST)?;
     Ok(Validation {
         manifest_local: local_manifest.is_some(),
@@ -467,15 +519,12 @@ pub fn resync_table(project: &Project, clone: &CloneCtx, table: &str) -> Result<
     let repo = Repo::open(&clone.path)?;
     let meta_rel = layout::repo::metadata(table);
     let hist_rel = layout::repo::version_history(table);
+    let paths = [meta_rel.as_str(), hist_rel.as_str()];
     let before = repo.head_sha();
     let commit = repo
-        .commit_paths(&[meta_rel.as_str(), hist_rel.as_str()], &format!("Sync metadata for {table}"))
+        .commit_paths(&paths, &format!("Sync metadata for {table}"))
         .and_then(|c| {
-            repo.push("origin", &clone.creds).map(|_| c).inspect_err(|_| {
-                if let Some(b) = &before {
-                    let _ = repo.move_branch(b);
-                }
-            })
+            super::write::push_or_undo(&repo, "origin", &clone.creds, "", before.as_deref(), super::write::Undo::Staged(&paths)).map(|_| c)
         })
         .map_err(|e| {
             Error::new(e.kind, format!("Git commit/push failed for {table}. Storage sync aborted: {}", e.message))
@@ -485,4 +534,64 @@ pub fn resync_table(project: &Project, clone: &CloneCtx, table: &str) -> Result<
     let (target, _, _) = origin_head(&repo, clone)?;
     super::publish::publish(project, clone, &repo, &target, true).map_err(super::publish::after_push)?;
     Ok((sha, true, Some(commit)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(kind: &'static str, severity: &'static str, table: &str) -> Problem {
+        Problem { kind, severity, table: Some(table.to_string()), version: None, detail: String::new(), repair: String::new() }
+    }
+
+    fn check(table: &str, metadata: bool, history: bool, data: bool) -> TableCheck {
+        TableCheck {
+            table: table.into(),
+            metadata_local: true,
+            metadata_store: metadata,
+            history_local: true,
+            history_store: history,
+            data_store: data,
+            status: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_table_status_names_missing_files_first_and_nothing_twice() {
+        let problems = [
+            problem("missing_mirror", "error", "ae"),
+            problem("unpublished_version", "error", "ae"),
+            problem("stale_mirror", "error", "ae"),
+            problem("stale_mirror", "error", "ae"),
+            problem("missing_object", "error", "dm"),
+            problem("orphan_object", "info", "dm"),
+            problem("stale_mirror", "error", "lb"),
+        ];
+        for (mut c, want) in [
+            (check("ae", false, true, true), "metadata_missing_s3,stale_mirror"),
+            (check("ae", true, true, true), "missing_mirror,unpublished_version,stale_mirror"),
+            (check("dm", true, true, false), "data_missing_s3"),
+            (check("dm", true, true, true), "missing_object"),
+            (check("lb", true, false, false), "history_missing_s3,data_missing_s3,stale_mirror"),
+            (check("vs", true, true, true), "ok"),
+        ] {
+            c.set_status(&problems);
+            assert_eq!(c.status, want, "{}", c.table);
+        }
+    }
+
+    #[test]
+    fn repo_checks_and_a_dirty_gov_clone() {
+        let d = crate::testutil::scratch_dir("collab-checks");
+        assert_eq!(repo_checks(&d), RepoChecks { git: false, datom: false, manifest: false, renv: false });
+        let repo = Repo::init(&d).unwrap();
+        std::fs::create_dir_all(d.join(".datom")).unwrap();
+        std::fs::write(d.join(layout::repo::PROJECT_YAML), "x").unwrap();
+        assert_eq!(repo_checks(&d), RepoChecks { git: true, datom: true, manifest: false, renv: false });
+        // a gov clone with a change of the user's is never touched
+        let e = join_gov("file:///nowhere.git", &d, &Creds::default()).unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        assert!(e.message.contains("uncommitted changes"), "{}", e.message);
+        drop(repo);
+    }
 }

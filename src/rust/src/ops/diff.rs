@@ -4,6 +4,8 @@
 
 use std::hash::Hasher;
 
+use crate::fxhash::Fx;
+
 use super::read::{self, Resolved};
 use super::Project;
 use crate::error::{Error, Kind, Result};
@@ -148,11 +150,7 @@ pub fn diff(project: &Project, name: &str, from: Option<Side<'_>>, to: Side<'_>,
     }
     // the two versions are fetched, verified and decoded side by side
     let load = |r: &Resolved| -> Result<ReadTable> { crate::table::read_parquet(bytes::Bytes::from(read::fetch(project, name, r)?)) };
-    let (a, b) = std::thread::scope(|s| {
-        let ha = s.spawn(|| load(&from_r));
-        let b = load(&to_r);
-        (ha.join().unwrap_or_else(|_| Err(Error::internal("diff: reader thread panicked"))), b)
-    });
+    let (a, b) = crate::par::join(|| load(&from_r), || load(&to_r))?;
     let (a, b) = (a?, b?);
     let mut d = diff_tables(&a, &b, &keys)?;
     d.from = from_r;
@@ -390,27 +388,6 @@ fn fmt_double(x: f64) -> String {
         fixed
     } else {
         sci
-    }
-}
-
-#[derive(Default)]
-struct Fx(u64);
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.0 = (self.0.rotate_left(5) ^ v as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn finish(&self) -> u64 {
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 }
 
@@ -654,11 +631,7 @@ pub fn diff_tables(a: &ReadTable, b: &ReadTable, keys: &[String]) -> Result<Diff
         .enumerate()
         .filter_map(|(j, c)| pos(a, &c.name).map(|i| (i, j, type_name(&a.columns[i]) == type_name(c) && a.columns[i].target == c.target)))
         .collect();
-    let (ca, cb) = std::thread::scope(|s| {
-        let h = s.spawn(|| load_cols(a, shared.iter().map(|x| x.0)));
-        let cb = load_cols(b, shared.iter().map(|x| x.1));
-        (h.join().unwrap_or_else(|_| Err(Error::internal("diff: thread panicked"))), cb)
-    });
+    let (ca, cb) = crate::par::join(|| load_cols(a, shared.iter().map(|x| x.0)), || load_cols(b, shared.iter().map(|x| x.1)))?;
     let (ca, cb) = (ca?, cb?);
     let col_a = |i: usize| ca[i].as_ref().expect("loaded");
     let col_b = |j: usize| cb[j].as_ref().expect("loaded");
@@ -719,16 +692,12 @@ pub fn diff_tables(a: &ReadTable, b: &ReadTable, keys: &[String]) -> Result<Diff
         keys.iter().map(|k| shared.iter().copied().find(|&(_, j, _)| b.columns[j].name == *k).expect("key is shared")).collect();
     let ka: Vec<(&Col<'_>, bool)> = key_ij.iter().map(|&(i, _, n)| (col_a(i), n)).collect();
     let kb: Vec<(&Col<'_>, bool)> = key_ij.iter().map(|&(_, j, n)| (col_b(j), n)).collect();
-    let ((ra, sa), (rb, sb)) = std::thread::scope(|s| {
-        let h = s.spawn(|| {
-            let k = RowKeys::new(&ka, a.nrow);
-            let o = by_hash(&k);
-            (k, o)
-        });
-        let k = RowKeys::new(&kb, b.nrow);
+    let keyed = |cols: &[(&Col<'_>, bool)], nrow: usize| {
+        let k = RowKeys::new(cols, nrow);
         let o = by_hash(&k);
-        (h.join().expect("diff: key thread"), (k, o))
-    });
+        (k, o)
+    };
+    let ((ra, sa), (rb, sb)) = crate::par::join(|| keyed(&ka, a.nrow), || keyed(&kb, b.nrow))?;
     let kca: Vec<&Col<'_>> = ka.iter().map(|x| x.0).collect();
     let kcb: Vec<&Col<'_>> = kb.iter().map(|x| x.0).collect();
     if let (n, Some(i)) = duplicates(&ra, &sa) {
@@ -756,17 +725,11 @@ pub fn diff_tables(a: &ReadTable, b: &ReadTable, keys: &[String]) -> Result<Diff
     // positions in `pairs` whose cells differ
     let per_col: Vec<Vec<u32>> = {
         let work: Vec<(&Col<'_>, &Col<'_>, bool)> = compare.iter().map(|&(ci, cj, n)| (col_a(ci), col_b(cj), n)).collect();
-        let half = work.len().div_ceil(2);
-        let (w1, w2) = work.split_at(half);
-        let pairs = &pairs;
-        let (r1, r2) = std::thread::scope(|s| {
-            let h = s.spawn(move || w2.iter().map(|&(x, y, n)| differing(x, y, n, pairs)).collect::<Vec<_>>());
-            let r1: Vec<Vec<u32>> = w1.iter().map(|&(x, y, n)| differing(x, y, n, pairs)).collect();
-            (r1, h.join())
-        });
-        let mut r1 = r1;
-        r1.extend(r2.map_err(|_| Error::internal("diff: compare thread panicked"))?);
-        r1
+        let order: Vec<usize> = (0..work.len()).collect();
+        crate::par::par_map(&order, 2, |k| {
+            let (x, y, n) = work[k];
+            differing(x, y, n, &pairs)
+        })?
     };
     // cells ordered by row of `to`, then by column (in `to` order)
     let mut hits: Vec<(u32, u32)> = per_col.iter().enumerate().flat_map(|(c, v)| v.iter().map(move |&p| (p, c as u32))).collect();

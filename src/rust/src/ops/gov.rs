@@ -136,10 +136,7 @@ pub fn init_gov(url: &str, clone: &Path, creds: &Creds) -> Result<InitGov> {
     }
     let before = repo.head_sha();
     repo.commit_paths(&paths, "Initialize governance repository")?;
-    if let Err(e) = repo.push(&repo_remote_name(&repo), creds) {
-        undo(&repo, before.as_deref(), clone, &paths);
-        return Err(e);
-    }
+    super::write::push_or_undo(&repo, &repo_remote_name(&repo), creds, "", before.as_deref(), super::write::Undo::Hard(&paths))?;
     Ok(InitGov::Created)
 }
 
@@ -196,15 +193,7 @@ pub fn pull(clone: &Path, creds: &Creds) -> Result<usize> {
 
 fn sync_remote(repo: &Repo, creds: &Creds) -> Result<usize> {
     let remote = repo_remote_name(repo);
-    repo.fetch(&remote, creds).map_err(|e| {
-        // a network failure or an interrupt keeps its kind and hint
-        let keep = matches!(e.kind, Kind::Network | Kind::Interrupted);
-        let out = Error::new(if keep { e.kind } else { Kind::Git }, format!("Failed to fetch the governance repo: {}", e.message));
-        match (keep, e.hint) {
-            (true, Some(h)) => out.with_hint(h),
-            _ => out.with_hint("Check gov_repo_url and your credentials."),
-        }
-    })?;
+    super::collab::fetch(repo, &remote, creds, "the governance repo", "Check gov_repo_url and your credentials.")?;
     if repo.head_oid().is_none() {
         // An unborn clone of a repo that has since been seeded.
         if let Some(oid) = repo.remote_branch_oid(&remote)? {
@@ -217,24 +206,6 @@ fn sync_remote(repo: &Repo, creds: &Creds) -> Result<usize> {
         Error::new(Kind::Conflict, format!("Gov clone cannot be fast-forwarded: {}", e.message))
             .with_hint("Resolve the gov clone with git (it must not carry local commits), then retry.")
     })
-}
-
-/// Undo a local commit (and files it added) after a failed push.
-fn undo(repo: &Repo, before: Option<&str>, clone: &Path, added: &[&str]) {
-    match before {
-        Some(b) => {
-            let _ = repo.reset_hard(b);
-        }
-        None => {
-            let _ = repo.unborn_reset();
-        }
-    }
-    for p in added {
-        let f = clone.join(p);
-        if f.exists() && !repo.is_tracked(p) {
-            let _ = std::fs::remove_file(&f);
-        }
-    }
 }
 
 /// Apply `change` on an up-to-date clone, commit `paths` with `message`,
@@ -259,11 +230,9 @@ where
             return Ok(false);
         }
         // (a commit of an earlier call that was killed before its push is pushed now)
-        let pushed = if step.is_empty() { Ok(()) } else { crate::failpoint::hit(step) };
-        match pushed.and_then(|_| repo.push(&remote, g.creds)) {
+        match super::write::push_or_undo(&repo, &remote, g.creds, step, before.as_deref(), super::write::Undo::Hard(&refs)) {
             Ok(()) => return Ok(true),
             Err(e) => {
-                undo(&repo, before.as_deref(), g.clone, &refs);
                 if e.kind != Kind::PushRejected {
                     return Err(Error::new(e.kind, format!("Failed to push the governance repo: {}", e.message))
                         .with_hint("Check gov_repo_url and your credentials; the gov clone was left as it was."));

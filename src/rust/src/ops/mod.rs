@@ -10,6 +10,7 @@ pub mod init;
 pub mod publish;
 pub mod read;
 pub mod storage;
+pub mod sync;
 pub mod write;
 
 use crate::error::{Error, Kind, Result};

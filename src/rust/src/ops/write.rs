@@ -6,7 +6,7 @@ use crate::failpoint;
 use crate::runtime::progress;
 use crate::column::NamedColumn;
 use crate::error::{Error, Kind, Result};
-use crate::git::Repo;
+use crate::git::{Creds, Repo};
 use crate::identity::canon::metadata_sha;
 use crate::identity::rvalue::RValue;
 use crate::identity::{hash_table, HASH_ALGO};
@@ -166,6 +166,49 @@ pub fn lock_clone(clone: &CloneCtx) -> Result<CloneLock> {
     let lock = crate::store::acquire_lock(store, "datom.lock", "The data clone", crate::store::lock_wait(), std::time::Duration::from_secs(24 * 3600))?;
     HELD.lock().unwrap_or_else(|e| e.into_inner()).push((key.clone(), 1));
     Ok(CloneLock { key, _held: Some(lock) })
+}
+
+/// How [`push_or_undo`] takes back a commit whose push did not go through.
+pub(crate) enum Undo<'a> {
+    /// The commit was made from bytes (the index and working tree never
+    /// saw it): the branch moves back.
+    Branch,
+    /// The commit was made from the working tree's `paths`: the branch
+    /// moves back and their index entries with it; the working tree keeps
+    /// its changes.
+    Staged(&'a [&'a str]),
+    /// The commit is the flow's own change (nothing of the user's): the
+    /// index and working tree go back too (an unborn branch is emptied),
+    /// and those of the added `paths` that are then untracked are deleted.
+    Hard(&'a [&'a str]),
+}
+
+/// The one "commit, push, undo on failure" step of every flow that changes
+/// a git repository (a write, the clone's own files, a metadata re-sync,
+/// the governance repo): `before` is HEAD before the flow committed.
+/// The failpoint `step` (`""`: none) is hit before the push; when it or
+/// the push fails the commit is taken back (see [`Undo`]) and the failure
+/// is returned, the repository as it was. An undo that fails too returns
+/// its own error: the repository is then not as it was.
+pub(crate) fn push_or_undo(repo: &Repo, remote: &str, creds: &Creds, step: &str, before: Option<&str>, undo: Undo<'_>) -> Result<()> {
+    let pushed = if step.is_empty() { Ok(()) } else { failpoint::hit(step) };
+    let Err(e) = pushed.and_then(|_| repo.push(remote, creds)) else { return Ok(()) };
+    let undone = match (before, &undo) {
+        (Some(b), Undo::Branch) => repo.move_branch(b),
+        (Some(b), Undo::Staged(paths)) => repo.move_branch(b).and_then(|_| repo.unstage(b, paths)),
+        (Some(b), Undo::Hard(_)) => repo.reset_hard(b),
+        (None, _) => repo.unborn_reset(),
+    };
+    if let (Undo::Hard(added), Ok(wd)) = (&undo, repo.workdir()) {
+        for p in added.iter() {
+            let f = wd.join(p);
+            if f.exists() && !repo.is_tracked(p) {
+                let _ = std::fs::remove_file(&f);
+            }
+        }
+    }
+    undone?;
+    Err(e)
 }
 
 /// Before a flow changes datom's files of the clone: an interrupted datom
@@ -365,11 +408,7 @@ pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Res
     let commit_sha = repo
         .commit_bytes(&files, req.message)?
         .ok_or_else(|| Error::new(Kind::Internal, format!("the new version of {name} changed no file")))?;
-    let pushed = failpoint::hit("write.commit").and_then(|_| repo.push("origin", &clone.creds));
-    if let Err(e) = pushed {
-        repo.move_branch(&before)?;
-        return Err(e);
-    }
+    push_or_undo(&repo, "origin", &clone.creds, "write.commit", Some(&before), Undo::Branch)?;
 
     // 10. The working tree, the object, then the store's mirrors.
     drop(push_phase);
@@ -502,4 +541,57 @@ fn fill_self_lineage(l: &RValue, data_sha: &str) -> RValue {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::ensure_bare;
+
+    /// A clone whose every push is rejected (another clone pushed first),
+    /// at commit `c0` with `t.json` committed.
+    fn behind_clone(tag: &str) -> (std::path::PathBuf, Repo, String) {
+        let d = crate::testutil::scratch_dir(tag);
+        let bare = d.join("remote.git");
+        ensure_bare(&bare).unwrap();
+        let a = Repo::init(&d.join("a")).unwrap();
+        a.ensure_identity().unwrap();
+        a.set_remote("origin", bare.to_str().unwrap()).unwrap();
+        let c0 = a.commit_bytes(&[("t.json", Some(b"0".as_slice()))], "c0").unwrap().unwrap();
+        a.push("origin", &Creds::default()).unwrap();
+        a.checkout_paths(&["t.json"]).unwrap();
+        let b = Repo::clone(bare.to_str().unwrap(), &d.join("b"), &Creds::default()).unwrap();
+        b.ensure_identity().unwrap();
+        b.commit_bytes(&[("u.json", Some(b"1".as_slice()))], "c1").unwrap().unwrap();
+        b.push("origin", &Creds::default()).unwrap();
+        (d.join("a"), a, c0)
+    }
+
+    fn rejected(repo: &Repo, before: &str, undo: Undo<'_>) {
+        let e = push_or_undo(repo, "origin", &Creds::default(), "", Some(before), undo).unwrap_err();
+        assert_eq!(e.kind, Kind::PushRejected, "{}", e.message);
+        assert_eq!(repo.head_sha().as_deref(), Some(before));
+    }
+
+    #[test]
+    fn a_rejected_push_takes_the_commit_back_each_way() {
+        let (wd, repo, c0) = behind_clone("push-or-undo");
+        // from bytes: the branch moves back, the working tree never saw it
+        repo.commit_bytes(&[("t.json", Some(b"2".as_slice()))], "bytes").unwrap().unwrap();
+        rejected(&repo, &c0, Undo::Branch);
+        assert!(repo.dirty_of(&["t.json"]).unwrap().is_empty());
+        // from the working tree: the edit stays, unstaged (the index is HEAD's)
+        std::fs::write(wd.join("t.json"), "3").unwrap();
+        repo.commit_paths(&["t.json"], "staged").unwrap();
+        rejected(&repo, &c0, Undo::Staged(&["t.json"]));
+        assert_eq!(std::fs::read_to_string(wd.join("t.json")).unwrap(), "3");
+        assert_eq!(repo.commit_paths(&[], "index").unwrap(), c0, "nothing staged");
+        // the flow's own change: gone, and the file it added deleted
+        std::fs::write(wd.join("t.json"), "0").unwrap();
+        std::fs::write(wd.join("new.json"), "4").unwrap();
+        repo.commit_paths(&["t.json", "new.json"], "hard").unwrap();
+        rejected(&repo, &c0, Undo::Hard(&["new.json"]));
+        assert!(!wd.join("new.json").exists());
+        assert!(repo.dirty_of(&["t.json", "new.json"]).unwrap().is_empty());
+    }
 }

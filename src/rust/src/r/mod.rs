@@ -7,6 +7,7 @@ mod gov;
 mod frame;
 mod result;
 mod secret;
+mod collab;
 mod sexp;
 mod value;
 
@@ -990,7 +991,7 @@ fn rs_validate(conn: Robj, deep: bool) -> Robj {
         let v = crate::ops::collab::validate(&project, &clone, deep)?;
         let t = &v.tables;
         let tables = list_named(
-            &["table", "metadata_local", "metadata_s3", "history_local", "history_s3", "data_s3"],
+            &["table", "metadata_local", "metadata_s3", "history_local", "history_s3", "data_s3", "status"],
             vec![
                 t.iter().map(|x| x.table.clone()).collect::<Vec<_>>().into(),
                 t.iter().map(|x| x.metadata_local).collect::<Vec<_>>().into(),
@@ -998,6 +999,7 @@ fn rs_validate(conn: Robj, deep: bool) -> Robj {
                 t.iter().map(|x| x.history_local).collect::<Vec<_>>().into(),
                 t.iter().map(|x| x.history_store).collect::<Vec<_>>().into(),
                 t.iter().map(|x| x.data_store).collect::<Vec<_>>().into(),
+                t.iter().map(|x| x.status.clone()).collect::<Vec<_>>().into(),
             ],
         )?;
         let p = &v.problems;
@@ -1031,6 +1033,7 @@ extendr_module! {
     mod datom;
     use gov;
     use secret;
+    use collab;
     fn rs_hash;
     fn rs_check;
     fn rs_metadata_sha;

@@ -127,23 +127,22 @@ pub fn to_r_rows(t: &ReadTable, parquet_sha: String, rows: Option<&[usize]>) -> 
         }
     };
     let parallel = crate::table::thread_count(n.saturating_mul(tasks.len())) > 1 && tasks.len() > 1;
-    std::thread::scope(|s| -> Result<()> {
-        let worker = if parallel { std::thread::Builder::new().spawn_scoped(s, drain).ok() } else { None };
-        let mut res = Ok(());
+    let strings = || -> Result<()> {
         for (i, c) in t.columns.iter().enumerate() {
             if c.target == RTarget::Character {
-                res = res.and_then(|_| fill_strings(t, i, &cols[i], pos.as_deref()));
+                fill_strings(t, i, &cols[i], pos.as_deref())?;
                 crate::runtime::progress::add("values", n as u64);
                 crate::runtime::progress::pulse();
             }
         }
-        let mine = drain();
-        let theirs = match worker {
-            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            None => Ok(()),
-        };
-        res.and(mine).and(theirs)
-    })?;
+        drain()
+    };
+    if parallel {
+        let (numbers, strings) = crate::par::join(drain, strings)?;
+        numbers.and(strings)?;
+    } else {
+        strings()?;
+    }
     // 2. Attributes.
     for (x, c) in cols.iter_mut().zip(&t.columns) {
         if let Some(levels) = &c.levels {
@@ -191,32 +190,9 @@ pub fn to_r_rows(t: &ReadTable, parquet_sha: String, rows: Option<&[usize]>) -> 
 fn fill_strings(t: &ReadTable, col: usize, v: &Robj, pos: Option<&[u32]>) -> Result<()> {
     use extendr_ffi::{cetype_t, R_NaString, Rf_mkCharLenCE, SET_STRING_ELT, SEXP};
     use std::collections::HashMap;
-    use std::hash::{BuildHasherDefault, Hasher};
+    use crate::fxhash::FxBuild;
 
-    /// A fast, non-cryptographic hash (Fx mixing, splitmix finish) for a per-column cache.
-    #[derive(Default)]
-    struct Fx(u64);
-    impl Hasher for Fx {
-        fn write(&mut self, bytes: &[u8]) {
-            for chunk in bytes.chunks(8) {
-                let mut w = [0u8; 8];
-                w[..chunk.len()].copy_from_slice(chunk);
-                self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-            }
-        }
-        fn write_usize(&mut self, v: usize) {
-            self.0 = (self.0.rotate_left(5) ^ v as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-        fn finish(&self) -> u64 {
-            // splitmix64 finaliser: spread every input bit over the low bits
-            // the table indexes with.
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-    }
-    type Cache<'s, K> = HashMap<K, SEXP, BuildHasherDefault<Fx>>;
+    type Cache<'s, K> = HashMap<K, SEXP, FxBuild>;
     struct State<'s> {
         sx: SEXP,
         name: &'s str,
