@@ -30,7 +30,9 @@
 #' @section Crash consistency:
 #' The commit is made and pushed first (a push rejected as non-fast-forward
 #' uploads nothing and leaves the clone exactly as it was; your other files
-#' are never touched), then the data object is uploaded, then the store's
+#' are never touched), then the data object is published (it is written
+#' while it is encoded -- a temporary file beside its key, or an S3 multipart
+#' upload -- and stays invisible until then), then the store's
 #' mirrors are published; a table whose object is not in the store yet is
 #' held back at its readable version, so no reader gets a version without
 #' its data. A write that failed after its push is finished by
