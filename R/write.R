@@ -70,21 +70,12 @@ datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message
   if (!is.null(message)) check_string(message, "message")
   message <- message %||% paste("Update", name)
   if (!.table_type %in% c("derived", "imported")) datom_abort("input", "{.arg .table_type} must be \"derived\" or \"imported\".")
-  lineage <- .source_lineage
-  parent_records <- NULL
-  if (!is.null(parents)) {
-    parent_records <- check_parents(parents)
-    lineage <- datom_lineage_union(lapply(parents, function(p) p$source_lineage))
-  } else if (inherits(lineage, "datom_self_lineage")) {
-    # datom_sync's imported self-entry: the engine fills in the data_sha
-    lineage <- unclass(lineage)
-  } else if (!is.null(lineage)) {
-    check_lineage(lineage, ".source_lineage")
-  }
+  # parent records and source lineage as the write records them (engine)
+  lineage <- engine(rs_write_lineage(parents, .source_lineage))
   check_storable(data)
   check_ref_guard(conn)
   res <- engine(rs_write(
-    conn, data, as.numeric(nrow(data)), name, metadata, parent_records, lineage, .table_type,
+    conn, data, as.numeric(nrow(data)), name, metadata, lineage$parents, lineage$source_lineage, .table_type,
     .original_file_sha, .original_format, message, datom_version(), column_extras(data)
   ))
   short <- substr(res$metadata_sha, 1, 8)
@@ -103,41 +94,6 @@ datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message
   invisible(out)
 }
 
-# Parent records: unnamed list of {source, table, version, data_sha[, source_lineage]};
-# returns the trimmed records stored in metadata.
-check_parents <- function(parents, call = sys.call(-1)) {
-  hint <- "Declare parents with datom_parent() so each carries a resolved data_sha."
-  if (!is.list(parents) || !is.null(names(parents))) {
-    datom_abort("input", "{.arg parents} must be an unnamed list of parent records.", hint, call = call)
-  }
-  lapply(seq_along(parents), function(i) {
-    p <- parents[[i]]
-    if (!is.list(p)) datom_abort("input", "Parent {i} is not a list.", hint, call = call)
-    for (f in c("source", "table", "version", "data_sha")) {
-      v <- p[[f]]
-      if (!is.character(v) || length(v) != 1L || is.na(v) || !nzchar(v)) {
-        datom_abort("input", "Parent {i} has a missing or empty {.field {f}}.", hint, call = call)
-      }
-    }
-    if (!is.null(p$source_lineage)) check_lineage(p$source_lineage, sprintf("parents[[%d]]$source_lineage", i), call = call)
-    list(source = p$source, table = p$table, version = p$version, data_sha = p$data_sha)
-  })
-}
-
-check_lineage <- function(lineage, arg, call = sys.call(-1)) {
-  if (!is.list(lineage)) datom_abort("input", "{.arg {arg}} must be a list of lineage entries.", call = call)
-  for (i in seq_along(lineage)) {
-    e <- lineage[[i]]
-    for (f in c("project", "table", "version_sha")) {
-      v <- if (is.list(e)) e[[f]] else NULL
-      if (!is.character(v) || length(v) != 1L || is.na(v) || !nzchar(v)) {
-        datom_abort("input", "Entry {i} of {.arg {arg}} has a missing or empty {.field {f}}.", call = call)
-      }
-    }
-  }
-  invisible(lineage)
-}
-
 #' Union of source lineages
 #'
 #' The de-duplicated union of several `source_lineage` lists: first
@@ -153,19 +109,7 @@ check_lineage <- function(lineage, arg, call = sys.call(-1)) {
 #'           list(project = "P", table = "ae", version_sha = "def456"))
 #' str(datom_lineage_union(list(a, b, NULL)))
 datom_lineage_union <- function(lineages) {
-  if (!is.list(lineages)) datom_abort("input", "{.arg lineages} must be a list.")
-  out <- list()
-  seen <- character()
-  for (l in lineages) {
-    for (e in l) {
-      key <- paste(e$project, e$table, e$version_sha, sep = "\r")
-      if (!key %in% seen) {
-        seen <- c(seen, key)
-        out[[length(out) + 1L]] <- e
-      }
-    }
-  }
-  out
+  engine(rs_lineage_union(lineages))
 }
 
 # datom_write(conn, name = t): pull, then re-publish one table's metadata.

@@ -5,6 +5,7 @@
 mod conn;
 mod gov;
 mod frame;
+mod lineage;
 mod result;
 mod secret;
 mod sexp;
@@ -1016,6 +1017,7 @@ fn rs_validate(conn: Robj, deep: bool) -> Robj {
 extendr_module! {
     mod datom;
     use gov;
+    use lineage;
     use secret;
     fn rs_hash;
     fn rs_check;
