@@ -41,7 +41,7 @@ rs_namespace_owner <- function(conn) .Call(wrap__rs_namespace_owner, conn)
 rs_read_config <- function(path) .Call(wrap__rs_read_config, path)
 
 # Write a table version (FORMATS.md 7).
-rs_write <- function(conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras) .Call(wrap__rs_write, conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras)
+rs_write <- function(conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras, gov) .Call(wrap__rs_write, conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras, gov)
 
 # Read a version of a table from the store (verified before parsing).
 rs_read <- function(conn, name, version, as_of) .Call(wrap__rs_read, conn, name, version, as_of)

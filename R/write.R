@@ -73,10 +73,11 @@ datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message
   # parent records and source lineage as the write records them (engine)
   lineage <- engine(rs_write_lineage(parents, .source_lineage))
   check_storable(data)
-  check_ref_guard(conn)
+  # a governed project's write checks its ref.json in the governance store
+  gov <- if (!is.null(conn$gov_root)) conn_gov_access(conn)
   res <- engine(rs_write(
     conn, data, as.numeric(nrow(data)), name, metadata, lineage$parents, lineage$source_lineage, .table_type,
-    .original_file_sha, .original_format, message, datom_version(), column_extras(data)
+    .original_file_sha, .original_format, message, datom_version(), column_extras(data), gov
   ))
   short <- substr(res$metadata_sha, 1, 8)
   if (identical(res$action, "none") && length(res$completed)) {
@@ -125,21 +126,4 @@ resync_table <- function(conn, name) {
   invisible(list(name = name, metadata_sha = res$metadata_sha, action = "metadata_only",
                  s3_keys = engine(rs_table_mirror_keys(name, res$metadata_sha)),
                  commit_sha = res$commit_sha))
-}
-
-# Write-time guard of governed projects: ref.json is read from the gov
-# store (never the clone) and must point where the conn writes.
-check_ref_guard <- function(conn, call = sys.call(-1)) {
-  if (is.null(conn$gov_root)) return(invisible(TRUE))
-  ref <- rs_gov_ref(conn_gov_access(conn), NULL, conn$project_name, NULL)
-  if (inherits(ref, "datom_engine_error") || is.null(ref)) {
-    why <- if (is.null(ref)) "not found" else ref$message
-    datom_abort("storage", "Cannot write: ref.json could not be read from governance store ({esc(why)}); writing without a verified location risks orphaning data.",
-      "Check the governance store credentials, then retry.", call = call)
-  }
-  if (!same_location(ref, conn)) {
-    datom_abort("conflict", "Data location changed since connection was created: ref.json says {ref$root} (prefix {ref$prefix %||% '(none)'}), the connection writes to {conn$root} (prefix {conn$prefix %||% '(none)'}).",
-      "Run datom_pull(conn), then rebuild the connection with datom_get_conn().", call = call)
-  }
-  invisible(TRUE)
 }
