@@ -336,19 +336,20 @@ pub struct LineageReport {
     pub message: String,
 }
 
-/// The projects a validation may read: the table's own, and others by name.
+/// The projects a validation may read: the table's own, and others by name
+/// (a project that could not be opened fails only the rows that need it).
 pub struct Projects<'a> {
     pub own: &'a Project,
-    pub others: &'a [Project],
+    pub others: &'a [(String, Result<Project>)],
 }
 
 impl Projects<'_> {
-    fn get(&self, name: Option<&str>) -> Option<&Project> {
+    fn get(&self, name: Option<&str>) -> Option<std::result::Result<&Project, &Error>> {
         let name = name?;
         if name == self.own.name {
-            return Some(self.own);
+            return Some(Ok(self.own));
         }
-        self.others.iter().find(|p| p.name == name)
+        self.others.iter().find(|(n, _)| n == name).map(|(_, p)| p.as_ref())
     }
 }
 
@@ -386,7 +387,8 @@ pub fn validate(projects: &Projects<'_>, name: &str, version: Option<&str>) -> R
         let source = field(p, "source");
         let (check, lineage) = match projects.get(source.as_deref()) {
             None => (Check::unreachable(source.as_deref()), None),
-            Some(pp) => check_parent(p, pp, &mut prove),
+            Some(Err(e)) => (Check::failed(RowStatus::Error, e.clone()), None),
+            Some(Ok(pp)) => check_parent(p, pp, &mut prove),
         };
         lineages.push(lineage);
         parents.push(ParentRow { source, table: field(p, "table"), version: field(p, "version"), data_sha: field(p, "data_sha"), check });
@@ -400,7 +402,8 @@ pub fn validate(projects: &Projects<'_>, name: &str, version: Option<&str>) -> R
             let project = field(s, "project");
             let check = match projects.get(project.as_deref()) {
                 None => Check::unreachable(project.as_deref()),
-                Some(sp) => check_source(s, sp, &mut prove),
+                Some(Err(e)) => Check::failed(RowStatus::Error, e.clone()),
+                Some(Ok(sp)) => check_source(s, sp, &mut prove),
             };
             SourceRow { project, table: field(s, "table"), version_sha: field(s, "version_sha"), check }
         })
@@ -880,7 +883,7 @@ mod tests {
     #[test]
     fn lineage_validation_proves_parents_and_sources_across_projects() {
         let ch = chain("lineage-ok");
-        let others = [project(&ch.dir, "RAW")];
+        let others = [("RAW".to_string(), Ok(project(&ch.dir, "RAW")))];
         let both = Projects { own: &ch.ana, others: &others };
         let r = validate(&both, "adsl", None).unwrap();
         assert_eq!(r.status, Verdict::Ok);
@@ -904,6 +907,12 @@ mod tests {
         assert_eq!(r.parents[0].check.detail, "project RAW is not reachable: pass a connection to it in `conns`");
         assert_eq!(statuses(r.sources.iter().map(|s| &s.check)), ["unreachable"]);
         assert_eq!(r.message, "1 of 1 parent(s) and 1 of 1 source(s) failed verification");
+
+        // a project that could not be opened fails the rows that need it
+        let broken = [("RAW".to_string(), Err(Error::input("invalid S3 bucket name").with_hint("give the bare bucket name")))];
+        let r = validate(&Projects { own: &ch.ana, others: &broken }, "adsl", None).unwrap();
+        assert_eq!(statuses(r.parents.iter().map(|p| &p.check).chain(r.sources.iter().map(|s| &s.check))), ["error", "error"]);
+        assert_eq!((r.parents[0].check.detail.as_str(), r.parents[0].check.hint.as_deref()), ("invalid S3 bucket name", Some("give the bare bucket name")));
 
         // an imported table: no parents, its source proven
         let raw = Projects { own: &ch.raw, others: &[] };
@@ -930,7 +939,7 @@ mod tests {
                 ("source_lineage", unnamed(vec![lin("RAW", "dm", &ch.dm1.1), lin("RAW", "ae", &ch.ae.1)])),
             ],
         );
-        let others = [project(&ch.dir, "RAW")];
+        let others = [("RAW".to_string(), Ok(project(&ch.dir, "RAW")))];
         let r = validate(&Projects { own: &ch.ana, others: &others }, "dm_head", None).unwrap();
         assert_eq!(r.status, Verdict::Mismatch);
         assert_eq!(statuses(r.parents.iter().map(|p| &p.check)), ["ok"]);
@@ -950,7 +959,7 @@ mod tests {
     #[test]
     fn lineage_validation_detects_tampered_parents_and_objects() {
         let ch = chain("lineage-tamper");
-        let others = [project(&ch.dir, "RAW")];
+        let others = [("RAW".to_string(), Ok(project(&ch.dir, "RAW")))];
         let ps = Projects { own: &ch.ana, others: &others };
         let parent_check = || validate(&ps, "adsl", None).unwrap().parents.remove(0).check;
         let snap_key = layout::data::snapshot("dm", &ch.dm1.0).unwrap();

@@ -93,8 +93,12 @@ fn checks(c: &[&Check]) -> (Robj, Robj, Robj) {
 fn rs_validate_lineage(conn: Robj, name: &str, version: Robj, conns: Robj) -> Robj {
     guard(|| {
         let own = conn::project(sexp(&conn))?;
+        // the other projects by name (`conns` is keyed by project name)
         let c = sexp(&conns);
-        let others = if typeof_str(c) == "list" { (0..xlength(c)).map(|i| conn::project(list_elt(c, i))).collect::<Result<Vec<_>>>()? } else { Vec::new() };
+        let names = strings_owned(attr(c, "names"));
+        let n = if typeof_str(c) == "list" { xlength(c) } else { 0 };
+        let others: Vec<(String, Result<crate::ops::Project>)> =
+            (0..n).map(|i| (names.get(i).cloned().flatten().unwrap_or_default(), conn::project(list_elt(c, i)))).collect();
         let r = lineage::validate(&Projects { own: &own, others: &others }, name, opt_str(&version).as_deref())?;
         let strs = |v: Vec<Option<String>>| -> Robj { v.into() };
         let (ps, pd, ph) = checks(&r.parents.iter().map(|p| &p.check).collect::<Vec<_>>());
