@@ -41,7 +41,7 @@ rs_namespace_owner <- function(conn) .Call(wrap__rs_namespace_owner, conn)
 rs_read_config <- function(path) .Call(wrap__rs_read_config, path)
 
 # Write a table version (FORMATS.md 7).
-rs_write <- function(conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras) .Call(wrap__rs_write, conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras)
+rs_write <- function(conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras, gov) .Call(wrap__rs_write, conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras, gov)
 
 # Read a version of a table from the store (verified before parsing).
 rs_read <- function(conn, name, version, as_of) .Call(wrap__rs_read, conn, name, version, as_of)
@@ -248,6 +248,25 @@ rs_migrate <- function(from, to, gov_loc, url, clone, token, details, sunset_at,
 # destination's; `remove = TRUE` deletes the old objects of a completed
 # adoption instead. `dry_run`: the plan only.
 rs_adopt <- function(from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove) .Call(wrap__rs_adopt, from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove)
+
+# The parent records and source lineage `datom_write()` stores:
+# list(parents, source_lineage). A `.source_lineage` of class
+# `datom_self_lineage` is an imported table's self-entry.
+rs_write_lineage <- function(parents, source_lineage) .Call(wrap__rs_write_lineage, parents, source_lineage)
+
+# The de-duplicated union of source lineages.
+rs_lineage_union <- function(lineages) .Call(wrap__rs_lineage_union, lineages)
+
+# The lineage a version's metadata records: `depth` "source"
+# (`source_lineage`) or "parents"; NULL when it records none.
+rs_lineage <- function(conn, name, version, depth) .Call(wrap__rs_lineage, conn, name, version, depth)
+
+# `datom_parent()`'s record of version `version` (a full id) of `table`.
+rs_lineage_parent <- function(conn, table, version) .Call(wrap__rs_lineage_parent, conn, table, version)
+
+# Verify a version's lineage (`datom_validate_lineage()`): `conns` is a
+# list of connections to the other projects it may read.
+rs_validate_lineage <- function(conn, name, version, conns) .Call(wrap__rs_validate_lineage, conn, name, version, conns)
 
 # A secret handle holding `value`.
 rs_secret_new <- function(value) .Call(wrap__rs_secret_new, value)

@@ -57,28 +57,16 @@ datom_parent <- function(conn, table, version) {
         call = fn_call)
     }
   )
-  snap <- tryCatch(
-    engine(rs_store_doc(conn, "snapshot", table, full)),
+  # the snapshot must exist and carry a valid data_sha (engine); other read
+  # failures are storage errors
+  tryCatch(
+    engine(rs_lineage_parent(conn, table, full), call = fn_call),
+    datom_error_not_found = function(e) stop(e),
+    datom_error_integrity = function(e) stop(e),
     error = function(e) {
       abort_chained("storage", "Could not read the snapshot of parent {.val {table}}@{.val {short_sha(full)}} in project {.val {conn$project_name}}.",
         parent = e, call = fn_call)
     }
-  )
-  if (is.null(snap)) {
-    datom_abort("not_found", "Parent {.val {table}}@{.val {short_sha(full)}} not found in project {.val {conn$project_name}}.",
-      "Its metadata snapshot is missing from the data store; a developer can re-publish it with datom_sync_dispatch().")
-  }
-  ds <- snap$data_sha
-  if (!is_sha(ds)) {
-    datom_abort("integrity", "The snapshot of {.val {table}}@{.val {short_sha(full)}} in project {.val {conn$project_name}} has no valid {.field data_sha}.",
-      "The stored metadata is corrupt; do not use this version as a parent.")
-  }
-  list(
-    source = conn$project_name,
-    table = table,
-    version = full,
-    data_sha = ds,
-    source_lineage = snap$source_lineage
   )
 }
 
@@ -136,8 +124,7 @@ datom_get_lineage <- function(conn, name, version = NULL, depth = c("source", "p
   check_name(name, "name")
   if (!is.null(version)) check_version_arg(version, "version")
   depth <- match.arg(depth)
-  meta <- read_table_metadata(conn, name, version)
-  lineage_of(meta, depth)
+  engine(rs_lineage(conn, name, version, depth))
 }
 
 #' Immediate parents of a table version
@@ -166,8 +153,7 @@ datom_get_parents <- function(conn, name, version = NULL) {
   check_conn(conn)
   check_name(name, "name")
   if (!is.null(version)) check_version_arg(version, "version")
-  meta <- read_table_metadata(conn, name, version)
-  lineage_of(meta, "parents")
+  engine(rs_lineage(conn, name, version, "parents"))
 }
 
 #' Verify a table version's lineage
@@ -252,7 +238,7 @@ datom_validate_lineage <- function(conn, name, version = NULL, conns = NULL) {
   check_name(name, "name")
   if (!is.null(version)) check_version_arg(version, "version")
   conns <- check_conns(conns)
-  meta <- tryCatch(read_table_metadata(conn, name, version),
+  res <- tryCatch(engine(rs_validate_lineage(conn, name, version, conns), call = fn_call),
     datom_error_input = function(e) stop(e),
     error = function(e) {
       abort_chained("not_found", "Could not read metadata for table {.val {name}}.",
@@ -260,95 +246,41 @@ datom_validate_lineage <- function(conn, name, version = NULL, conns = NULL) {
         parent = e, call = fn_call)
     })
   label <- if (is.null(version)) name else paste0(name, "@", short_sha(version))
-  ctx <- new.env(parent = emptyenv())
-  ctx$cache <- list()
-  conn_for <- function(project) {
-    if (identical(project, conn$project_name)) conn else conns[[project]]
-  }
+  parents <- lineage_rows(res$parents, c("source", "table", "version", "data_sha"))
+  sources <- lineage_rows(res$sources, c("project", "table", "version_sha"))
+  fetched <- res$parents$fetched
 
-  # Parents: snapshot, identity, recorded data_sha, object -----------------
-  parents <- lineage_of(meta, "parents")
-  prow <- lapply(parents, function(p) check_parent(p, conn_for(p$source), ctx))
-  parent_lineages <- lapply(prow, function(r) r$lineage)
-  parents_df <- data.frame(
-    source = chr_field(parents, "source"), table = chr_field(parents, "table"),
-    version = chr_field(parents, "version"), data_sha = chr_field(parents, "data_sha"),
-    status = vapply(prow, function(r) r$status, ""), detail = vapply(prow, function(r) r$detail, ""),
-    stringsAsFactors = FALSE
-  )
-
-  # Sources: a version with that data_sha exists and its object proves it -----
-  recorded <- lineage_of(meta, "source") %||% list()
-  srow <- lapply(recorded, function(s) check_source(s, conn_for(s$project), ctx))
-  sources_df <- data.frame(
-    project = chr_field(recorded, "project"), table = chr_field(recorded, "table"),
-    version_sha = chr_field(recorded, "version_sha"),
-    status = vapply(srow, function(r) r$status, ""), detail = vapply(srow, function(r) r$detail, ""),
-    stringsAsFactors = FALSE
-  )
-
-  # Consistency: recorded lineage vs the union of the parents' lineages -----
-  missing <- list(); extra <- list(); wrong <- list()
-  fetch_failed <- parents_df$status %in% c("unreachable", "missing", "error")
-  if (length(parents) && !any(fetch_failed)) {
-    cmp <- compare_lineage(recorded, datom_lineage_union(parent_lineages))
-    missing <- cmp$missing; extra <- cmp$extra; wrong <- cmp$wrong_version
-  }
-  n_mis <- length(missing) + length(extra) + length(wrong)
-  bad_p <- parents_df[parents_df$status != "ok", , drop = FALSE]
-  bad_s <- sources_df[sources_df$status != "ok", , drop = FALSE]
-  n_bad <- nrow(bad_p) + nrow(bad_s)
-
-  status <- if (n_bad > 0) "error" else if (n_mis > 0) "mismatch" else if (!length(parents)) "unchecked" else "ok"
-
-  # Messages ------------------------------------------------------------------
-  if (!length(parents)) {
+  if (!nrow(parents)) {
     datom_inform("info", "Table {.val {label}} has no parents -- source_lineage cannot be verified")
   }
-  for (i in which(fetch_failed)) {
-    datom_inform("danger", "Could not fetch parent metadata: {ref_label(bad_row(parents_df, i))}: {parents_df$detail[i]}")
+  for (i in which(!fetched)) {
+    datom_inform("danger", "Could not fetch parent metadata: {ref_label(parents[i, ])}: {parents$detail[i]}")
   }
-  for (i in which(parents_df$status != "ok" & !fetch_failed)) {
-    datom_inform("danger", "Parent {ref_label(bad_row(parents_df, i))}: {parents_df$detail[i]}")
+  for (i in which(parents$status != "ok" & fetched)) {
+    datom_inform("danger", "Parent {ref_label(parents[i, ])}: {parents$detail[i]}")
   }
-  for (i in which(sources_df$status != "ok")) {
-    r <- sources_df[i, ]
+  for (i in which(sources$status != "ok")) {
+    r <- sources[i, ]
     datom_inform("danger", "Source {r$project}/{r$table}@{short_sha(r$version_sha)}: {r$detail}")
   }
-  if (length(parents) && !any(fetch_failed)) {
-    if (n_mis == 0) {
+  if (res$compared) {
+    if (!length(c(res$missing, res$extra, res$wrong_version))) {
       datom_inform("success", "source_lineage for {.val {label}} is consistent with parents")
     } else {
       datom_inform("warning", "source_lineage mismatch for {.val {label}}:")
-      if (length(missing)) datom_inform("danger", "{length(missing)} missing entr{?y/ies}: {lineage_labels(missing)}")
-      if (length(extra)) datom_inform("danger", "{length(extra)} extra entr{?y/ies}: {lineage_labels(extra)}")
-      if (length(wrong)) datom_inform("danger", "{length(wrong)} wrong-version entr{?y/ies}: {lineage_labels(lapply(wrong, function(w) w$declared))}")
+      lineage_problem("missing", res$missing)
+      lineage_problem("extra", res$extra)
+      lineage_problem("wrong-version", lapply(res$wrong_version, function(w) w$declared))
     }
   }
-  if (n_bad == 0 && (nrow(parents_df) + nrow(sources_df)) > 0) {
-    datom_inform("success", "{nrow(parents_df)} parent{?s} and {nrow(sources_df)} source{?s} exist and match their data_sha")
+  if (all(c(parents$status, sources$status) == "ok") && nrow(parents) + nrow(sources) > 0) {
+    datom_inform("success", "{nrow(parents)} parent{?s} and {nrow(sources)} source{?s} exist and match their data_sha")
   }
-
-  msg <- switch(status,
-    ok = sprintf("source_lineage consistent with %d parent(s); %d parent(s) and %d source(s) verified",
-                 nrow(parents_df), nrow(parents_df), nrow(sources_df)),
-    unchecked = sprintf("no parents: source_lineage cannot be verified; %d source(s) verified", nrow(sources_df)),
-    mismatch = sprintf("source_lineage mismatch: %d missing, %d extra, %d wrong-version",
-                       length(missing), length(extra), length(wrong)),
-    error = paste0(
-      sprintf("%d of %d parent(s) and %d of %d source(s) failed verification",
-              nrow(bad_p), nrow(parents_df), nrow(bad_s), nrow(sources_df)),
-      if (n_mis > 0) sprintf("; source_lineage mismatch: %d missing, %d extra, %d wrong-version",
-                             length(missing), length(extra), length(wrong)) else ""
-    )
-  )
-  invisible(list(status = status, missing = missing, extra = extra, wrong_version = wrong,
-                 message = msg, parents = parents_df, sources = sources_df))
+  invisible(list(status = res$status, missing = res$missing, extra = res$extra, wrong_version = res$wrong_version,
+                 message = res$message, parents = parents, sources = sources))
 }
 
 # Helpers ----------------------------------------------------------------------
-
-is_sha <- function(x) is.character(x) && length(x) == 1L && !is.na(x) && grepl("^[0-9a-f]{6,64}$", x)
 
 short_sha <- function(x) substr(x, 1, 8)
 
@@ -379,35 +311,6 @@ resolve_version <- function(conn, table, version, call = sys.call(-1)) {
   engine(rs_resolve_version(conn, table, version), call = call)
 }
 
-# The metadata of the current version (NULL version) or of a snapshot.
-read_table_metadata <- function(conn, name, version, call = sys.call(-1)) {
-  if (is.null(version)) {
-    meta <- engine(rs_store_doc(conn, "metadata", name, NULL), call = call)
-    if (is.null(meta)) {
-      datom_abort("not_found", "No metadata found for table {.val {name}}.",
-        "See datom_list() for the tables of this project.", call = call)
-    }
-    return(meta)
-  }
-  full <- resolve_version(conn, name, version, call = call)
-  meta <- engine(rs_store_doc(conn, "snapshot", name, full), call = call)
-  if (is.null(meta)) {
-    datom_abort("not_found", "Version {.val {version}} not found for table {.val {name}}.",
-      "See datom_history() for the versions of this table.", call = call)
-  }
-  meta
-}
-
-# Lineage fields of a metadata object, in the shapes of FORMATS.md 8.6.
-lineage_of <- function(meta, depth) {
-  if (identical(depth, "parents")) {
-    p <- meta$parents
-    if (is.null(p)) return(NULL)
-    return(lapply(p, function(e) list(source = e$source, table = e$table, version = e$version, data_sha = e$data_sha)))
-  }
-  meta$source_lineage
-}
-
 check_conns <- function(conns, call = sys.call(-1)) {
   if (is.null(conns)) return(list())
   bad <- "{.arg conns} must be NULL or a named list of datom_conn objects keyed by project name."
@@ -426,111 +329,23 @@ check_conns <- function(conns, call = sys.call(-1)) {
   conns
 }
 
-chr_field <- function(entries, field) {
-  vapply(entries, function(e) {
-    v <- e[[field]]
-    if (is.character(v) && length(v) == 1L) v else NA_character_
-  }, "", USE.NAMES = FALSE)
+# Rows of the engine's lineage report as a data frame; the detail of a failed
+# read ends with its hint, as the error's message shows it.
+lineage_rows <- function(x, cols) {
+  detail <- x$detail
+  h <- !is.na(x$hint)
+  detail[h] <- paste(detail[h], cli::symbol$info, x$hint[h])
+  data.frame(x[cols], status = x$status, detail = detail, stringsAsFactors = FALSE)
 }
 
-bad_row <- function(df, i) df[i, , drop = FALSE]
 ref_label <- function(r) sprintf("%s/%s@%s", r$source, r$table, short_sha(r$version %||% ""))
-lineage_labels <- function(entries) {
-  paste(vapply(entries, function(e) sprintf("%s/%s@%s", e$project, e$table, short_sha(e$version_sha)), ""), collapse = ", ")
-}
 
-row_result <- function(status, detail = "", lineage = NULL) list(status = status, detail = detail, lineage = lineage)
+lineage_problem <- function(what, entries) {
+  if (!length(entries)) return(invisible())
+  labels <- paste(vapply(entries, function(e) sprintf("%s/%s@%s", e$project, e$table, short_sha(e$version_sha)), ""),
+                  collapse = ", ")
+  datom_inform("danger", paste0("{length(entries)} ", what, " entr{?y/ies}: {labels}"))
+}
 
 err_text <- function(e) gsub("\\s+", " ", conditionMessage(e))
 err_head <- function(e) sub("\n.*$", "", conditionMessage(e))
-
-# Read the object of `version` (verified against its parquet_sha before
-# parsing) and re-hash it; cached per project, table and data_sha.
-prove_object <- function(pconn, table, version, data_sha, ctx) {
-  key <- paste(pconn$project_name, table, data_sha, sep = "\r")
-  if (!is.null(ctx$cache[[key]])) return(ctx$cache[[key]])
-  res <- tryCatch({
-    df <- assemble_frame(engine(rs_read(pconn, table, version, NULL)))
-    got <- datom_hash(df)$data_sha
-    if (identical(got, data_sha)) row_result("ok")
-    else row_result("corrupt", sprintf("stored object hashes to %s, not %s", short_sha(got), short_sha(data_sha)))
-  },
-  datom_error_integrity = function(e) row_result("corrupt", err_text(e)),
-  datom_error_not_found = function(e) row_result("object_missing", err_text(e)),
-  error = function(e) row_result("error", err_text(e)))
-  ctx$cache[[key]] <- res
-  res
-}
-
-check_parent <- function(p, pconn, ctx) {
-  if (is.null(pconn)) {
-    return(row_result("unreachable", sprintf("project %s is not reachable: pass a connection to it in `conns`", p$source)))
-  }
-  tryCatch({
-    version <- p$version
-    if (!is_sha(version)) {
-      # legacy parent without a version: its current metadata
-      snap <- engine(rs_store_doc(pconn, "metadata", p$table, NULL))
-      if (is.null(snap)) return(row_result("missing", sprintf("table %s not found in project %s", p$table, p$source)))
-    } else {
-      snap <- engine(rs_store_doc(pconn, "snapshot", p$table, version))
-      if (is.null(snap)) {
-        return(row_result("missing", sprintf("version %s of %s not found in project %s", short_sha(version), p$table, p$source)))
-      }
-    }
-    if (!identical(snap$data_sha, p$data_sha)) {
-      return(row_result("data_sha_mismatch", sprintf("recorded data_sha %s, stored snapshot says %s", short_sha(p$data_sha), short_sha(snap$data_sha %||% "")),
-                        lineage = snap$source_lineage))
-    }
-    if (is_sha(version)) {
-      actual <- engine(rs_store_doc_sha(pconn, "snapshot", p$table, version))
-      if (!identical(actual, version)) {
-        return(row_result("snapshot_modified", sprintf("snapshot no longer hashes to its version (hashes to %s)", short_sha(actual)),
-                          lineage = snap$source_lineage))
-      }
-    }
-    if (!is_sha(version)) version <- NULL
-    if (!is.null(version)) {
-      hist <- engine(rs_store_doc(pconn, "history", p$table, NULL))
-      if (!version %in% chr_field(hist %||% list(), "version")) {
-        return(row_result("missing", sprintf("version %s is not in the history of %s", short_sha(version), p$table),
-                          lineage = snap$source_lineage))
-      }
-    }
-    r <- prove_object(pconn, p$table, version, p$data_sha, ctx)
-    r$lineage <- snap$source_lineage
-    r
-  }, error = function(e) row_result("error", err_text(e)))
-}
-
-check_source <- function(s, sconn, ctx) {
-  if (is.null(sconn)) {
-    return(row_result("unreachable", sprintf("project %s is not reachable: pass a connection to it in `conns`", s$project)))
-  }
-  tryCatch({
-    hist <- engine(rs_store_doc(sconn, "history", s$table, NULL))
-    if (is.null(hist)) return(row_result("missing", sprintf("table %s not found in project %s", s$table, s$project)))
-    hit <- which(chr_field(hist, "data_sha") == s$version_sha)
-    if (!length(hit)) {
-      return(row_result("missing", sprintf("no version of %s with data_sha %s in project %s", s$table, short_sha(s$version_sha), s$project)))
-    }
-    prove_object(sconn, s$table, hist[[hit[1]]]$version, s$version_sha, ctx)
-  }, error = function(e) row_result("error", err_text(e)))
-}
-
-# Compare recorded lineage with the recomputed union by (project, table).
-compare_lineage <- function(recorded, computed) {
-  pt <- function(e) paste(e$project, e$table, sep = "\r")
-  rec_keys <- vapply(recorded, pt, "")
-  com_keys <- vapply(computed, pt, "")
-  missing <- computed[!com_keys %in% rec_keys]
-  extra <- recorded[!rec_keys %in% com_keys]
-  wrong <- list()
-  for (i in seq_along(recorded)) {
-    j <- which(com_keys == rec_keys[i])
-    if (length(j) && !any(vapply(computed[j], function(e) identical(e$version_sha, recorded[[i]]$version_sha), TRUE))) {
-      wrong[[length(wrong) + 1L]] <- list(declared = recorded[[i]], computed = computed[[j[1]]])
-    }
-  }
-  list(missing = missing, extra = extra, wrong_version = wrong)
-}

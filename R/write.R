@@ -72,22 +72,14 @@ datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message
   if (!is.null(message)) check_string(message, "message")
   message <- message %||% paste("Update", name)
   if (!.table_type %in% c("derived", "imported")) datom_abort("input", "{.arg .table_type} must be \"derived\" or \"imported\".")
-  lineage <- .source_lineage
-  parent_records <- NULL
-  if (!is.null(parents)) {
-    parent_records <- check_parents(parents)
-    lineage <- datom_lineage_union(lapply(parents, function(p) p$source_lineage))
-  } else if (inherits(lineage, "datom_self_lineage")) {
-    # datom_sync's imported self-entry: the engine fills in the data_sha
-    lineage <- unclass(lineage)
-  } else if (!is.null(lineage)) {
-    check_lineage(lineage, ".source_lineage")
-  }
+  # parent records and source lineage as the write records them (engine)
+  lineage <- engine(rs_write_lineage(parents, .source_lineage))
   check_storable(data)
-  check_ref_guard(conn)
+  # a governed project's write checks its ref.json in the governance store
+  gov <- if (!is.null(conn$gov_root)) conn_gov_access(conn)
   res <- engine(rs_write(
-    conn, data, as.numeric(nrow(data)), name, metadata, parent_records, lineage, .table_type,
-    .original_file_sha, .original_format, message, datom_version(), column_extras(data)
+    conn, data, as.numeric(nrow(data)), name, metadata, lineage$parents, lineage$source_lineage, .table_type,
+    .original_file_sha, .original_format, message, datom_version(), column_extras(data), gov
   ))
   short <- substr(res$metadata_sha, 1, 8)
   if (identical(res$action, "none") && length(res$completed)) {
@@ -105,41 +97,6 @@ datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message
   invisible(out)
 }
 
-# Parent records: unnamed list of {source, table, version, data_sha[, source_lineage]};
-# returns the trimmed records stored in metadata.
-check_parents <- function(parents, call = sys.call(-1)) {
-  hint <- "Declare parents with datom_parent() so each carries a resolved data_sha."
-  if (!is.list(parents) || !is.null(names(parents))) {
-    datom_abort("input", "{.arg parents} must be an unnamed list of parent records.", hint, call = call)
-  }
-  lapply(seq_along(parents), function(i) {
-    p <- parents[[i]]
-    if (!is.list(p)) datom_abort("input", "Parent {i} is not a list.", hint, call = call)
-    for (f in c("source", "table", "version", "data_sha")) {
-      v <- p[[f]]
-      if (!is.character(v) || length(v) != 1L || is.na(v) || !nzchar(v)) {
-        datom_abort("input", "Parent {i} has a missing or empty {.field {f}}.", hint, call = call)
-      }
-    }
-    if (!is.null(p$source_lineage)) check_lineage(p$source_lineage, sprintf("parents[[%d]]$source_lineage", i), call = call)
-    list(source = p$source, table = p$table, version = p$version, data_sha = p$data_sha)
-  })
-}
-
-check_lineage <- function(lineage, arg, call = sys.call(-1)) {
-  if (!is.list(lineage)) datom_abort("input", "{.arg {arg}} must be a list of lineage entries.", call = call)
-  for (i in seq_along(lineage)) {
-    e <- lineage[[i]]
-    for (f in c("project", "table", "version_sha")) {
-      v <- if (is.list(e)) e[[f]] else NULL
-      if (!is.character(v) || length(v) != 1L || is.na(v) || !nzchar(v)) {
-        datom_abort("input", "Entry {i} of {.arg {arg}} has a missing or empty {.field {f}}.", call = call)
-      }
-    }
-  }
-  invisible(lineage)
-}
-
 #' Union of source lineages
 #'
 #' The de-duplicated union of several `source_lineage` lists: first
@@ -155,19 +112,7 @@ check_lineage <- function(lineage, arg, call = sys.call(-1)) {
 #'           list(project = "P", table = "ae", version_sha = "def456"))
 #' str(datom_lineage_union(list(a, b, NULL)))
 datom_lineage_union <- function(lineages) {
-  if (!is.list(lineages)) datom_abort("input", "{.arg lineages} must be a list.")
-  out <- list()
-  seen <- character()
-  for (l in lineages) {
-    for (e in l) {
-      key <- paste(e$project, e$table, e$version_sha, sep = "\r")
-      if (!key %in% seen) {
-        seen <- c(seen, key)
-        out[[length(out) + 1L]] <- e
-      }
-    }
-  }
-  out
+  engine(rs_lineage_union(lineages))
 }
 
 # datom_write(conn, name = t): pull, then re-publish one table's metadata.
@@ -183,21 +128,4 @@ resync_table <- function(conn, name) {
   invisible(list(name = name, metadata_sha = res$metadata_sha, action = "metadata_only",
                  s3_keys = engine(rs_table_mirror_keys(name, res$metadata_sha)),
                  commit_sha = res$commit_sha))
-}
-
-# Write-time guard of governed projects: ref.json is read from the gov
-# store (never the clone) and must point where the conn writes.
-check_ref_guard <- function(conn, call = sys.call(-1)) {
-  if (is.null(conn$gov_root)) return(invisible(TRUE))
-  ref <- rs_gov_ref(conn_gov_access(conn), NULL, conn$project_name, NULL)
-  if (inherits(ref, "datom_engine_error") || is.null(ref)) {
-    why <- if (is.null(ref)) "not found" else ref$message
-    datom_abort("storage", "Cannot write: ref.json could not be read from governance store ({esc(why)}); writing without a verified location risks orphaning data.",
-      "Check the governance store credentials, then retry.", call = call)
-  }
-  if (!same_location(ref, conn)) {
-    datom_abort("conflict", "Data location changed since connection was created: ref.json says {ref$root} (prefix {ref$prefix %||% '(none)'}), the connection writes to {conn$root} (prefix {conn$prefix %||% '(none)'}).",
-      "Run datom_pull(conn), then rebuild the connection with datom_get_conn().", call = call)
-  }
-  invisible(TRUE)
 }

@@ -249,6 +249,41 @@ pub fn check_location(project: &Project, clone: &CloneCtx) -> Result<()> {
     Ok(())
 }
 
+/// The write-time error when a governed project's `ref.json` cannot be read.
+pub fn ref_unreadable(why: &str) -> Error {
+    Error::new(
+        Kind::Storage,
+        format!("Cannot write: ref.json could not be read from governance store ({why}); writing without a verified location risks orphaning data."),
+    )
+    .with_hint("Check the governance store credentials, then retry.")
+}
+
+/// Write-time guard of a governed project, checked before a write opens its
+/// data store: the `ref.json` of project `name`, read from the governance
+/// store `gov` (never the clone), must point where the write goes (`loc`).
+pub fn check_ref(name: &str, loc: &model::Location, gov: &Project) -> Result<()> {
+    let r = match super::gov::read_ref_store(gov, name) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err(ref_unreadable("not found")),
+        Err(e) => return Err(ref_unreadable(&e.message)),
+    };
+    if !r.current.same_place(loc) {
+        let prefix = |p: &Option<String>| p.clone().unwrap_or_else(|| "(none)".into());
+        return Err(Error::new(
+            Kind::Conflict,
+            format!(
+                "Data location changed since connection was created: ref.json says {} (prefix {}), the connection writes to {} (prefix {}).",
+                r.current.root,
+                prefix(&r.current.prefix),
+                loc.root,
+                prefix(&loc.prefix)
+            ),
+        )
+        .with_hint("Run datom_pull(conn), then rebuild the connection with datom_get_conn()."));
+    }
+    Ok(())
+}
+
 /// Write a table version. `author` is the clone's git identity.
 ///
 /// Order (FORMATS.md 7, made crash-consistent): hash; encode; commit the
@@ -593,5 +628,49 @@ mod tests {
         rejected(&repo, &c0, Undo::Hard(&["new.json"]));
         assert!(!wd.join("new.json").exists());
         assert!(repo.dirty_of(&["t.json", "new.json"]).unwrap().is_empty());
+    }
+
+    use crate::model::Location;
+    use crate::ops::gov::{gov_store, RefJson};
+    use crate::store::local::LocalStore;
+
+    fn local(root: &std::path::Path, prefix: Option<&str>) -> Location {
+        Location { kind: "local".into(), root: root.display().to_string(), prefix: prefix.map(str::to_string), region: None }
+    }
+
+    #[test]
+    fn ref_guard_reads_ref_json_from_the_governance_store() {
+        let d = crate::testutil::scratch_dir("write-ref-guard");
+        let gov = gov_store(Box::new(LocalStore::new(d.join("gov"))), None, true, String::new());
+        std::fs::create_dir_all(d.join("data")).unwrap();
+        let here = local(&d.join("data"), None);
+        let reference = layout::gov::reference("P");
+
+        // no ref.json, or an unreadable one: the write is refused
+        let e = check_ref("P", &here, &gov).unwrap_err();
+        assert_eq!(e.kind, Kind::Storage);
+        assert!(e.message.starts_with("Cannot write: ref.json could not be read from governance store (not found);"), "{}", e.message);
+        assert_eq!(e.hint.as_deref(), Some("Check the governance store credentials, then retry."));
+        gov.store.put(&gov.key(&reference), b"{not json").unwrap();
+        let e = check_ref("P", &here, &gov).unwrap_err();
+        assert_eq!(e.kind, Kind::Storage);
+        assert!(e.message.contains("(Failed to read JSON"), "{}", e.message);
+
+        // ref.json points elsewhere: a conflict naming both places
+        let moved = local(&d.join("moved"), Some("x"));
+        gov.put_json(&reference, &RefJson::new(moved.clone()).to_rvalue()).unwrap();
+        let e = check_ref("P", &here, &gov).unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        assert_eq!(
+            e.message,
+            format!(
+                "Data location changed since connection was created: ref.json says {} (prefix x), the connection writes to {} (prefix (none)).",
+                moved.root,
+                d.join("data").display()
+            )
+        );
+        // the same place, however spelled, passes
+        gov.put_json(&reference, &RefJson::new(local(&d.join("data").join("..").join("data"), Some("/"))).to_rvalue()).unwrap();
+        check_ref("P", &here, &gov).unwrap();
     }
 }

@@ -5,6 +5,7 @@
 mod conn;
 mod gov;
 mod frame;
+mod lineage;
 mod result;
 mod secret;
 mod collab;
@@ -303,9 +304,21 @@ fn rs_write(
     message: &str,
     datom_version: &str,
     extras: Robj,
+    gov: Robj,
 ) -> Robj {
     guard(|| {
         let nrow = as_count(nrow, "nrow")?;
+        // a governed project's ref.json (`gov`: its governance store's access
+        // list) is checked before the data store is opened; a failure to open
+        // the governance store is a failure to read ref.json
+        if !gov.is_null() {
+            let store = conn::location(sexp(&gov))
+                .and_then(|l| Ok((conn::open_store(&l, sexp(&gov))?, l)))
+                .map(|((store, newline, display), l)| crate::ops::gov::gov_store(store, l.prefix_norm(), newline, display))
+                .map_err(|e| crate::ops::write::ref_unreadable(&e.message))?;
+            let name = conn::field_str(sexp(&conn), "project_name").ok_or_else(|| Error::input("conn has no project_name"))?;
+            crate::ops::write::check_ref(&name, &conn::location(sexp(&conn))?, &store)?;
+        }
         let project = conn::project(sexp(&conn))?;
         let clone = conn::clone_ctx(sexp(&conn))?;
         let mut view = frame::frame_view(sexp(&df), nrow)?;
@@ -1032,6 +1045,7 @@ fn rs_validate(conn: Robj, deep: bool) -> Robj {
 extendr_module! {
     mod datom;
     use gov;
+    use lineage;
     use secret;
     use collab;
     fn rs_hash;
