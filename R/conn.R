@@ -170,13 +170,9 @@ norm_prefix <- function(p) {
   if (length(parts) == 0L) NULL else paste0(paste(parts, collapse = "/"), "/")
 }
 
-# Same data location: root and normalised prefix (of conns, access lists,
-# project configs or refs).
-same_location <- function(a, b) same_root(a$root, b$root) && identical(norm_prefix(a$prefix), norm_prefix(b$prefix))
-
-same_root <- function(a, b) {
-  identical(normalizePath(a, winslash = "/", mustWork = FALSE), normalizePath(b, winslash = "/", mustWork = FALSE))
-}
+# Same data location (of conns, access lists, project configs or refs): the
+# engine's one rule (type, resolved root, normalised prefix).
+same_location <- function(a, b) engine(rs_same_location(a, b))
 
 check_reachable <- function(loc, call = sys.call(-1)) {
   if (identical(loc$backend, "local") && !dir.exists(loc$root)) {

@@ -245,6 +245,28 @@ rs_migrate <- function(from, to, gov_loc, url, clone, token, details, sunset_at,
 # adoption instead. `dry_run`: the plan only.
 rs_adopt <- function(from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove) .Call(wrap__rs_adopt, from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove)
 
+# Do two locations (conns, access lists, project configs or refs) name the
+# same place? The one rule: `Location::same_place` (type, root resolved,
+# prefix normalised).
+rs_same_location <- function(a, b) .Call(wrap__rs_same_location, a, b)
+
+# A repository URL parsed once (`git::RepoUrl`): list(url = as datom
+# records it (a local path made absolute), local, name).
+rs_repo_url <- function(url) .Call(wrap__rs_repo_url, url)
+
+# Do two URLs name the same repository (`git::RepoUrl::same_repo`)?
+rs_same_url <- function(a, b) .Call(wrap__rs_same_url, a, b)
+
+# `.datom/governance.json` of a project attached to `url` and the
+# governance store `gov_loc` (attach time in UTC).
+rs_governance_record <- function(url, gov_loc) .Call(wrap__rs_governance_record, url, gov_loc)
+
+# A teardown (`ops::gov::teardown`) of the conn's project: decommission
+# (storage, governance when `gov_loc` is not NULL, data repo, clone) or
+# repo delete. list(events = list(list(id, value, error)), failed =
+# NULL or the error value that stopped it).
+rs_teardown <- function(conn, gov_loc, api_url, decommission, remove_untracked) .Call(wrap__rs_teardown, conn, gov_loc, api_url, decommission, remove_untracked)
+
 # A secret handle holding `value`.
 rs_secret_new <- function(value) .Call(wrap__rs_secret_new, value)
 

@@ -77,7 +77,7 @@ datom_repo_set_data_store <- function(conn, new_store, message = NULL, sunset_da
   to_conn <- conn
   to_conn[c("backend", "root", "prefix", "region", "client", "endpoint")] <-
     list(new_loc$backend, new_loc$root, new_loc$prefix, new_loc$region, new_loc$client, new_loc$endpoint)
-  if (identical(conn$backend, to_conn$backend) && same_location(conn, to_conn)) {
+  if (same_location(conn, to_conn)) {
     datom_inform("info", "The data of {.val {name}} already lives there -- nothing to migrate")
     return(invisible(engine(rs_git_status(conn$path))$head))
   }

@@ -105,7 +105,7 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
   if (!is.null(data_repo_url)) check_repo_url(data_repo_url, "data_repo_url")
   if (!is.null(gov_repo_url)) check_repo_url(gov_repo_url, "gov_repo_url")
   if (!is.null(github_api_url)) github_api_url <- engine(rs_check_api_url(github_api_url, "github_api_url"))
-  if (!is.null(data_repo_url) && is_local_url(data_repo_url)) data_repo_url <- local_url_path(data_repo_url)
+  if (!is.null(data_repo_url)) data_repo_url <- repo_url(data_repo_url)$url  # a local path made absolute
   if (!is.null(gov_local_path)) gov_local_path <- abs_path(gov_local_path)
   role <- if (!is.null(github_pat) || !is.null(data_repo_url)) "developer" else "reader"
   api_url <- github_api_url %||% default_github_api_url()
@@ -164,11 +164,6 @@ abs_path <- function(path) {
   sub("/+$", "", gsub("/\\./", "/", path))
 }
 
-is_local_url <- function(url) {
-  startsWith(url, "file://") || !grepl("://", url, fixed = TRUE) && !grepl("^[^/]+@[^/]+:", url)
-}
-
-local_url_path <- function(url) abs_path(sub("^file://", "", url))
 
 # Location and access of a data component: backend, root, prefix, region,
 # endpoint and (S3) the credentials, as the engine reads them.

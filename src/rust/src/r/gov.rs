@@ -335,6 +335,92 @@ fn rs_gov_mirror_status(gov_loc: Robj, gov_local_path: Robj, name: &str) -> Robj
     })
 }
 
+/// Do two locations (conns, access lists, project configs or refs) name the
+/// same place? The one rule: `Location::same_place` (type, root resolved,
+/// prefix normalised).
+#[extendr]
+fn rs_same_location(a: Robj, b: Robj) -> Robj {
+    guard(|| Ok(conn::any_location(sexp(&a))?.same_place(&conn::any_location(sexp(&b))?).into()))
+}
+
+/// A repository URL parsed once (`git::RepoUrl`): list(url = as datom
+/// records it (a local path made absolute), local, name).
+#[extendr]
+fn rs_repo_url(url: &str) -> Robj {
+    guard(|| {
+        let u = crate::git::RepoUrl::parse(url);
+        super::list_named(&["url", "local", "name"], vec![u.normalized(url).into(), u.is_local().into(), u.name().into()])
+    })
+}
+
+/// Do two URLs name the same repository (`git::RepoUrl::same_repo`)?
+#[extendr]
+fn rs_same_url(a: &str, b: &str) -> Robj {
+    guard(|| Ok(crate::git::RepoUrl::same_repo(a, b).into()))
+}
+
+/// `.datom/governance.json` of a project attached to `url` and the
+/// governance store `gov_loc` (attach time in UTC).
+#[extendr]
+fn rs_governance_record(url: &str, gov_loc: Robj) -> Robj {
+    guard(|| {
+        let l = conn::location(sexp(&gov_loc))?;
+        super::value::from_rvalue(&gov::governance_record(url, &l)).map_err(super::result::rerr)
+    })
+}
+
+/// A teardown (`ops::gov::teardown`) of the conn's project: decommission
+/// (storage, governance when `gov_loc` is not NULL, data repo, clone) or
+/// repo delete. list(events = list(list(id, value, error)), failed =
+/// NULL or the error value that stopped it).
+#[extendr]
+fn rs_teardown(conn: Robj, gov_loc: Robj, api_url: &str, decommission: bool, remove_untracked: bool) -> Robj {
+    use gov::Event as E;
+    guard(|| {
+        let data = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let gov_store = if gov_loc.is_null() { None } else { Some(gov_store(&gov_loc)?) };
+        let url = conn::field_str(sexp(&conn), "gov_repo_url");
+        let gov_clone = conn::field_str(sexp(&conn), "gov_local_path").map(std::path::PathBuf::from);
+        let t = gov::Teardown {
+            data: &data,
+            clone: &clone.path,
+            creds: &clone.creds,
+            github_api_url: api_url,
+            gov: gov_store.as_ref().map(|store| gov::TeardownGov { store, url: url.as_deref(), clone: gov_clone.as_deref() }),
+            decommission,
+            remove_untracked,
+        };
+        let r = gov::teardown(&t)?;
+        let p = |p: &std::path::PathBuf| Robj::from(p.display().to_string());
+        let mut events = Vec::new();
+        for e in &r.events {
+            let (id, value, error): (&str, Robj, Robj) = match e {
+                E::RepoDeleteStart => ("repo_delete", ().into(), ().into()),
+                E::Storage(ns) => ("storage", ns.as_str().into(), ().into()),
+                E::NoGovernance => ("no_governance", ().into(), ().into()),
+                E::GovCloned(x) => ("gov_cloned", p(x), ().into()),
+                E::Unregistered => ("unregistered", ().into(), ().into()),
+                E::MirrorDeleted => ("mirror_deleted", ().into(), ().into()),
+                E::LocalRepoGone(x) => ("local_repo_gone", p(x), ().into()),
+                E::LocalRepoDeleted(x) => ("local_repo_deleted", p(x), ().into()),
+                E::NoToken(u) => ("no_token", u.as_str().into(), ().into()),
+                E::GithubDeleting(n) => ("github_deleting", n.as_str().into(), ().into()),
+                E::GithubDeleted(n) => ("github_deleted", n.as_str().into(), ().into()),
+                E::NoGithubRemote => ("no_github_remote", ().into(), ().into()),
+                E::GithubFailed(n, err) => ("github_failed", n.as_str().into(), super::result::error_robj(err)),
+                E::CloneRemoving(x) => ("clone_removing", p(x), ().into()),
+                E::CloneRemoved(x) => ("clone_removed", p(x), ().into()),
+                E::CloneNotRemoved(x) => ("clone_not_removed", p(x), ().into()),
+                E::CloneKept(files) => ("clone_kept", files.clone().into(), ().into()),
+            };
+            events.push(super::list_named(&["id", "value", "error"], vec![id.into(), value, error])?);
+        }
+        let failed = r.failed.as_ref().map(super::result::error_robj).unwrap_or_else(|| ().into());
+        super::list_named(&["events", "failed"], vec![List::from_values(events).into(), failed])
+    })
+}
+
 extendr_module! {
     mod gov;
     fn rs_gov_init;
@@ -352,4 +438,9 @@ extendr_module! {
     fn rs_gov_mirror_status;
     fn rs_migrate;
     fn rs_adopt;
+    fn rs_same_location;
+    fn rs_repo_url;
+    fn rs_same_url;
+    fn rs_governance_record;
+    fn rs_teardown;
 }
