@@ -1135,15 +1135,18 @@ mod tests {
         let d = tmp("teardown");
         let creds = Creds::default();
         let (data, clone, gov_url, gov_clone, st) = governed_project(&d, "DEC");
-        let td = |data: &Project, gov_clone: Option<&Path>| Teardown {
-            data,
-            clone: &clone,
-            creds: &creds,
-            github_api_url: crate::github::DEFAULT_API_URL,
-            gov: Some(TeardownGov { store: &st, url: Some(&gov_url), clone: gov_clone }),
-            decommission: true,
-            remove_untracked: false,
-        };
+        fn decom<'a>(data: &'a Project, clone: &'a Path, creds: &'a Creds, st: &'a Project, url: &'a str, gov_clone: Option<&'a Path>) -> Teardown<'a> {
+            Teardown {
+                data,
+                clone,
+                creds,
+                github_api_url: crate::github::DEFAULT_API_URL,
+                gov: Some(TeardownGov { store: st, url: Some(url), clone: gov_clone }),
+                decommission: true,
+                remove_untracked: false,
+            }
+        }
+        let td = |data, gov_clone| decom(data, &clone, &creds, &st, &gov_url, gov_clone);
         // a connection to another location (same root, other prefix) is refused, nothing touched
         let mut stale = Project::new("DEC", Box::new(LocalStore::new(d.join("data"))), Some("p"), true, "data".into());
         stale.location = Some(loc(d.join("data").to_str().unwrap(), Some("p")));
