@@ -36,10 +36,9 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
   if (!is.null(path)) {
     path <- abs_path(path)
     cfg <- engine(rs_read_config(path))
-    gfile <- file.path(path, ".datom", "governance.json")
     gov <- NULL
-    if (file.exists(gfile)) {
-      g <- jsonlite_read(gfile)
+    g <- recorded_governance(path)
+    if (!is.null(g)) {
       if (is.null(store$governance)) {
         datom_abort("input", "Project {.val {cfg$project_name}} is governed but no governance store was supplied.",
           "Add governance = <{g$gov_storage$type} store at {g$gov_storage$root}> and gov_repo_url = \"{g$gov_repo_url}\" to datom_store().")

@@ -267,6 +267,18 @@ rs_governance_record <- function(url, gov_loc) .Call(wrap__rs_governance_record,
 # NULL or the error value that stopped it).
 rs_teardown <- function(conn, gov_loc, api_url, decommission, remove_untracked) .Call(wrap__rs_teardown, conn, gov_loc, api_url, decommission, remove_untracked)
 
+# The clone's governance pointer (`.datom/governance.json`): NULL, or
+# list(gov_repo_url, gov_storage = list(type, root, prefix, region)).
+rs_recorded_governance <- function(path) .Call(wrap__rs_recorded_governance, path)
+
+# Record the conn's governance pointer (`ops::gov::attach_pointer`):
+# list(written, commit, mirror_error).
+rs_attach_pointer <- function(conn, url, gov_loc, message) .Call(wrap__rs_attach_pointer, conn, url, gov_loc, message)
+
+# Attach governance to the conn's project (`ops::gov::attach`): list(registered,
+# written, commit, mirror_error).
+rs_attach_gov <- function(conn, gov_loc, url, gov_clone, message) .Call(wrap__rs_attach_gov, conn, gov_loc, url, gov_clone, message)
+
 # A secret handle holding `value`.
 rs_secret_new <- function(value) .Call(wrap__rs_secret_new, value)
 

@@ -366,24 +366,11 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
   }
   gov_repo_url <- repo_url(gov_repo_url)$url
   gov_path <- abs_path(gov_local_path %||% file.path(dirname(conn$path), repo_url(gov_repo_url)$name))
-  if (!engine(rs_gov_ensure_clone(gov_repo_url, gov_path, conn$github_pat))) {
-    engine(rs_gov_pull(gov_path, conn$github_pat))
-  }
-  if (!engine(rs_gov_is_initialised(gov_path))) {
-    datom_abort("input", "Governance repo at {.url {gov_repo_url}} is empty or uninitialised.", "Run datom_init_gov() first.")
-  }
-  data_loc <- conn_location(conn)
-  existing <- engine(rs_gov_ref(gov_loc, gov_path, name, NULL))
-  if (!is.null(existing)) {
-    if (!same_location(existing, conn)) {
-      datom_abort("conflict", "Project {.val {name}} is already registered in the governance repo.",
-        "Choose a different name, or decommission the old project first.")
-    }
-  } else {
-    engine(rs_gov_register(gov_loc, gov_repo_url, gov_path, conn$github_pat, name, data_loc))
-    datom_inform("success", "Registered project {.val {name}} in gov repo")
-  }
-  datom_repo_attach_governance(conn, gov_repo_url, gov_store)
+  # the engine brings the gov clone up to date, registers the project (a
+  # name registered elsewhere is refused) and records the pointer (ops::gov::attach)
+  res <- engine(rs_attach_gov(conn, gov_loc, gov_repo_url, gov_path, paste0("Attach governance: ", name)))
+  if (isTRUE(res$registered)) datom_inform("success", "Registered project {.val {name}} in gov repo")
+  pointer_inform(res, name)
   datom_inform("success", "Attached governance to project {.val {name}}")
   new <- conn
   new[c("gov_root", "gov_prefix", "gov_region", "gov_client", "gov_backend")] <-
@@ -417,31 +404,26 @@ datom_repo_attach_governance <- function(conn, gov_repo_url, gov_store, message 
   check_location_component(gov_store, "gov_store")
   check_string_or_null(message, "message")
   engine(rs_read_config(conn$path))
-  gov_repo_url <- repo_url(gov_repo_url)$url
   name <- conn$project_name
-  recorded <- recorded_governance(conn$path)
-  if (!is.null(recorded)) {
-    if (same_url(recorded$gov_repo_url, gov_repo_url)) {
-      datom_inform("info", "Project {.val {name}} already records this governance repo -- no change")
-      return(invisible(engine(rs_git_status(conn$path))$head %||% NA_character_))
-    }
-    datom_abort("conflict", "Project {.val {name}} already records a different gov repo ({.url {recorded$gov_repo_url}}).",
-      "The governance pointer is write-once.")
-  }
-  record <- engine(rs_governance_record(gov_repo_url, component_location(gov_store)))
-  sha <- engine(rs_commit_json(conn, ".datom/governance.json", record, message %||% paste0("Attach governance: ", name)))
-  ok <- rs_mirror_governance(conn)
-  if (inherits(ok, "datom_engine_error")) {
-    cli::cli_warn(c("governance.json storage upload failed (the local copy is intact).", i = esc(ok$message)))
-  }
-  datom_inform("success", "Wrote data-side governance record for {.val {name}}")
-  invisible(sha)
+  # write-once: the same repo again is no change, another one a conflict
+  res <- engine(rs_attach_pointer(conn, repo_url(gov_repo_url)$url, component_location(gov_store),
+                                  message %||% paste0("Attach governance: ", name)))
+  pointer_inform(res, name)
+  invisible(res$commit %||% NA_character_)
 }
 
-recorded_governance <- function(path) {
-  f <- file.path(path, ".datom", "governance.json")
-  if (file.exists(f)) jsonlite_read(f) else NULL
+pointer_inform <- function(res, name) {
+  if (!isTRUE(res$written)) {
+    datom_inform("info", "Project {.val {name}} already records this governance repo -- no change")
+    return(invisible())
+  }
+  if (!is.null(res$mirror_error)) {
+    cli::cli_warn(c("governance.json storage upload failed (the local copy is intact).", i = esc(res$mirror_error$message)))
+  }
+  datom_inform("success", "Wrote data-side governance record for {.val {name}}")
 }
+
+recorded_governance <- function(path) engine(rs_recorded_governance(path))
 
 # A conn's data location as an engine access list.
 conn_location <- function(conn) {

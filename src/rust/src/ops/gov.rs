@@ -693,6 +693,88 @@ pub fn governance_record(url: &str, gov: &Location) -> RValue {
     ])
 }
 
+/// The data side's governance pointer (`.datom/governance.json`): the
+/// governance repo URL and the governance store's location.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pointer {
+    pub url: String,
+    pub storage: Option<Location>,
+}
+
+/// The clone's governance pointer (`None` for a project without governance).
+pub fn read_pointer(clone: &Path) -> Result<Option<Pointer>> {
+    let Some(v) = read_file_json(&clone.join(layout::repo::GOVERNANCE), "governance.json")? else {
+        return Ok(None);
+    };
+    let url = as_str(get(&v, "gov_repo_url"))
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| Error::new(Kind::Json, "Invalid .datom/governance.json: missing gov_repo_url"))?
+        .to_string();
+    let storage = match get(&v, "gov_storage") {
+        Some(g) => Some(parse_location(g, "gov_storage").map_err(|e| Error::new(Kind::Json, e.message.replace("ref.json", ".datom/governance.json")))?),
+        None => None,
+    };
+    Ok(Some(Pointer { url, storage }))
+}
+
+/// What recording the governance pointer did.
+#[derive(Debug)]
+pub enum PointerOutcome {
+    /// The clone already records this governance repo: the current commit.
+    Unchanged(Option<String>),
+    /// Written, committed and pushed (`commit`); `mirror` is the failure to
+    /// mirror it to the data store (the git copy is canonical).
+    Written { commit: String, mirror: Option<Error> },
+}
+
+/// Record the governance pointer of project `data` (write-once): commit
+/// `.datom/governance.json` ([`governance_record`]) with `message`, push,
+/// mirror it to the data store. A different recorded repo is a conflict.
+pub fn attach_pointer(data: &Project, clone: &super::CloneCtx, url: &str, gov: &Location, message: &str) -> Result<PointerOutcome> {
+    if let Some(p) = read_pointer(&clone.path)? {
+        if same_url(&p.url, url) {
+            return Ok(PointerOutcome::Unchanged(Repo::open(&clone.path)?.head_sha()));
+        }
+        return Err(Error::new(Kind::Conflict, format!("Project \"{}\" already records a different gov repo ({}).", data.name, git::redact(&p.url)))
+            .with_hint("The governance pointer is write-once."));
+    }
+    let text = model::json_text(&governance_record(url, gov), true);
+    let commit = super::collab::commit_files(clone, &[(layout::repo::GOVERNANCE.to_string(), text.into_bytes())], message)?;
+    let mirror = super::collab::mirror_clone_json(data, clone, layout::repo::GOVERNANCE, layout::data::GOVERNANCE).err();
+    Ok(PointerOutcome::Written { commit, mirror })
+}
+
+/// What attaching governance did.
+#[derive(Debug)]
+pub struct Attached {
+    /// The project was registered now (false: it already was, at this location).
+    pub registered: bool,
+    pub pointer: PointerOutcome,
+}
+
+/// Attach governance to project `data` (`datom_attach_gov()`): bring the
+/// gov clone up to date (cloning it when missing), refuse an uninitialised
+/// repo or a name registered for another location, register the project,
+/// then record the data-side pointer ([`attach_pointer`]).
+pub fn attach(g: &Gov<'_>, data: &Project, clone: &super::CloneCtx, gov: &Location, message: &str) -> Result<Attached> {
+    let here = data.location.as_ref().ok_or_else(|| Error::internal("attach: the data project has no location"))?;
+    if !ensure_clone(g.url, g.clone, g.creds)? {
+        pull(g.clone, g.creds)?;
+    }
+    if !is_initialised(g.clone) {
+        return Err(not_initialised(g.url));
+    }
+    let registered = match read_ref_clone(g.clone, &data.name)? {
+        Some(r) if same_location(&r.current, here) => false,
+        Some(_) => return Err(already_registered(&data.name)),
+        None => {
+            register(g, &data.name, here)?;
+            true
+        }
+    };
+    Ok(Attached { registered, pointer: attach_pointer(data, clone, g.url, gov, message)? })
+}
+
 // ------------------------------------------------------------ teardown ----
 
 /// The steps of a teardown, in the order they run: the git record (data
@@ -1224,6 +1306,38 @@ mod tests {
         let r = governance_record("/srv/gov.git", &loc("/g", Some("team")));
         assert_eq!(as_str(get(get(&r, "gov_storage").unwrap(), "prefix")), Some("team"));
         assert_eq!(get(get(&r, "gov_storage").unwrap(), "region"), None);
+    }
+
+
+    #[test]
+    fn attach_registers_and_records_the_pointer_once() {
+        let d = tmp("attach");
+        let creds = Creds::default();
+        let (data, clone, gov_url, gov_clone, st) = governed_project(&d, "SOLO");
+        let ctx = crate::ops::CloneCtx { path: clone.clone(), creds: Creds::default() };
+        let g = Gov { clone: &gov_clone, url: &gov_url, creds: &creds, store: &st };
+        let gov_loc = loc(d.join("gov-store").to_str().unwrap(), None);
+        assert_eq!(read_pointer(&clone).unwrap(), None);
+        // registered already (at this location): only the pointer is written
+        let a = attach(&g, &data, &ctx, &gov_loc, "Attach governance: SOLO").unwrap();
+        assert!(!a.registered);
+        assert!(matches!(a.pointer, PointerOutcome::Written { mirror: None, .. }), "{:?}", a.pointer);
+        let p = read_pointer(&clone).unwrap().unwrap();
+        assert_eq!(p.url, gov_url);
+        assert_eq!(p.storage, Some(gov_loc.clone()));
+        assert!(data.store.exists("datom/SOLO/.metadata/governance.json").unwrap());
+        // again: no change; the same repo spelled with .git/ and file:// too
+        let a = attach(&g, &data, &ctx, &gov_loc, "x").unwrap();
+        assert!(matches!(a.pointer, PointerOutcome::Unchanged(Some(_))), "{:?}", a.pointer);
+        assert!(matches!(attach_pointer(&data, &ctx, &format!("file://{gov_url}/"), &gov_loc, "x").unwrap(), PointerOutcome::Unchanged(_)));
+        // the pointer is write-once
+        let e = attach_pointer(&data, &ctx, "https://github.com/acme/other-gov.git", &gov_loc, "x").unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        // a name registered for another location is refused
+        let mut other = Project::new("SOLO", Box::new(LocalStore::new(d.join("elsewhere"))), None, true, "x".into());
+        other.location = Some(loc(d.join("elsewhere").to_str().unwrap(), None));
+        assert_eq!(attach(&g, &other, &ctx, &gov_loc, "x").unwrap_err().kind, Kind::Conflict);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
 }

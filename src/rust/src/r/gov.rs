@@ -421,6 +421,63 @@ fn rs_teardown(conn: Robj, gov_loc: Robj, api_url: &str, decommission: bool, rem
     })
 }
 
+fn pointer_to_r(p: &gov::PointerOutcome) -> Result<Vec<Robj>> {
+    Ok(match p {
+        gov::PointerOutcome::Unchanged(head) => vec![false.into(), head.clone().map(Robj::from).unwrap_or_else(|| ().into()), ().into()],
+        gov::PointerOutcome::Written { commit, mirror } => {
+            vec![true.into(), commit.as_str().into(), mirror.as_ref().map(super::result::error_robj).unwrap_or_else(|| ().into())]
+        }
+    })
+}
+
+/// The clone's governance pointer (`.datom/governance.json`): NULL, or
+/// list(gov_repo_url, gov_storage = list(type, root, prefix, region)).
+#[extendr]
+fn rs_recorded_governance(path: &str) -> Robj {
+    guard(|| {
+        let Some(p) = gov::read_pointer(Path::new(path))? else { return Ok(().into()) };
+        let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
+        let storage = match &p.storage {
+            Some(l) => super::list_named(
+                &["type", "root", "prefix", "region"],
+                vec![l.kind.clone().into(), l.root.clone().into(), opt(l.prefix.clone()), opt(l.region.clone())],
+            )?,
+            None => ().into(),
+        };
+        super::list_named(&["gov_repo_url", "gov_storage"], vec![p.url.into(), storage])
+    })
+}
+
+/// Record the conn's governance pointer (`ops::gov::attach_pointer`):
+/// list(written, commit, mirror_error).
+#[extendr]
+fn rs_attach_pointer(conn: Robj, url: &str, gov_loc: Robj, message: &str) -> Robj {
+    guard(|| {
+        let data = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let gl = conn::location(sexp(&gov_loc))?;
+        let out = gov::attach_pointer(&data, &clone, url, &gl, message)?;
+        super::list_named(&["written", "commit", "mirror_error"], pointer_to_r(&out)?)
+    })
+}
+
+/// Attach governance to the conn's project (`ops::gov::attach`): list(registered,
+/// written, commit, mirror_error).
+#[extendr]
+fn rs_attach_gov(conn: Robj, gov_loc: Robj, url: &str, gov_clone: &str, message: &str) -> Robj {
+    guard(|| {
+        let data = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let gl = conn::location(sexp(&gov_loc))?;
+        let store = gov_store(&gov_loc)?;
+        let g = Gov { clone: Path::new(gov_clone), url, creds: &clone.creds, store: &store };
+        let a = gov::attach(&g, &data, &clone, &gl, message)?;
+        let mut v = vec![Robj::from(a.registered)];
+        v.extend(pointer_to_r(&a.pointer)?);
+        super::list_named(&["registered", "written", "commit", "mirror_error"], v)
+    })
+}
+
 extendr_module! {
     mod gov;
     fn rs_gov_init;
@@ -443,4 +500,7 @@ extendr_module! {
     fn rs_same_url;
     fn rs_governance_record;
     fn rs_teardown;
+    fn rs_recorded_governance;
+    fn rs_attach_pointer;
+    fn rs_attach_gov;
 }
