@@ -235,9 +235,11 @@ rs_commit_json <- function(conn, rel, x, message) .Call(wrap__rs_commit_json, co
 rs_gov_mirror_status <- function(gov_loc, gov_local_path, name) .Call(wrap__rs_gov_mirror_status, gov_loc, gov_local_path, name)
 
 # Migrate a project's data (`ops::storage::migrate`): copy, verify, the
-# governance record (when `gov_loc` is not NULL), project.yaml, freeze.
-# list(key, bytes, present, kept_destination, commit).
-rs_migrate <- function(from, to, gov_loc, url, clone, token, details, sunset_at, message) .Call(wrap__rs_migrate, from, to, gov_loc, url, clone, token, details, sunset_at, message)
+# governance record (when `gov_loc` is not NULL; the event names both
+# namespaces, the old location sunsets `sunset_days` from now, UTC),
+# project.yaml, freeze. list(key, bytes, present, kept_destination,
+# commit, sunset_at).
+rs_migrate <- function(from, to, gov_loc, url, clone, token, sunset_days, message) .Call(wrap__rs_migrate, from, to, gov_loc, url, clone, token, sunset_days, message)
 
 # Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is a conn
 # list on the original's store (its 0.1.x root is derived here), `to` the
@@ -278,6 +280,10 @@ rs_attach_pointer <- function(conn, url, gov_loc, message) .Call(wrap__rs_attach
 # Attach governance to the conn's project (`ops::gov::attach`): list(registered,
 # written, commit, mirror_error).
 rs_attach_gov <- function(conn, gov_loc, url, gov_clone, message) .Call(wrap__rs_attach_gov, conn, gov_loc, url, gov_clone, message)
+
+# The datom namespace of a location (a conn, access list, config or ref),
+# for messages: `s3://bucket/{P/}datom/` or `{root}/{P/}datom/`.
+rs_location_label <- function(x) .Call(wrap__rs_location_label, x)
 
 # A secret handle holding `value`.
 rs_secret_new <- function(value) .Call(wrap__rs_secret_new, value)

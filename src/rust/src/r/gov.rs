@@ -187,35 +187,60 @@ fn rs_commit_json(conn: Robj, rel: &str, x: Robj, message: &str) -> Robj {
 }
 
 /// Migrate a project's data (`ops::storage::migrate`): copy, verify, the
-/// governance record (when `gov_loc` is not NULL), project.yaml, freeze.
-/// list(key, bytes, present, kept_destination, commit).
+/// governance record (when `gov_loc` is not NULL; the event names both
+/// namespaces, the old location sunsets `sunset_days` from now, UTC),
+/// project.yaml, freeze. list(key, bytes, present, kept_destination,
+/// commit, sunset_at).
 #[extendr]
-fn rs_migrate(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: Robj, details: Robj, sunset_at: &str, message: &str) -> Robj {
+fn rs_migrate(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: Robj, sunset_days: f64, message: &str) -> Robj {
     guard(|| {
         let a = conn::project(sexp(&from))?;
         let b = conn::project(sexp(&to))?;
         let data_clone = conn::clone_ctx(sexp(&from))?;
+        if !(sunset_days.is_finite() && sunset_days >= 0.0) {
+            return Err(crate::error::Error::input("`sunset_days` must be a single non-negative number"));
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        let sunset_at = crate::model::format_utc((now + sunset_days * 86_400.0).floor() as i64);
+        let label = |p: &crate::ops::Project| {
+            let l = p.location.as_ref().expect("conn project has a location");
+            crate::layout::namespace_label(&l.kind, &l.root, l.prefix_norm())
+        };
+        let details = crate::identity::rvalue::RValue::named(vec![
+            ("from", crate::identity::rvalue::RValue::str(label(&a))),
+            ("to", crate::identity::rvalue::RValue::str(label(&b))),
+        ]);
         let run = |g: Option<crate::ops::storage::MigrateGov<'_>>| crate::ops::storage::migrate(&a, &b, &data_clone, g, message);
         let m = if gov_loc.is_null() {
             run(None)?
         } else {
             let url = url.as_str().ok_or_else(|| crate::error::Error::input("gov_repo_url is missing"))?;
             let clone = clone.as_str().ok_or_else(|| crate::error::Error::input("gov_local_path is missing"))?;
-            let details = super::value::to_rvalue(sexp(&details), "details")?;
             with_gov(&gov_loc, url, clone, &token, |g| {
-                run(Some(crate::ops::storage::MigrateGov { gov: g, details, sunset_at: sunset_at.to_string() }))
+                run(Some(crate::ops::storage::MigrateGov { gov: g, details, sunset_at: sunset_at.clone() }))
             })?
         };
         super::list_named(
-            &["key", "bytes", "present", "kept_destination", "commit"],
+            &["key", "bytes", "present", "kept_destination", "commit", "sunset_at"],
             vec![
                 m.copied.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(),
                 m.copied.iter().map(|x| x.1 as f64).collect::<Vec<_>>().into(),
                 (m.present as f64).into(),
                 m.kept_destination.into(),
                 m.commit.into(),
+                sunset_at.into(),
             ],
         )
+    })
+}
+
+/// The datom namespace of a location (a conn, access list, config or ref),
+/// for messages: `s3://bucket/{P/}datom/` or `{root}/{P/}datom/`.
+#[extendr]
+fn rs_location_label(x: Robj) -> Robj {
+    guard(|| {
+        let l = conn::any_location(sexp(&x))?;
+        Ok(crate::layout::namespace_label(&l.kind, &l.root, l.prefix_norm()).into())
     })
 }
 
@@ -503,4 +528,5 @@ extendr_module! {
     fn rs_recorded_governance;
     fn rs_attach_pointer;
     fn rs_attach_gov;
+    fn rs_location_label;
 }
