@@ -113,7 +113,8 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
   if (isTRUE(validate) && !is.null(github_pat)) {
     res <- rs_github_user(api_url, github_pat)
     if (inherits(res, "datom_engine_error")) {
-      datom_abort(res$kind, "GitHub PAT validation failed.", res$hint, c(i = paste("Underlying error:", esc(res$message))))
+      datom_abort(res$kind, "GitHub PAT validation failed.", res$hint, c(i = paste("Underlying error:", esc(res$message))),
+                  .fields = list(status = res$status))
     }
     github_identity <- list(login = res$login, id = res$id)
   }

@@ -1057,6 +1057,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(store_against_ref(&r, &loc("old-bucket", None)), StoreAgainstRef::Elsewhere);
+        // the backend is part of the place
+        let local = Location { kind: "local".into(), region: None, ..loc("new-bucket", None) };
+        assert!(!same_location(&local, &loc("new-bucket", None)));
+        assert!(same_location(&local, &Location { prefix: Some("/".into()), ..local.clone() }));
     }
 
     fn tmp(tag: &str) -> PathBuf {
