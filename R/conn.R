@@ -159,15 +159,9 @@ new_datom_conn <- function(project_name, loc, path, role, endpoint = NULL, data_
 
 is_datom_conn <- function(x) inherits(x, "datom_conn")
 
-# A prefix as the engine reads it (layout::clean_prefix: empty segments and
-# leading/trailing slashes dropped), with one trailing slash; NULL for none.
-# "p", "p/" and "/p//" are the same place.
-norm_prefix <- function(p) {
-  if (is.null(p)) return(NULL)
-  parts <- strsplit(p, "/", fixed = TRUE)[[1]]
-  parts <- parts[nzchar(parts)]
-  if (length(parts) == 0L) NULL else paste0(paste(parts, collapse = "/"), "/")
-}
+# A prefix as the engine reads it (layout::clean_prefix) with one trailing
+# slash; NULL for none: "p", "p/" and "/p//" are the same place.
+norm_prefix <- function(p) if (is.null(p)) NULL else engine(rs_clean_prefix(p))
 
 # Same data location (of conns, access lists, project configs or refs): the
 # engine's one rule (type, resolved root, normalised prefix).

@@ -285,6 +285,15 @@ rs_attach_gov <- function(conn, gov_loc, url, gov_clone, message) .Call(wrap__rs
 # for messages: `s3://bucket/{P/}datom/` or `{root}/{P/}datom/`.
 rs_location_label <- function(x) .Call(wrap__rs_location_label, x)
 
+# A path made absolute by the one rule (`git::absolute_path`): `~`
+# expanded, relative to the working directory, resolved when it exists,
+# no `.` segments or trailing `/`.
+rs_abs_path <- function(path) .Call(wrap__rs_abs_path, path)
+
+# A store prefix as the layout reads it (`layout::clean_prefix`) with one
+# trailing `/`; NULL for none (`p`, `p/` and `/p//` are the same place).
+rs_clean_prefix <- function(prefix) .Call(wrap__rs_clean_prefix, prefix)
+
 # A secret handle holding `value`.
 rs_secret_new <- function(value) .Call(wrap__rs_secret_new, value)
 

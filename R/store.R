@@ -158,12 +158,8 @@ check_string_or_null <- function(x, arg, call = sys.call(-1)) {
   }
 }
 
-abs_path <- function(path) {
-  path <- path.expand(path)
-  if (!grepl("^(/|[A-Za-z]:)", path)) path <- file.path(getwd(), path)
-  if (file.exists(path)) path <- normalizePath(path, winslash = "/", mustWork = TRUE)
-  sub("/+$", "", gsub("/\\./", "/", path))
-}
+# A path made absolute by the engine's one rule (git::absolute_path).
+abs_path <- function(path) engine(rs_abs_path(path))
 
 
 # Location and access of a data component: backend, root, prefix, region,

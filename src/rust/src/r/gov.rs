@@ -503,6 +503,26 @@ fn rs_attach_gov(conn: Robj, gov_loc: Robj, url: &str, gov_clone: &str, message:
     })
 }
 
+/// A path made absolute by the one rule (`git::absolute_path`): `~`
+/// expanded, relative to the working directory, resolved when it exists,
+/// no `.` segments or trailing `/`.
+#[extendr]
+fn rs_abs_path(path: &str) -> Robj {
+    guard(|| Ok(crate::git::absolute_path(Path::new(path)).display().to_string().into()))
+}
+
+/// A store prefix as the layout reads it (`layout::clean_prefix`) with one
+/// trailing `/`; NULL for none (`p`, `p/` and `/p//` are the same place).
+#[extendr]
+fn rs_clean_prefix(prefix: &str) -> Robj {
+    let p = crate::layout::clean_prefix(Some(prefix));
+    if p.is_empty() {
+        ().into()
+    } else {
+        format!("{p}/").into()
+    }
+}
+
 extendr_module! {
     mod gov;
     fn rs_gov_init;
@@ -529,4 +549,6 @@ extendr_module! {
     fn rs_attach_pointer;
     fn rs_attach_gov;
     fn rs_location_label;
+    fn rs_abs_path;
+    fn rs_clean_prefix;
 }
