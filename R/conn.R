@@ -110,12 +110,12 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
     endpoint = endpoint, data_repo_url = NULL, github_pat = NULL, github_api_url = store$github_api_url, gov = gov)
 }
 
-# ref.json of a project: the gov clone's copy when given, else the gov store's.
-# A failure warns and returns NULL (the store's location is used), except for
-# a credentials-only data component, which has no other location.
+# ref.json of a project: the gov clone's copy when it holds one, else the gov
+# store's (the engine's rule). A failure warns and returns NULL (the store's
+# location is used), except for a credentials-only data component, which has
+# no other location.
 resolve_ref <- function(gov_access, clone, project, creds_only, store_loc = NULL, call = sys.call(-1)) {
   ref <- rs_gov_ref(gov_access, clone, project, store_loc)
-  if (!is.null(clone) && !inherits(ref, "datom_engine_error") && is.null(ref)) ref <- rs_gov_ref(gov_access, NULL, project, store_loc)
   if (inherits(ref, "datom_engine_error") || is.null(ref)) {
     why <- if (is.null(ref)) "not registered" else ref$message
     if (creds_only) datom_abort("input", "Cannot connect: credentials-only data store has no location (ref.json: {esc(why)}).", call = call)

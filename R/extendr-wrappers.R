@@ -215,7 +215,8 @@ rs_gov_unregister <- function(gov_loc, url, clone, token, name) .Call(wrap__rs_g
 # Delete a project's objects from the gov store.
 rs_gov_delete_mirror <- function(gov_loc, name) .Call(wrap__rs_gov_delete_mirror, gov_loc, name)
 
-# A project's ref.json, from the gov clone (when `clone` is a string) or the gov store.
+# A project's ref.json: the gov clone's copy when `clone` is a string and
+# holds one, else the gov store's (`ops::gov::read_ref`).
 rs_gov_ref <- function(gov_loc, clone, name, store_loc) .Call(wrap__rs_gov_ref, gov_loc, clone, name, store_loc)
 
 # Registered projects, from the gov clone (when `clone` is a string) or the gov store.

@@ -394,6 +394,17 @@ pub fn read_ref_store(store: &Project, name: &str) -> Result<Option<RefJson>> {
     store.get_json(&layout::gov::reference(name))?.map(|v| parse_ref(&v)).transpose()
 }
 
+/// A project's `ref.json`: the gov clone's copy when a clone is given and
+/// holds one, else the governance store's.
+pub fn read_ref(store: &Project, clone: Option<&Path>, name: &str) -> Result<Option<RefJson>> {
+    if let Some(c) = clone {
+        if let Some(r) = read_ref_clone(c, name)? {
+            return Ok(Some(r));
+        }
+    }
+    read_ref_store(store, name)
+}
+
 /// A project name found by listing a governance repo or store: it must pass
 /// the name rule before anything is read or built from it (a folder
 /// `projects/../x` or `projects/Bad Name!` is reported, never followed).
@@ -1329,6 +1340,9 @@ mod tests {
         let p = read_pointer(&clone).unwrap().unwrap();
         assert_eq!(p.url, gov_url);
         assert_eq!(p.storage, Some(gov_loc.clone()));
+        // ref.json: the clone's copy, else the store's
+        assert!(read_ref(&st, Some(&d.join("nowhere")), "SOLO").unwrap().is_some());
+        assert!(read_ref(&st, Some(&gov_clone), "NOPE").unwrap().is_none());
         assert!(data.store.exists("datom/SOLO/.metadata/governance.json").unwrap());
         // again: no change; the same repo spelled with .git/ and file:// too
         let a = attach(&g, &data, &ctx, &gov_loc, "x").unwrap();

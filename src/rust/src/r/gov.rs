@@ -120,14 +120,12 @@ fn rs_gov_delete_mirror(gov_loc: Robj, name: &str) -> Robj {
     guard(|| Ok((gov::delete_mirror(&gov_store(&gov_loc)?, name)? as f64).into()))
 }
 
-/// A project's ref.json, from the gov clone (when `clone` is a string) or the gov store.
+/// A project's ref.json: the gov clone's copy when `clone` is a string and
+/// holds one, else the gov store's (`ops::gov::read_ref`).
 #[extendr]
 fn rs_gov_ref(gov_loc: Robj, clone: Robj, name: &str, store_loc: Robj) -> Robj {
     guard(|| {
-        let r = match clone.as_str() {
-            Some(c) => gov::read_ref_clone(Path::new(c), name)?,
-            None => gov::read_ref_store(&gov_store(&gov_loc)?, name)?,
-        };
+        let r = gov::read_ref(&gov_store(&gov_loc)?, clone.as_str().map(Path::new), name)?;
         let store = if store_loc.is_null() { None } else { Some(conn::location(sexp(&store_loc))?) };
         match r {
             Some(r) => ref_to_r_against(Some(name), &r, store.as_ref()),
