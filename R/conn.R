@@ -36,10 +36,9 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
   if (!is.null(path)) {
     path <- abs_path(path)
     cfg <- engine(rs_read_config(path))
-    gfile <- file.path(path, ".datom", "governance.json")
     gov <- NULL
-    if (file.exists(gfile)) {
-      g <- jsonlite_read(gfile)
+    g <- recorded_governance(path)
+    if (!is.null(g)) {
       if (is.null(store$governance)) {
         datom_abort("input", "Project {.val {cfg$project_name}} is governed but no governance store was supplied.",
           "Add governance = <{g$gov_storage$type} store at {g$gov_storage$root}> and gov_repo_url = \"{g$gov_repo_url}\" to datom_store().")
@@ -111,12 +110,12 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
     endpoint = endpoint, data_repo_url = NULL, github_pat = NULL, github_api_url = store$github_api_url, gov = gov)
 }
 
-# ref.json of a project: the gov clone's copy when given, else the gov store's.
-# A failure warns and returns NULL (the store's location is used), except for
-# a credentials-only data component, which has no other location.
+# ref.json of a project: the gov clone's copy when it holds one, else the gov
+# store's (the engine's rule). A failure warns and returns NULL (the store's
+# location is used), except for a credentials-only data component, which has
+# no other location.
 resolve_ref <- function(gov_access, clone, project, creds_only, store_loc = NULL, call = sys.call(-1)) {
   ref <- rs_gov_ref(gov_access, clone, project, store_loc)
-  if (!is.null(clone) && !inherits(ref, "datom_engine_error") && is.null(ref)) ref <- rs_gov_ref(gov_access, NULL, project, store_loc)
   if (inherits(ref, "datom_engine_error") || is.null(ref)) {
     why <- if (is.null(ref)) "not registered" else ref$message
     if (creds_only) datom_abort("input", "Cannot connect: credentials-only data store has no location (ref.json: {esc(why)}).", call = call)
@@ -160,23 +159,13 @@ new_datom_conn <- function(project_name, loc, path, role, endpoint = NULL, data_
 
 is_datom_conn <- function(x) inherits(x, "datom_conn")
 
-# A prefix as the engine reads it (layout::clean_prefix: empty segments and
-# leading/trailing slashes dropped), with one trailing slash; NULL for none.
-# "p", "p/" and "/p//" are the same place.
-norm_prefix <- function(p) {
-  if (is.null(p)) return(NULL)
-  parts <- strsplit(p, "/", fixed = TRUE)[[1]]
-  parts <- parts[nzchar(parts)]
-  if (length(parts) == 0L) NULL else paste0(paste(parts, collapse = "/"), "/")
-}
+# A prefix as the engine reads it (layout::clean_prefix) with one trailing
+# slash; NULL for none: "p", "p/" and "/p//" are the same place.
+norm_prefix <- function(p) if (is.null(p)) NULL else engine(rs_clean_prefix(p))
 
-# Same data location: root and normalised prefix (of conns, access lists,
-# project configs or refs).
-same_location <- function(a, b) same_root(a$root, b$root) && identical(norm_prefix(a$prefix), norm_prefix(b$prefix))
-
-same_root <- function(a, b) {
-  identical(normalizePath(a, winslash = "/", mustWork = FALSE), normalizePath(b, winslash = "/", mustWork = FALSE))
-}
+# Same data location (of conns, access lists, project configs or refs): the
+# engine's one rule (type, resolved root, normalised prefix).
+same_location <- function(a, b) engine(rs_same_location(a, b))
 
 check_reachable <- function(loc, call = sys.call(-1)) {
   if (identical(loc$backend, "local") && !dir.exists(loc$root)) {

@@ -15,21 +15,20 @@
 #' @keywords internal
 #' @noRd
 datom_abort <- function(kind, message, hint = NULL, ..., call = sys.call(-1),
-                        .envir = parent.frame()) {
+                        .envir = parent.frame(), .fields = NULL) {
   force(call)
   bullets <- c(message, ...)
   if (!is.null(hint)) bullets <- c(bullets, i = hint)
-  cli::cli_abort(
-    bullets,
-    class = c(paste0("datom_error_", kind), "datom_error"),
-    call = call,
-    .envir = .envir
-  )
+  args <- c(list(bullets, class = c(paste0("datom_error_", kind), "datom_error"), call = call, .envir = .envir),
+            .fields)
+  do.call(cli::cli_abort, args, quote = TRUE)
 }
 
 # Convert an engine result: errors come back as values of class
-# `datom_engine_error` (list(kind, message, hint)) and are raised here, so the
-# engine never unwinds through R.
+# `datom_engine_error` (list(kind, message, hint, status, bucket, key, scope))
+# and are raised here, so the engine never unwinds through R. The structured
+# fields become fields of the condition (`e$status`, `e$scope`, ...): code
+# decides on them and on the class, never on the message text.
 engine <- function(res, call = sys.call(-1)) {
   # `res` is the engine call itself (a promise): run it first, so a progress
   # bar it opened is closed here, after it returned
@@ -38,7 +37,8 @@ engine <- function(res, call = sys.call(-1)) {
   if (inherits(res, "datom_engine_error")) {
     msg <- gsub("{", "{{", gsub("}", "}}", res$message, fixed = TRUE), fixed = TRUE)
     hint <- if (is.null(res$hint)) NULL else gsub("{", "{{", gsub("}", "}}", res$hint, fixed = TRUE), fixed = TRUE)
-    datom_abort(res$kind, msg, hint, call = call)
+    fields <- Filter(Negate(is.null), unclass(res)[c("status", "bucket", "key", "scope")])
+    datom_abort(res$kind, msg, hint, call = call, .fields = fields)
   }
   res
 }

@@ -219,7 +219,8 @@ rs_gov_unregister <- function(gov_loc, url, clone, token, name) .Call(wrap__rs_g
 # Delete a project's objects from the gov store.
 rs_gov_delete_mirror <- function(gov_loc, name) .Call(wrap__rs_gov_delete_mirror, gov_loc, name)
 
-# A project's ref.json, from the gov clone (when `clone` is a string) or the gov store.
+# A project's ref.json: the gov clone's copy when `clone` is a string and
+# holds one, else the gov store's (`ops::gov::read_ref`).
 rs_gov_ref <- function(gov_loc, clone, name, store_loc) .Call(wrap__rs_gov_ref, gov_loc, clone, name, store_loc)
 
 # Registered projects, from the gov clone (when `clone` is a string) or the gov store.
@@ -239,15 +240,64 @@ rs_commit_json <- function(conn, rel, x, message) .Call(wrap__rs_commit_json, co
 rs_gov_mirror_status <- function(gov_loc, gov_local_path, name) .Call(wrap__rs_gov_mirror_status, gov_loc, gov_local_path, name)
 
 # Migrate a project's data (`ops::storage::migrate`): copy, verify, the
-# governance record (when `gov_loc` is not NULL), project.yaml, freeze.
-# list(key, bytes, present, kept_destination, commit).
-rs_migrate <- function(from, to, gov_loc, url, clone, token, details, sunset_at, message) .Call(wrap__rs_migrate, from, to, gov_loc, url, clone, token, details, sunset_at, message)
+# governance record (when `gov_loc` is not NULL; the event names both
+# namespaces, the old location sunsets `sunset_days` from now, UTC),
+# project.yaml, freeze. list(key, bytes, present, kept_destination,
+# commit, sunset_at).
+rs_migrate <- function(from, to, gov_loc, url, clone, token, sunset_days, message) .Call(wrap__rs_migrate, from, to, gov_loc, url, clone, token, sunset_days, message)
 
 # Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is a conn
 # list on the original's store (its 0.1.x root is derived here), `to` the
 # destination's; `remove = TRUE` deletes the old objects of a completed
 # adoption instead. `dry_run`: the plan only.
 rs_adopt <- function(from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove) .Call(wrap__rs_adopt, from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove)
+
+# Do two locations (conns, access lists, project configs or refs) name the
+# same place? The one rule: `Location::same_place` (type, root resolved,
+# prefix normalised).
+rs_same_location <- function(a, b) .Call(wrap__rs_same_location, a, b)
+
+# A repository URL parsed once (`git::RepoUrl`): list(url = as datom
+# records it (a local path made absolute), local, name).
+rs_repo_url <- function(url) .Call(wrap__rs_repo_url, url)
+
+# Do two URLs name the same repository (`git::RepoUrl::same_repo`)?
+rs_same_url <- function(a, b) .Call(wrap__rs_same_url, a, b)
+
+# `.datom/governance.json` of a project attached to `url` and the
+# governance store `gov_loc` (attach time in UTC).
+rs_governance_record <- function(url, gov_loc) .Call(wrap__rs_governance_record, url, gov_loc)
+
+# A teardown (`ops::gov::teardown`) of the conn's project: decommission
+# (storage, governance when `gov_loc` is not NULL, data repo, clone) or
+# repo delete. list(events = list(list(id, value, error)), failed =
+# NULL or the error value that stopped it).
+rs_teardown <- function(conn, gov_loc, api_url, decommission, remove_untracked) .Call(wrap__rs_teardown, conn, gov_loc, api_url, decommission, remove_untracked)
+
+# The clone's governance pointer (`.datom/governance.json`): NULL, or
+# list(gov_repo_url, gov_storage = list(type, root, prefix, region)).
+rs_recorded_governance <- function(path) .Call(wrap__rs_recorded_governance, path)
+
+# Record the conn's governance pointer (`ops::gov::attach_pointer`):
+# list(written, commit, mirror_error).
+rs_attach_pointer <- function(conn, url, gov_loc, message) .Call(wrap__rs_attach_pointer, conn, url, gov_loc, message)
+
+# Attach governance to the conn's project (`ops::gov::attach`): list(registered,
+# written, commit, mirror_error).
+rs_attach_gov <- function(conn, gov_loc, url, gov_clone, message) .Call(wrap__rs_attach_gov, conn, gov_loc, url, gov_clone, message)
+
+# The datom namespace of a location (a conn, access list, config or ref),
+# for messages: `s3://bucket/{P/}datom/` or `{root}/{P/}datom/`.
+rs_location_label <- function(x) .Call(wrap__rs_location_label, x)
+
+# A path made absolute by the one rule (`git::absolute_path`): `~`
+# expanded, relative to the working directory, resolved when it exists,
+# no `.` segments or trailing `/`.
+rs_abs_path <- function(path) .Call(wrap__rs_abs_path, path)
+
+# A store prefix as the layout reads it (`layout::clean_prefix`) with one
+# trailing `/`; NULL for none (`p`, `p/` and `/p//` are the same place).
+rs_clean_prefix <- function(prefix) .Call(wrap__rs_clean_prefix, prefix)
 
 # The parent records and source lineage `datom_write()` stores:
 # list(parents, source_lineage). A `.source_lineage` of class

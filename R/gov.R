@@ -50,10 +50,9 @@ datom_init_gov <- function(gov_store, gov_repo_url = NULL, gov_local_path = NULL
     datom_inform(if (isTRUE(res$created)) "success" else "info",
                  if (isTRUE(res$created)) "Created GitHub repo {res$full_name}" else "Reusing empty GitHub repo {res$full_name}")
     gov_repo_url <- res$clone_url
-  } else if (is_local_url(gov_repo_url)) {
-    gov_repo_url <- local_url_path(gov_repo_url)
   }
-  path <- abs_path(gov_local_path %||% file.path(tools::R_user_dir("datom", "data"), repo_basename(gov_repo_url)))
+  gov_repo_url <- repo_url(gov_repo_url)$url
+  path <- abs_path(gov_local_path %||% file.path(tools::R_user_dir("datom", "data"), repo_url(gov_repo_url)$name))
   if (!dir.exists(path)) datom_inform("info", "Cloning gov repo to {.path {path}}")
   state <- engine(rs_gov_init(gov_repo_url, path, github_pat))
   switch(state,
@@ -64,23 +63,17 @@ datom_init_gov <- function(gov_store, gov_repo_url = NULL, gov_local_path = NULL
   invisible(gov_repo_url)
 }
 
-repo_basename <- function(url) sub("\\.git$", "", basename(sub("/+$", "", url)))
+# A repository URL parsed by the engine (git::RepoUrl): list(url = as datom
+# records it, a local path made absolute; local; name).
+repo_url <- function(url, call = sys.call(-1)) engine(rs_repo_url(url), call = call)
 
-same_url <- function(a, b) identical(sub("(\\.git)?/*$", "", a), sub("(\\.git)?/*$", "", b))
+same_url <- function(a, b) engine(rs_same_url(a, b))
 
 # The gov clone of a store next to a data clone: `gov_local_path`, or a
 # sibling of the data clone named after the gov repo.
 gov_clone_path <- function(store, data_path, url = store$gov_repo_url) {
   if (!is.null(store$gov_local_path)) return(store$gov_local_path)
-  file.path(dirname(data_path), repo_basename(url))
-}
-
-# governance.json's gov_storage object (no credentials, no clone paths).
-gov_storage_record <- function(loc) {
-  out <- list(type = loc$backend, root = loc$root)
-  if (!is.null(norm_prefix(loc$prefix))) out$prefix <- loc$prefix
-  if (identical(loc$backend, "s3")) out$region <- loc$region %||% "us-east-1"
-  out
+  file.path(dirname(data_path), repo_url(url)$name)
 }
 
 # Engine access list of a conn's gov store.
@@ -88,8 +81,6 @@ conn_gov_access <- function(conn) {
   list(backend = conn$gov_backend, root = conn$gov_root, prefix = conn$gov_prefix,
        region = conn$gov_region, endpoint = conn$gov_endpoint %||% conn$endpoint, client = conn$gov_client)
 }
-
-utc_now <- function() format(Sys.time(), "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
 
 #' Refresh the governance clone only
 #'
@@ -155,9 +146,10 @@ datom_projects <- function(x) {
   } else {
     datom_abort("input", "{.arg x} must be a datom_conn or datom_store.")
   }
-  rows <- tryCatch(engine(rs_gov_projects(access, clone)), error = function(e) {
-    datom_abort("storage", "Failed to list projects from governance store.", conditionMessage(e))
-  })
+  rows <- rs_gov_projects(access, clone)
+  if (inherits(rows, "datom_engine_error")) {
+    datom_abort(rows$kind, "Failed to list projects from governance store.", esc(rows$message))
+  }
   bad <- vapply(rows, function(r) !is.null(r$error), TRUE)
   for (r in rows[bad]) cli::cli_warn("Skipping {r$name}: {esc(r$error)}")
   rows <- rows[!bad]
@@ -210,60 +202,47 @@ datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE, remove_
     datom_abort("input", "Refusing to delete the data repo of a governed project.",
       "Use datom_decommission(), or pass force_gov_attached = TRUE from a governed teardown.")
   }
-  # ownership before any side effect: the clone's `origin` must be the data
-  # repo recorded in project.yaml and, when local, a bare repo datom created
-  target <- engine(rs_data_repo_owned(conn$path))
-  user_files <- engine(rs_clone_user_files(conn$path))
-  datom_inform("info", "Deleting data repo for {.val {conn$project_name}}...")
-  delete_data_repo(conn, verbose = TRUE, target = target)
-  if (length(user_files) > 0L && !isTRUE(remove_untracked)) {
-    keep_clone_inform(conn, user_files)
-  } else {
-    datom_inform("info", "Removing local clone {.path {conn$path}}...")
-    remove_clone(conn)
+  # ownership before any side effect (the clone's `origin` must be the data
+  # repo recorded in project.yaml and, when local, a bare repo datom
+  # created), then the data repo and the clone (ops::gov::teardown)
+  res <- engine(rs_teardown(conn, NULL, conn$github_api_url %||% default_github_api_url(), FALSE, isTRUE(remove_untracked)))
+  teardown_inform(res, conn)
+}
+
+# Report what a teardown did (the events of rs_teardown, in order), then
+# raise the failure that stopped it, if any.
+teardown_inform <- function(res, conn) {
+  name <- conn$project_name
+  for (e in res$events) {
+    v <- e$value
+    switch(e$id,
+      repo_delete = datom_inform("info", "Deleting data repo for {.val {name}}..."),
+      storage = datom_inform("info", "Removing data store contents under {v}"),
+      no_governance = datom_inform("info", "No governance attached -- skipping gov unregister"),
+      gov_cloned = datom_inform("success", "Cloned gov repo to {.path {v}}"),
+      unregistered = datom_inform("success", "Unregistered {name} from governance"),
+      mirror_deleted = datom_inform("success", "Removed gov storage entry projects/{name}/"),
+      local_repo_gone = datom_inform("info", "Local bare repository {.path {v}} is already gone"),
+      local_repo_deleted = datom_inform("success", "Deleted local bare repository {.path {v}}"),
+      no_token = datom_inform("warning", "No GitHub PAT on conn. Delete {v} manually."),
+      github_deleting = datom_inform("info", "Deleting GitHub repo {.val {v}}..."),
+      github_deleted = datom_inform("success", "Deleted GitHub repo {.code {v}}"),
+      no_github_remote = datom_inform("info", "No GitHub remote found -- skipping repo deletion"),
+      github_failed = {
+        # decided on the error's fields, never on its text
+        why <- if (!is.null(e$error$scope)) paste0(" (the PAT probably lacks the ", e$error$scope, " scope)") else
+          if (identical(e$error$status, 404L)) " (already deleted?)" else ""
+        datom_inform("danger", "Could not delete the GitHub repo: {esc(e$error$message)}{why}")
+        datom_inform("info", "Delete {v} manually.")
+      },
+      clone_removing = datom_inform("info", "Removing local clone {.path {v}}..."),
+      clone_removed = datom_inform("success", "Removed local data clone {v}"),
+      clone_not_removed = datom_inform("danger", "Could not remove {.path {v}}"),
+      clone_kept = keep_clone_inform(conn, v)
+    )
   }
+  if (!is.null(res$failed)) engine(res$failed, call = NULL)
   invisible(TRUE)
-}
-
-# Step "data repo" of a teardown: the GitHub repo (REST) or the local bare
-# repo, only once the engine proved datom owns it (rs_data_repo_owned).
-# `strict`: a failure is an error (decommission stops) instead of a warning.
-delete_data_repo <- function(conn, verbose = FALSE, target = engine(rs_data_repo_owned(conn$path)), strict = FALSE) {
-  url <- target$target
-  if (identical(target$kind, "local_gone")) {
-    datom_inform("info", "Local bare repository {.path {url}} is already gone")
-  } else if (identical(target$kind, "local")) {
-    bare <- engine(rs_delete_local_data_repo(conn$path))
-    if (!is.null(bare)) datom_inform("success", "Deleted local bare repository {.path {bare}}")
-  } else if (is.null(conn$github_pat)) {
-    if (strict) datom_abort("input", "No GitHub PAT on the connection: cannot delete {esc(url)}.",
-      "Rebuild the store with github_pat, or delete the repository manually.")
-    datom_inform("warning", "No GitHub PAT on conn. Delete {url} manually.")
-  } else {
-    if (verbose) datom_inform("info", "Deleting GitHub repo {.val {repo_basename(url)}}...")
-    res <- rs_github_delete_repo(conn$github_api_url %||% default_github_api_url(), conn$github_pat, url)
-    if (inherits(res, "datom_engine_error")) {
-      if (strict) engine(res)
-      if (identical(res$kind, "input")) {
-        datom_inform("info", "No GitHub remote found -- skipping repo deletion")
-      } else {
-        why <- if (grepl("403", res$message)) " (the PAT probably lacks the delete_repo scope)" else
-          if (grepl("404", res$message)) " (already deleted?)" else ""
-        datom_inform("danger", "Could not delete the GitHub repo: {esc(res$message)}{why}")
-        datom_inform("info", "Delete {repo_basename(url)} manually.")
-      }
-    } else {
-      datom_inform("success", "Deleted GitHub repo {.code {repo_basename(url)}}")
-    }
-  }
-}
-
-remove_clone <- function(conn) {
-  if (unlink(conn$path, recursive = TRUE) == 0L && !dir.exists(conn$path)) {
-    datom_inform("success", "Removed local data clone {conn$path}")
-  } else {
-    datom_inform("danger", "Could not remove {.path {conn$path}}")
-  }
 }
 
 #' Decommission a project everywhere it lives
@@ -301,70 +280,12 @@ datom_decommission <- function(conn, confirm = NULL, remove_untracked = FALSE) {
     datom_abort("input", "Confirmation does not match the project name.",
       "Pass confirm = \"{conn$project_name}\" to decommission it; nothing was touched.")
   }
-  name <- conn$project_name
-  # Preflight: every check before the first side effect
-  cfg <- engine(rs_read_config(conn$path))
-  target <- engine(rs_data_repo_owned(conn$path))
-  governed <- !is.null(conn$gov_root)
-  if (governed) {
-    ref <- rs_gov_ref(conn_gov_access(conn), NULL, name, NULL)
-    if (inherits(ref, "datom_engine_error")) {
-      datom_abort(ref$kind, "Cannot read ref.json of {.val {name}} from the governance store: {esc(ref$message)}.",
-        "The teardown deletes storage only at the location ref.json names; nothing was touched.")
-    }
-    where <- if (is.null(ref)) cfg else ref
-  } else {
-    where <- cfg
-  }
-  if (!same_location(where, conn)) {
-    datom_abort("conflict",
-      "The connection points at {.path {conn$root}} but the project lives at {.path {where$root}} (prefix {.val {norm_prefix(where$prefix) %||% '(none)'}}).",
-      "Rebuild the connection with datom_get_conn() (the data may have been migrated); nothing was touched.")
-  }
-  user_files <- engine(rs_clone_user_files(conn$path))
-  keep_clone <- length(user_files) > 0L && !isTRUE(remove_untracked)
-
-  steps <- c(storage = "delete the data store namespace",
-             unregister = if (governed) "unregister the project from the governance repo",
-             mirror = if (governed) "delete the governance store entry",
-             repo = "delete the data repository",
-             clone = "remove the local data clone")
-  fp <- c(storage = "decommission.store", mirror = "decommission.gov_mirror", repo = "decommission.repo",
-          clone = "decommission.clone")
-  run <- function(id, expr) {
-    tryCatch({
-      # test-only failpoints (the unregister step's is in the engine, between commit and push)
-      if (!is.na(fp[id])) engine(rs_failpoint_hit(fp[[id]]))
-      expr
-    }, error = function(e) {
-      left <- steps[seq(match(id, names(steps)), length(steps))]
-      kind <- sub("^datom_error_", "", grep("^datom_error_", class(e), value = TRUE)[1])
-      if (is.na(kind) || identical(kind, "datom_error")) kind <- "storage"
-      datom_abort(kind, "Decommission of {.val {name}} stopped: {esc(conditionMessage(e))}",
-        "Not done: {paste(left, collapse = '; ')}. Fix the cause and run datom_decommission() again.",
-        call = NULL)
-    })
-  }
-  ns <- engine(rs_project_namespace(conn))
-  datom_inform("info", "Removing data store contents under {ns}")
-  run("storage", engine(rs_storage_delete_prefix(conn, NULL)))
-  if (!governed) {
-    datom_inform("info", "No governance attached -- skipping gov unregister")
-  } else {
-    run("unregister", {
-      if (is.null(conn$gov_local_path)) datom_abort("input", "No gov_local_path on the connection.")
-      if (!dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
-      engine(rs_gov_unregister(conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path, conn$github_pat, name))
-      datom_inform("success", "Unregistered {name} from governance")
-    })
-    run("mirror", {
-      engine(rs_gov_delete_mirror(conn_gov_access(conn), name))
-      datom_inform("success", "Removed gov storage entry projects/{name}/")
-    })
-  }
-  run("repo", delete_data_repo(conn, target = target, strict = TRUE))
-  if (keep_clone) keep_clone_inform(conn, user_files) else run("clone", remove_clone(conn))
-  invisible(TRUE)
+  # the engine checks everything first (ownership of the data repo; the
+  # location ref.json or project.yaml names), then runs the steps in order
+  # and stops at the first that fails (ops::gov::teardown)
+  gov <- if (is.null(conn$gov_root)) NULL else conn_gov_access(conn)
+  res <- engine(rs_teardown(conn, gov, conn$github_api_url %||% default_github_api_url(), TRUE, isTRUE(remove_untracked)))
+  teardown_inform(res, conn)
 }
 
 # The clone is kept when it holds files git does not (untracked, ignored such
@@ -423,7 +344,7 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
   recorded <- recorded_governance(conn$path)
   if (!is.null(recorded) || !is.null(conn$gov_root)) {
     rec_url <- recorded$gov_repo_url %||% conn$gov_repo_url
-    if (is.null(gov_repo_url) || same_url(local_or_url(gov_repo_url), rec_url)) {
+    if (is.null(gov_repo_url) || same_url(gov_repo_url, rec_url)) {
       datom_inform("info", "Project {.val {name}} is already attached to governance")
       return(invisible(conn))
     }
@@ -443,26 +364,13 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
       create_repo = TRUE, repo_name = repo_name, github_pat = conn$github_pat, github_org = github_org,
       private = private, github_api_url = conn$github_api_url)
   }
-  gov_repo_url <- local_or_url(gov_repo_url)
-  gov_path <- abs_path(gov_local_path %||% file.path(dirname(conn$path), repo_basename(gov_repo_url)))
-  if (!engine(rs_gov_ensure_clone(gov_repo_url, gov_path, conn$github_pat))) {
-    engine(rs_gov_pull(gov_path, conn$github_pat))
-  }
-  if (!engine(rs_gov_is_initialised(gov_path))) {
-    datom_abort("input", "Governance repo at {.url {gov_repo_url}} is empty or uninitialised.", "Run datom_init_gov() first.")
-  }
-  data_loc <- conn_location(conn)
-  existing <- engine(rs_gov_ref(gov_loc, gov_path, name, NULL))
-  if (!is.null(existing)) {
-    if (!same_location(existing, conn)) {
-      datom_abort("conflict", "Project {.val {name}} is already registered in the governance repo.",
-        "Choose a different name, or decommission the old project first.")
-    }
-  } else {
-    engine(rs_gov_register(gov_loc, gov_repo_url, gov_path, conn$github_pat, name, data_loc))
-    datom_inform("success", "Registered project {.val {name}} in gov repo")
-  }
-  datom_repo_attach_governance(conn, gov_repo_url, gov_store)
+  gov_repo_url <- repo_url(gov_repo_url)$url
+  gov_path <- abs_path(gov_local_path %||% file.path(dirname(conn$path), repo_url(gov_repo_url)$name))
+  # the engine brings the gov clone up to date, registers the project (a
+  # name registered elsewhere is refused) and records the pointer (ops::gov::attach)
+  res <- engine(rs_attach_gov(conn, gov_loc, gov_repo_url, gov_path, paste0("Attach governance: ", name)))
+  if (isTRUE(res$registered)) datom_inform("success", "Registered project {.val {name}} in gov repo")
+  pointer_inform(res, name)
   datom_inform("success", "Attached governance to project {.val {name}}")
   new <- conn
   new[c("gov_root", "gov_prefix", "gov_region", "gov_client", "gov_backend")] <-
@@ -496,34 +404,26 @@ datom_repo_attach_governance <- function(conn, gov_repo_url, gov_store, message 
   check_location_component(gov_store, "gov_store")
   check_string_or_null(message, "message")
   engine(rs_read_config(conn$path))
-  gov_repo_url <- local_or_url(gov_repo_url)
   name <- conn$project_name
-  recorded <- recorded_governance(conn$path)
-  if (!is.null(recorded)) {
-    if (same_url(recorded$gov_repo_url, gov_repo_url)) {
-      datom_inform("info", "Project {.val {name}} already records this governance repo -- no change")
-      return(invisible(engine(rs_git_status(conn$path))$head %||% NA_character_))
-    }
-    datom_abort("conflict", "Project {.val {name}} already records a different gov repo ({.url {recorded$gov_repo_url}}).",
-      "The governance pointer is write-once.")
+  # write-once: the same repo again is no change, another one a conflict
+  res <- engine(rs_attach_pointer(conn, repo_url(gov_repo_url)$url, component_location(gov_store),
+                                  message %||% paste0("Attach governance: ", name)))
+  pointer_inform(res, name)
+  invisible(res$commit %||% NA_character_)
+}
+
+pointer_inform <- function(res, name) {
+  if (!isTRUE(res$written)) {
+    datom_inform("info", "Project {.val {name}} already records this governance repo -- no change")
+    return(invisible())
   }
-  record <- list(gov_repo_url = gov_repo_url, gov_storage = gov_storage_record(component_location(gov_store)),
-                 attached_at = utc_now())
-  sha <- engine(rs_commit_json(conn, ".datom/governance.json", record, message %||% paste0("Attach governance: ", name)))
-  ok <- rs_mirror_governance(conn)
-  if (inherits(ok, "datom_engine_error")) {
-    cli::cli_warn(c("governance.json storage upload failed (the local copy is intact).", i = esc(ok$message)))
+  if (!is.null(res$mirror_error)) {
+    cli::cli_warn(c("governance.json storage upload failed (the local copy is intact).", i = esc(res$mirror_error$message)))
   }
   datom_inform("success", "Wrote data-side governance record for {.val {name}}")
-  invisible(sha)
 }
 
-recorded_governance <- function(path) {
-  f <- file.path(path, ".datom", "governance.json")
-  if (file.exists(f)) jsonlite_read(f) else NULL
-}
-
-local_or_url <- function(url) if (is_local_url(url)) local_url_path(url) else url
+recorded_governance <- function(path) engine(rs_recorded_governance(path))
 
 # A conn's data location as an engine access list.
 conn_location <- function(conn) {

@@ -43,10 +43,7 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
                             repo_name = project_name, max_file_size_gb = 1000,
                             git_ignore = default_git_ignore(), .force = FALSE) {
   check_string(path, "path")
-  check_name(project_name, "project_name")
-  if (tolower(project_name) %in% c("projects", ".access")) {
-    datom_abort("input", "{.arg project_name} is a reserved name: {.val {project_name}}.")
-  }
+  check_name(project_name, "project_name")  # the engine's rule, reserved names included
   if (!is_datom_store(store)) datom_abort("input", "{.arg store} must be a {.cls datom_store} from {.fn datom_store}.")
   if (!identical(store$role, "developer")) {
     datom_abort("role", "datom_init_repo() requires a developer store; provide a data_repo_url (or github_pat).")
@@ -97,7 +94,7 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
       datom_abort("conflict", "Project {.val {project_name}} is already registered in the governance repo.",
         "Choose a different name, or decommission the old project first.")
     }
-    governance <- list(gov_repo_url = store$gov_repo_url, gov_storage = gov_storage_record(gov_loc), attached_at = utc_now())
+    governance <- engine(rs_governance_record(store$gov_repo_url, gov_loc))
   }
   remote <- store$data_repo_url
   if (isTRUE(create_repo)) {
@@ -114,7 +111,7 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
   engine(rs_init_repo(
     path, project_name, loc, remote,
     as.numeric(max_file_size_gb), git_ignore, isTRUE(.force), datom_version(),
-    format(now, "%Y-%m-%d"), format(now, "%Y-%m-%dT%H:%M:%SZ"), store$github_pat, governance
+    format(now, "%Y-%m-%d", tz = "UTC"), format(now, "%Y-%m-%dT%H:%M:%SZ", tz = "UTC"), store$github_pat, governance
   ))
   if (governed) {
     reg <- rs_gov_register(gov_loc, store$gov_repo_url, gov_path, store$github_pat, project_name, loc)

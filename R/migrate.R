@@ -77,7 +77,7 @@ datom_repo_set_data_store <- function(conn, new_store, message = NULL, sunset_da
   to_conn <- conn
   to_conn[c("backend", "root", "prefix", "region", "client", "endpoint")] <-
     list(new_loc$backend, new_loc$root, new_loc$prefix, new_loc$region, new_loc$client, new_loc$endpoint)
-  if (identical(conn$backend, to_conn$backend) && same_location(conn, to_conn)) {
+  if (same_location(conn, to_conn)) {
     datom_inform("info", "The data of {.val {name}} already lives there -- nothing to migrate")
     return(invisible(engine(rs_git_status(conn$path))$head))
   }
@@ -94,14 +94,13 @@ datom_repo_set_data_store <- function(conn, new_store, message = NULL, sunset_da
   # verify, governance record, project.yaml, freeze of the old location
   n <- length(engine(rs_storage_list(conn))$key)
   datom_inform("info", "Migrating {n} object{?s} of {.val {name}} ({conn$backend} -> {to_conn$backend})...")
-  details <- list(from = location_label(conn), to = location_label(to_conn))
-  sunset <- format(Sys.time() + sunset_days * 86400, "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
+  # (the migration event names both namespaces; the sunset is UTC)
   if (governed) {
     if (!dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
     res <- engine(rs_migrate(conn, to_conn, conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path,
-                             conn$github_pat, details, sunset, message %||% paste0("Update data store: ", name)))
+                             conn$github_pat, as.numeric(sunset_days), message %||% paste0("Update data store: ", name)))
   } else {
-    res <- engine(rs_migrate(conn, to_conn, NULL, NULL, NULL, conn$github_pat, details, sunset,
+    res <- engine(rs_migrate(conn, to_conn, NULL, NULL, NULL, conn$github_pat, as.numeric(sunset_days),
                              message %||% paste0("Update data store: ", name)))
   }
   total <- format(sum(res$bytes), big.mark = ",", scientific = FALSE)
@@ -109,12 +108,10 @@ datom_repo_set_data_store <- function(conn, new_store, message = NULL, sunset_da
   if (isTRUE(res$kept_destination)) {
     datom_inform("info", "The destination already held this publication or a newer one: its metadata was kept")
   }
-  if (governed) datom_inform("success", "Updated ref.json of {.val {name}}: old location sunsets {sunset}")
+  if (governed) datom_inform("success", "Updated ref.json of {.val {name}}: old location sunsets {res$sunset_at}")
   datom_inform("success", "Updated .datom/project.yaml data store pointer for {.val {name}}; the old location is frozen")
   invisible(res$commit)
 }
 
-location_label <- function(x) {
-  ns <- if (is.null(norm_prefix(x$prefix))) "datom/" else paste0(sub("^/+|/+$", "", x$prefix), "/datom/")
-  if (identical(x$backend, "s3")) paste0("s3://", x$root, "/", ns) else file.path(x$root, ns)
-}
+# The datom namespace of a location, for messages (layout::namespace_label).
+location_label <- function(x) engine(rs_location_label(x))

@@ -105,7 +105,7 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
   if (!is.null(data_repo_url)) check_repo_url(data_repo_url, "data_repo_url")
   if (!is.null(gov_repo_url)) check_repo_url(gov_repo_url, "gov_repo_url")
   if (!is.null(github_api_url)) github_api_url <- engine(rs_check_api_url(github_api_url, "github_api_url"))
-  if (!is.null(data_repo_url) && is_local_url(data_repo_url)) data_repo_url <- local_url_path(data_repo_url)
+  if (!is.null(data_repo_url)) data_repo_url <- repo_url(data_repo_url)$url  # a local path made absolute
   if (!is.null(gov_local_path)) gov_local_path <- abs_path(gov_local_path)
   role <- if (!is.null(github_pat) || !is.null(data_repo_url)) "developer" else "reader"
   api_url <- github_api_url %||% default_github_api_url()
@@ -113,7 +113,8 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
   if (isTRUE(validate) && !is.null(github_pat)) {
     res <- rs_github_user(api_url, github_pat)
     if (inherits(res, "datom_engine_error")) {
-      datom_abort(res$kind, "GitHub PAT validation failed.", res$hint, c(i = paste("Underlying error:", esc(res$message))))
+      datom_abort(res$kind, "GitHub PAT validation failed.", res$hint, c(i = paste("Underlying error:", esc(res$message))),
+                  .fields = list(status = res$status))
     }
     github_identity <- list(login = res$login, id = res$id)
   }
@@ -157,18 +158,9 @@ check_string_or_null <- function(x, arg, call = sys.call(-1)) {
   }
 }
 
-abs_path <- function(path) {
-  path <- path.expand(path)
-  if (!grepl("^(/|[A-Za-z]:)", path)) path <- file.path(getwd(), path)
-  if (file.exists(path)) path <- normalizePath(path, winslash = "/", mustWork = TRUE)
-  sub("/+$", "", gsub("/\\./", "/", path))
-}
+# A path made absolute by the engine's one rule (git::absolute_path).
+abs_path <- function(path) engine(rs_abs_path(path))
 
-is_local_url <- function(url) {
-  startsWith(url, "file://") || !grepl("://", url, fixed = TRUE) && !grepl("^[^/]+@[^/]+:", url)
-}
-
-local_url_path <- function(url) abs_path(sub("^file://", "", url))
 
 # Location and access of a data component: backend, root, prefix, region,
 # endpoint and (S3) the credentials, as the engine reads them.

@@ -11,6 +11,7 @@ test_that("datom_store validates the PAT with GET /user and never shows it", {
   expect_false(grepl(github_token, out, fixed = TRUE))
   err <- expect_error(datom_store(data = data, github_pat = "ghp_wrong", github_api_url = gh$api), class = "datom_error_auth")
   expect_match(conditionMessage(err), "GitHub PAT validation failed")
+  expect_identical(err$status, 401L)   # the facts are condition fields
   expect_false(grepl("ghp_wrong", conditionMessage(err), fixed = TRUE))
   expect_error(datom_store(data = data, github_api_url = "http://example.com"), class = "datom_error_input")
 })
@@ -51,4 +52,20 @@ test_that("init with create_repo = TRUE creates the repo and pushes over HTTP wi
                     data_repo_url = conn$data_repo_url, validate = FALSE)
   err <- expect_error(datom_clone(file.path(root, "eve"), s4), class = "datom_error")
   expect_false(grepl("ghp_nope", conditionMessage(err), fixed = TRUE))
+})
+
+test_that("datom_repo_delete reports a refused deletion from the error's fields and continues", {
+  gh <- local_github_standin()
+  root <- withr::local_tempdir()
+  store <- datom_store(data = quietly(datom_store_local(file.path(root, "data"))), github_pat = github_token_noscope,
+                       github_api_url = gh$api, github_org = "acme")
+  quietly(datom_init_repo(file.path(root, "p"), "P", store, create_repo = TRUE, repo_name = "p-data"))
+  conn <- datom_get_conn(path = file.path(root, "p"), store = store)
+  msgs <- capture_messages(datom_repo_delete(conn, confirm = "P"))
+  expect_true(any(grepl("Could not delete the GitHub repo: .*403.*\\(the PAT probably lacks the delete_repo scope\\)", msgs)))
+  expect_true(any(grepl("Delete p-data manually.", msgs, fixed = TRUE)))
+  expect_false(dir.exists(file.path(root, "p")))
+  # the repository is still on the host
+  res <- datom:::rs_github_ensure_repo(gh$api, github_token, "acme", "p-data", TRUE)
+  expect_s3_class(res, "datom_engine_error")
 })

@@ -288,6 +288,9 @@ test_that("decommission with a token that lacks delete_repo stops at the data re
                     class = "datom_error_permission")
   expect_match(conditionMessage(e), "delete_repo")
   expect_match(conditionMessage(e), "Not done: delete the data repository; remove the local data clone")
+  # the facts of the cause travel as condition fields
+  expect_identical(e$status, 403L)
+  expect_identical(e$scope, "delete_repo")
   expect_true(any(grepl("Unregistered P from governance", msgs)))
   expect_true(any(grepl("Removed gov storage entry projects/P/", msgs)))
   expect_false(any(grepl("Removed local data clone", msgs)))

@@ -232,3 +232,24 @@ test_that("names read back from a store pass the same rule: governance listings 
   expect_true(v$fixed)
   expect_identical(datom_list(reader)$name, "lb")
 })
+
+test_that("a relative repo path holding an @ is a local path (one URL rule, in the engine)", {
+  root <- withr::local_tempdir("datom-test-")
+  withr::local_dir(root)
+  store <- quietly(datom_store(data = datom_store_local(file.path(root, "store")), data_repo_url = "me@work/r.git"))
+  expect_identical(store$data_repo_url, file.path(getwd(), "me@work", "r.git"))
+  quietly(datom_init_repo(file.path(root, "clone"), "AT", store))
+  expect_true(dir.exists(file.path(root, "me@work", "r.git")))
+  conn <- datom_get_conn(path = file.path(root, "clone"), store = store)
+  quietly(datom_repo_delete(conn, confirm = "AT"))
+  expect_false(dir.exists(file.path(root, "me@work", "r.git")))
+  # scp-like user@host:path stays a remote
+  expect_false(datom:::repo_url("git@github.com:o/r.git")$local)
+  expect_identical(datom:::repo_url("git@github.com:o/r.git")$name, "r")
+})
+
+test_that("a location is the same place only on the same backend", {
+  expect_true(datom:::same_location(list(backend = "local", root = "/x", prefix = "p/"), list(type = "local", root = "/x/", prefix = "/p")))
+  expect_false(datom:::same_location(list(backend = "local", root = "bkt"), list(type = "s3", root = "bkt")))
+  expect_false(datom:::same_location(list(backend = "s3", root = "bkt", prefix = "a"), list(type = "s3", root = "bkt")))
+})

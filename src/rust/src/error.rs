@@ -74,22 +74,54 @@ impl Kind {
     }
 }
 
-/// An engine error: a kind, a one-line cause and an optional hint.
+/// An engine error: a kind, a one-line cause, an optional hint and the
+/// structured facts of the failure ([`Fields`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     pub kind: Kind,
     pub message: String,
     pub hint: Option<String>,
+    pub fields: Fields,
+}
+
+/// Facts about a failure that callers decide on (never the message text):
+/// they become fields of the R condition (`e$status`, `e$bucket`, ...).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    /// The HTTP status a service answered (S3, GitHub).
+    pub status: Option<u16>,
+    /// The S3 bucket of the request.
+    pub bucket: Option<String>,
+    /// The object key (or prefix) of the request.
+    pub key: Option<String>,
+    /// The token scope the failure points at (`delete_repo`, `repo`).
+    pub scope: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), hint: None }
+        Error { kind, message: message.into(), hint: None, fields: Fields::default() }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.fields.status = Some(status);
+        self
+    }
+    pub fn with_bucket(mut self, bucket: impl Into<String>) -> Self {
+        self.fields.bucket = Some(bucket.into());
+        self
+    }
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.fields.key = Some(key.into());
+        self
+    }
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
+        self.fields.scope = Some(scope.into());
         self
     }
     pub fn input(message: impl Into<String>) -> Self {

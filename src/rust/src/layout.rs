@@ -29,6 +29,16 @@ pub fn project_root(prefix: Option<&str>, project: &str) -> String {
     format!("{}/{}", store_root(prefix), project)
 }
 
+/// Where a store's datom namespace is, for messages and migration records:
+/// `s3://bucket/{P/}datom/` or `{root}/{P/}datom/`.
+pub fn namespace_label(kind: &str, root: &str, prefix: Option<&str>) -> String {
+    if kind == "s3" {
+        format!("s3://{root}/{}/", store_root(prefix))
+    } else {
+        format!("{}/{}/", root.trim_end_matches('/'), store_root(prefix))
+    }
+}
+
 /// `{GP/}datom/projects` — the governance store's project folder.
 pub fn gov_root(prefix: Option<&str>) -> String {
     format!("{}/projects", store_root(prefix))
@@ -260,6 +270,14 @@ mod tests {
     }
 
     #[test]
+    fn namespace_labels() {
+        assert_eq!(namespace_label("s3", "bkt", None), "s3://bkt/datom/");
+        assert_eq!(namespace_label("s3", "bkt", Some("/team//a/")), "s3://bkt/team/a/datom/");
+        assert_eq!(namespace_label("local", "/srv/store/", Some("p")), "/srv/store/p/datom/");
+        assert_eq!(namespace_label("local", "/srv/store", Some("/")), "/srv/store/datom/");
+    }
+
+    #[test]
     fn names_and_shas() {
         assert!(check_name("STUDY_001", "project_name").is_ok());
         assert!(check_name("lb (v2)-x", "name").is_ok());
@@ -269,6 +287,10 @@ mod tests {
         assert!(check_name("Input_Files", "name").unwrap_err().message.contains("reserved"));
         for n in ["projects", "R", "r", "man", "src", "tests", "vignettes", "renv", "input_files"] {
             assert!(check_name(n, "name").unwrap_err().message.contains("reserved"), "{n}");
+        }
+        // the governance namespace and datom's own folders, in any case
+        for n in ["PROJECTS", "Projects", ".access", "Datom", ".metadata"] {
+            assert!(check_name(n, "project_name").is_err(), "{n}");
         }
         assert!(check_name(&"a".repeat(129), "name").unwrap_err().message.contains("129"));
         assert!(check_sha("abcdef", "v").is_ok());

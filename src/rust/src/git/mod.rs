@@ -59,47 +59,145 @@ pub fn redact(s: &str) -> String {
 /// without a password (`git@host:o/r.git`, `ssh://git@host/o/r.git`) is
 /// accepted. The message never contains the secret.
 pub fn check_repo_url(url: &str, what: &str) -> Result<()> {
-    let shown = if url.contains("://") {
-        redact(url)
-    } else {
-        let head = url.split('/').next().unwrap_or(url);
-        match head.rfind('@') {
-            Some(at) => format!("***{}", &url[at..]),
-            None => url.to_string(),
-        }
+    let parsed = RepoUrl::parse(url);
+    let shown = match &parsed {
+        RepoUrl::Remote { scheme: None, userinfo: Some(u), .. } => format!("***{}", &url.trim()[u.len()..]),
+        _ => redact(url),
     };
     let refuse = || {
         Error::input(format!("`{what}` contains credentials: {shown}"))
             .with_hint("Remove them from the URL and pass the token as github_pat instead; datom never accepts credentials inside a URL.")
     };
-    if let Some((scheme, rest)) = url.split_once("://") {
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if let Some(at) = authority.rfind('@') {
-            let userinfo = &authority[..at];
-            let ssh = matches!(scheme.to_ascii_lowercase().as_str(), "ssh" | "git+ssh" | "ssh+git");
-            if !ssh || userinfo.contains(':') {
-                return Err(refuse());
-            }
-        }
-    } else if !is_local_remote(url) {
-        // scp-like user@host:path: a user name, never a password
-        if let Some((userinfo, _)) = url.split_once('@') {
-            if userinfo.contains(':') {
-                return Err(refuse());
-            }
+    if let RepoUrl::Remote { scheme, userinfo: Some(userinfo), .. } = &parsed {
+        // only an ssh user name (`ssh://git@host/...`, scp-like
+        // `git@host:path`), never a password or a token
+        let ssh = scheme.as_deref().is_none_or(|s| matches!(s.to_ascii_lowercase().as_str(), "ssh" | "git+ssh" | "ssh+git"));
+        if !ssh || userinfo.contains(':') {
+            return Err(refuse());
         }
     }
     Ok(())
 }
 
+/// A repository URL, parsed once (every "is this local", "which host",
+/// "same repository" question is answered from it): a local path or
+/// `file://` URL (a bare repository datom manages), or a remote,
+/// `scheme://[userinfo@]host/path` or scp-like `userinfo@host:path`.
+/// Anything else (absolute or relative paths, also ones holding an `@`
+/// but no `user@host:` head) is local.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RepoUrl {
+    Local(PathBuf),
+    Remote {
+        /// `None` for the scp-like form.
+        scheme: Option<String>,
+        userinfo: Option<String>,
+        /// Host (with port, when given).
+        host: String,
+        /// The path after the host, without its leading `/` or `:`.
+        path: String,
+    },
+}
+
+impl RepoUrl {
+    pub fn parse(url: &str) -> RepoUrl {
+        let url = url.trim();
+        if let Some(p) = url.strip_prefix("file://") {
+            return RepoUrl::Local(PathBuf::from(p));
+        }
+        if let Some((scheme, rest)) = url.split_once("://") {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(end);
+            let (userinfo, host) = match authority.rfind('@') {
+                Some(at) => (Some(authority[..at].to_string()), &authority[at + 1..]),
+                None => (None, authority),
+            };
+            return RepoUrl::Remote { scheme: Some(scheme.to_string()), userinfo, host: host.to_string(), path: path.trim_start_matches('/').to_string() };
+        }
+        // scp-like: `user@host:path`, the `@` and the `:` before any `/`
+        let head = &url[..url.find('/').unwrap_or(url.len())];
+        for (at, _) in head.match_indices('@').filter(|(i, _)| *i > 0) {
+            if let Some(colon) = head[at + 1..].find(':').filter(|c| *c > 0) {
+                let colon = at + 1 + colon;
+                return RepoUrl::Remote {
+                    scheme: None,
+                    userinfo: Some(url[..at].to_string()),
+                    host: url[at + 1..colon].to_string(),
+                    path: url[colon + 1..].to_string(),
+                };
+            }
+        }
+        RepoUrl::Local(PathBuf::from(url))
+    }
+
+    pub fn is_local(&self) -> bool {
+        matches!(self, RepoUrl::Local(_))
+    }
+
+    /// The URL as datom records it: a local one as an absolute path (`~`
+    /// expanded, relative to the working directory, resolved when it
+    /// exists, no `.` segments or trailing `/`), a remote one unchanged.
+    pub fn normalized(&self, original: &str) -> String {
+        match self {
+            RepoUrl::Local(p) => absolute_path(p).display().to_string(),
+            RepoUrl::Remote { .. } => original.trim().to_string(),
+        }
+    }
+
+    /// The repository's name: the last path segment without `.git`.
+    pub fn name(&self) -> String {
+        let path = match self {
+            RepoUrl::Local(p) => p.to_string_lossy().into_owned(),
+            RepoUrl::Remote { path, .. } => path.clone(),
+        };
+        let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
+        last.strip_suffix(".git").map(|s| s.to_string()).unwrap_or(last)
+    }
+
+    /// Do two URLs name the same repository (a trailing `.git` or `/`
+    /// ignored, local paths compared resolved)?
+    pub fn same_repo(a: &str, b: &str) -> bool {
+        fn key(u: &str) -> String {
+            let strip = |u: &str| -> String {
+                let u = u.trim().trim_end_matches('/');
+                u.strip_suffix(".git").unwrap_or(u).trim_end_matches('/').to_string()
+            };
+            match RepoUrl::parse(u) {
+                RepoUrl::Local(p) => strip(&absolute_path(&p).to_string_lossy()),
+                RepoUrl::Remote { .. } => strip(u),
+            }
+        }
+        key(a) == key(b)
+    }
+}
+
+/// `p` made absolute: `~/` expanded, joined to the working directory,
+/// resolved when it exists, else cleaned lexically (no `.` segments, no
+/// trailing `/`).
+pub fn absolute_path(p: &Path) -> PathBuf {
+    let s = p.to_string_lossy();
+    let expanded = match (s.strip_prefix("~/").or(if s == "~" { Some("") } else { None }), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => p.to_path_buf(),
+    };
+    let abs = if expanded.is_absolute() { expanded } else { std::env::current_dir().map(|d| d.join(&expanded)).unwrap_or(expanded) };
+    if let Ok(c) = std::fs::canonicalize(&abs) {
+        return c;
+    }
+    abs.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect()
+}
+
 /// Is `url` a local path or `file://` URL (a bare repository datom manages)?
 pub fn is_local_remote(url: &str) -> bool {
-    url.starts_with("file://") || url.starts_with('/') || url.starts_with("./") || url.starts_with("../") || !url.contains("://") && !url.contains('@')
+    RepoUrl::parse(url).is_local()
 }
 
 /// The filesystem path of a local remote URL.
 pub fn local_remote_path(url: &str) -> PathBuf {
-    PathBuf::from(url.strip_prefix("file://").unwrap_or(url))
+    match RepoUrl::parse(url) {
+        RepoUrl::Local(p) => p,
+        RepoUrl::Remote { .. } => PathBuf::from(url),
+    }
 }
 
 /// Repository-local git config key marking a bare repository datom created
@@ -965,6 +1063,42 @@ mod tests {
         for good in ["https://github.com/o/r.git", "git@github.com:o/r.git", "ssh://git@host/o/r.git", "/tmp/a@b/r.git", "file:///tmp/r.git"] {
             assert!(check_repo_url(good, "data_repo_url").is_ok(), "{good}");
         }
+    }
+
+    #[test]
+    fn repo_urls_parse_once() {
+        // local: paths (relative ones with an `@` too) and file:// URLs
+        for local in ["/tmp/a@b/r.git", "a@b/r.git", "./r.git", "../x/r.git", "r.git", "file:///tmp/r.git", "C:\\x\\r.git", "host:o/r.git"] {
+            assert!(RepoUrl::parse(local).is_local(), "{local}");
+        }
+        assert_eq!(RepoUrl::parse("file:///tmp/r.git"), RepoUrl::Local(PathBuf::from("/tmp/r.git")));
+        // remote: scheme URLs and scp-like user@host:path
+        assert_eq!(
+            RepoUrl::parse("git@github.com:o/r.git"),
+            RepoUrl::Remote { scheme: None, userinfo: Some("git".into()), host: "github.com".into(), path: "o/r.git".into() }
+        );
+        assert_eq!(
+            RepoUrl::parse("https://u:p@h:8080/o/r.git"),
+            RepoUrl::Remote { scheme: Some("https".into()), userinfo: Some("u:p".into()), host: "h:8080".into(), path: "o/r.git".into() }
+        );
+        assert_eq!(RepoUrl::parse("git@github.com:o/r.git").name(), "r");
+        assert_eq!(RepoUrl::parse("/srv/remotes/acme-gov.git/").name(), "acme-gov");
+        // same repository: .git and trailing slashes ignored, local paths resolved
+        let d = tmp("sameurl");
+        let bare = d.join("g.git");
+        ensure_bare(&bare).unwrap();
+        let b = bare.to_str().unwrap();
+        assert!(RepoUrl::same_repo(b, &format!("file://{b}/")));
+        assert!(RepoUrl::same_repo(b, &format!("{}/./g.git", d.display())));
+        assert!(RepoUrl::same_repo("https://github.com/o/r.git", "https://github.com/o/r/"));
+        assert!(!RepoUrl::same_repo("https://github.com/o/r.git", "https://github.com/o/s.git"));
+        assert!(!RepoUrl::same_repo(b, "https://github.com/o/g.git"));
+        // normalised: absolute, no `.` segments, no trailing slash
+        let rel = RepoUrl::parse("x/./y.git/");
+        let n = rel.normalized("x/./y.git/");
+        assert!(Path::new(&n).is_absolute() && n.ends_with("x/y.git"), "{n}");
+        assert_eq!(RepoUrl::parse("git@h:o/r.git").normalized(" git@h:o/r.git "), "git@h:o/r.git");
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -336,7 +336,7 @@ impl GitHub {
     /// The generic part of turning a non-success status into an error.
     fn status_error(&self, what: &str, r: &Reply) -> Error {
         let msg = r.message();
-        match r.status {
+        let e = match r.status {
             StatusCode::UNAUTHORIZED => self
                 .err(Kind::Auth, format!("GitHub rejected the PAT while trying to {what} (401: {msg})"))
                 .with_hint("Check the PAT given to datom_store(): it may be mistyped, expired or revoked."),
@@ -347,7 +347,8 @@ impl GitHub {
             StatusCode::NOT_FOUND => self.err(Kind::NotFound, format!("cannot {what}: not found (404)")).with_hint("Check the owner and repository names, and that the PAT can see them."),
             StatusCode::UNPROCESSABLE_ENTITY => self.err(Kind::Input, format!("GitHub rejected the request to {what} (422: {msg})")),
             s => self.err(Kind::Github, format!("GitHub API error while trying to {what} ({}: {msg})", s.as_u16())),
-        }
+        };
+        e.with_status(r.status.as_u16())
     }
 
     fn parse<T: for<'de> Deserialize<'de>>(&self, what: &str, r: &Reply) -> Result<T> {
@@ -411,13 +412,15 @@ impl GitHub {
                 if r.has_scope(scope) == Some(false) {
                     Err(self
                         .err(Kind::Permission, format!("Failed to create GitHub repo {shown}: the PAT lacks the `repo` scope (403: {msg})"))
+                        .with_status(403)
+                        .with_scope(scope)
                         .with_hint("Use a PAT with the `repo` scope (classic) or Administration: write (fine-grained)."))
                 } else {
                     let hint = match org {
                         Some(o) => format!("The PAT needs the `repo` scope and permission to create repositories in organisation {o}."),
                         None => "The PAT needs the `repo` scope (classic) or Administration: write (fine-grained).".to_string(),
                     };
-                    Err(self.err(Kind::Permission, format!("Failed to create GitHub repo {shown}: forbidden (403: {msg})")).with_hint(hint))
+                    Err(self.err(Kind::Permission, format!("Failed to create GitHub repo {shown}: forbidden (403: {msg})")).with_status(403).with_hint(hint))
                 }
             }
             StatusCode::NOT_FOUND => {
@@ -425,16 +428,17 @@ impl GitHub {
                     Some(o) => format!("Failed to create GitHub repo {shown}: organisation {o} not found or not visible to this PAT (404)"),
                     None => format!("Failed to create GitHub repo {shown}: not found (404)"),
                 };
-                Err(self.err(Kind::NotFound, msg).with_hint("Check github_org and the PAT's access (a fine-grained PAT must be granted to the organisation)."))
+                Err(self.err(Kind::NotFound, msg).with_status(404).with_hint("Check github_org and the PAT's access (a fine-grained PAT must be granted to the organisation)."))
             }
             StatusCode::UNPROCESSABLE_ENTITY => {
                 let msg = r.message();
                 if msg.to_lowercase().contains("already exists") {
                     Err(self
                         .err(Kind::Conflict, format!("Failed to create GitHub repo {shown}: the name is already taken on {owner_label} (422: {msg})"))
+                        .with_status(422)
                         .with_hint("Choose another repo_name, or pass the existing repository's URL instead."))
                 } else {
-                    Err(self.err(Kind::Input, format!("Failed to create GitHub repo {shown}: GitHub rejected it (422: {msg})")))
+                    Err(self.err(Kind::Input, format!("Failed to create GitHub repo {shown}: GitHub rejected it (422: {msg})")).with_status(422))
                 }
             }
             _ => {
@@ -457,15 +461,20 @@ impl GitHub {
                 if r.has_scope("delete_repo") == Some(false) {
                     Err(self
                         .err(Kind::Permission, format!("Failed to delete GitHub repo {full}: the PAT lacks the `delete_repo` scope (403: {msg})"))
+                        .with_status(403)
+                        .with_scope("delete_repo")
                         .with_hint(format!("Delete {full} manually, or use a PAT with the delete_repo scope.")))
                 } else {
                     Err(self
                         .err(Kind::Permission, format!("Failed to delete GitHub repo {full}: forbidden (403: {msg}); the PAT probably lacks the `delete_repo` scope or admin rights"))
+                        .with_status(403)
+                        .with_scope("delete_repo")
                         .with_hint(format!("Delete {full} manually, or use a PAT with the delete_repo scope and admin rights on it.")))
                 }
             }
             StatusCode::NOT_FOUND => Err(self
                 .err(Kind::NotFound, format!("Failed to delete GitHub repo {full}: not found (404; already deleted?)"))
+                .with_status(404)
                 .with_hint(format!("Check that {full} exists and that the PAT can see it."))),
             _ => {
                 let e = self.status_error(&format!("delete GitHub repo {full}"), &r);
@@ -526,23 +535,17 @@ pub fn web_host(api_url: &str) -> Option<String> {
 /// or SSH form (`git@host:o/r.git`, `ssh://git@host/o/r.git`); `.git`
 /// dropped; user info ignored. `None` for anything else.
 pub fn parse_remote(url: &str) -> Option<(String, String, String)> {
-    let url = url.trim();
-    let (host, path) = if let Some((scheme, rest)) = url.split_once("://") {
-        if !matches!(scheme.to_ascii_lowercase().as_str(), "https" | "http" | "ssh" | "git") {
-            return None;
-        }
-        let (auth_host, path) = rest.split_once('/')?;
-        let host = auth_host.rsplit('@').next()?;
-        let host = if scheme.eq_ignore_ascii_case("ssh") { host.split(':').next()? } else { host };
-        (host.to_ascii_lowercase(), path)
-    } else {
-        // scp-like: [user@]host:owner/repo
-        let (auth_host, path) = url.split_once(':')?;
-        if auth_host.contains('/') {
-            return None;
-        }
-        (auth_host.rsplit('@').next()?.to_ascii_lowercase(), path)
+    // one URL parser (git::RepoUrl) for "local or remote", user info and host
+    let crate::git::RepoUrl::Remote { scheme, host, path, .. } = crate::git::RepoUrl::parse(url) else {
+        return None;
     };
+    let host = match scheme.as_deref().map(|s| s.to_ascii_lowercase()) {
+        None => host,
+        Some(s) if s == "ssh" => host.split(':').next()?.to_string(),
+        Some(s) if matches!(s.as_str(), "https" | "http" | "git") => host,
+        Some(_) => return None,
+    };
+    let host = host.to_ascii_lowercase();
     let path = path.trim_matches('/');
     let path = path.strip_suffix(".git").unwrap_or(path);
     let mut it = path.split('/');
@@ -745,6 +748,7 @@ mod tests {
         let e = s.gh("wrong-token").user().unwrap_err();
         assert_eq!(e.kind, Kind::Auth, "{e:?}");
         assert!(e.message.contains("401"), "{e}");
+        assert_eq!(e.fields.status, Some(401), "{e:?}");
         assert!(e.hint.as_deref().unwrap_or("").contains("datom_store()"), "{e:?}");
         assert!(!e.to_string().contains("wrong-token"));
         // a bad token is also refused for the other calls
@@ -788,12 +792,15 @@ mod tests {
         let e = s.gh(TOKEN_NO_REPO).create_repo(None, "other", true, "d").unwrap_err();
         assert_eq!(e.kind, Kind::Permission, "{e:?}");
         assert!(e.message.contains("`repo`"), "{e}");
+        assert_eq!((e.fields.status, e.fields.scope.as_deref()), (Some(403), Some("repo")), "{e:?}");
 
         // 403: delete without delete_repo; nothing deleted
         let e = s.gh(TOKEN_NO_DELETE).delete_repo("datom-dev", "study-001-data").unwrap_err();
         assert_eq!(e.kind, Kind::Permission, "{e:?}");
         assert!(e.message.contains("delete_repo") && e.message.contains("403"), "{e}");
         assert!(e.hint.as_deref().unwrap_or("").contains("manually"), "{e:?}");
+        // the facts a caller decides on are fields, not message text
+        assert_eq!((e.fields.status, e.fields.scope.as_deref()), (Some(403), Some("delete_repo")), "{e:?}");
         assert!(g.get_repo("datom-dev", "study-001-data").unwrap().is_some());
 
         // delete, then 404
@@ -801,6 +808,7 @@ mod tests {
         assert_eq!(g.get_repo("datom-dev", "study-001-data").unwrap(), None);
         let e = g.delete_repo("datom-dev", "study-001-data").unwrap_err();
         assert_eq!(e.kind, Kind::NotFound, "{e:?}");
+        assert_eq!(e.fields.status, Some(404), "{e:?}");
         g.delete_repo("acme-clinical", "acme-gov").unwrap();
         assert!(!s.dir.join("repos/acme-clinical/acme-gov.git").exists());
     }

@@ -48,23 +48,10 @@ pub enum InitGov {
     Cloned,
 }
 
-fn strip_url(u: &str) -> &str {
-    let u = u.trim_end_matches('/');
-    u.strip_suffix(".git").unwrap_or(u).trim_end_matches('/')
-}
-
-/// Same repository URL, ignoring a trailing `.git` / `/` (and `file://` on paths).
+/// Same repository URL, ignoring a trailing `.git` / `/` (and `file://` on
+/// paths): the one rule, [`git::RepoUrl::same_repo`].
 pub fn same_url(a: &str, b: &str) -> bool {
-    let norm = |u: &str| -> String {
-        let u = strip_url(u);
-        if git::is_local_remote(u) {
-            let p = git::local_remote_path(u);
-            std::fs::canonicalize(&p).unwrap_or(p).to_string_lossy().into_owned()
-        } else {
-            u.to_string()
-        }
-    };
-    norm(a) == norm(b)
+    git::RepoUrl::same_repo(a, b)
 }
 
 fn io_err(what: &str, e: std::io::Error) -> Error {
@@ -376,6 +363,17 @@ pub fn read_ref_store(store: &Project, name: &str) -> Result<Option<RefJson>> {
     store.get_json(&layout::gov::reference(name))?.map(|v| parse_ref(&v)).transpose()
 }
 
+/// A project's `ref.json`: the gov clone's copy when a clone is given and
+/// holds one, else the governance store's.
+pub fn read_ref(store: &Project, clone: Option<&Path>, name: &str) -> Result<Option<RefJson>> {
+    if let Some(c) = clone {
+        if let Some(r) = read_ref_clone(c, name)? {
+            return Ok(Some(r));
+        }
+    }
+    read_ref_store(store, name)
+}
+
 /// A project name found by listing a governance repo or store: it must pass
 /// the name rule before anything is read or built from it (a folder
 /// `projects/../x` or `projects/Bad Name!` is reported, never followed).
@@ -657,6 +655,361 @@ pub fn store_against_ref<'a>(r: &'a RefJson, store: &Location) -> StoreAgainstRe
     }
 }
 
+/// `.datom/governance.json` (FORMATS.md 8.4): the governance repo URL, the
+/// governance store's location (never credentials or clone paths) and the
+/// attach time (UTC).
+pub fn governance_record(url: &str, gov: &Location) -> RValue {
+    let mut storage = vec![("type", RValue::str(&gov.kind)), ("root", RValue::str(&gov.root))];
+    if let Some(p) = gov.prefix_norm().filter(|p| !p.trim_matches('/').is_empty()) {
+        storage.push(("prefix", RValue::str(p)));
+    }
+    if gov.kind == "s3" {
+        storage.push(("region", RValue::str(gov.region.clone().unwrap_or_else(|| "us-east-1".into()))));
+    }
+    RValue::named(vec![
+        ("gov_repo_url", RValue::str(url)),
+        ("gov_storage", RValue::named(storage)),
+        ("attached_at", RValue::str(model::now_utc())),
+    ])
+}
+
+/// The data side's governance pointer (`.datom/governance.json`): the
+/// governance repo URL and the governance store's location.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pointer {
+    pub url: String,
+    pub storage: Option<Location>,
+}
+
+/// The clone's governance pointer (`None` for a project without governance).
+pub fn read_pointer(clone: &Path) -> Result<Option<Pointer>> {
+    let Some(v) = read_file_json(&clone.join(layout::repo::GOVERNANCE), "governance.json")? else {
+        return Ok(None);
+    };
+    let url = as_str(get(&v, "gov_repo_url"))
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| Error::new(Kind::Json, "Invalid .datom/governance.json: missing gov_repo_url"))?
+        .to_string();
+    let storage = match get(&v, "gov_storage") {
+        Some(g) => Some(parse_location(g, "gov_storage").map_err(|e| Error::new(Kind::Json, e.message.replace("ref.json", ".datom/governance.json")))?),
+        None => None,
+    };
+    Ok(Some(Pointer { url, storage }))
+}
+
+/// What recording the governance pointer did.
+#[derive(Debug)]
+pub enum PointerOutcome {
+    /// The clone already records this governance repo: the current commit.
+    Unchanged(Option<String>),
+    /// Written, committed and pushed (`commit`); `mirror` is the failure to
+    /// mirror it to the data store (the git copy is canonical).
+    Written { commit: String, mirror: Option<Error> },
+}
+
+/// Record the governance pointer of project `data` (write-once): commit
+/// `.datom/governance.json` ([`governance_record`]) with `message`, push,
+/// mirror it to the data store. A different recorded repo is a conflict.
+pub fn attach_pointer(data: &Project, clone: &super::CloneCtx, url: &str, gov: &Location, message: &str) -> Result<PointerOutcome> {
+    if let Some(p) = read_pointer(&clone.path)? {
+        if same_url(&p.url, url) {
+            return Ok(PointerOutcome::Unchanged(Repo::open(&clone.path)?.head_sha()));
+        }
+        return Err(Error::new(Kind::Conflict, format!("Project \"{}\" already records a different gov repo ({}).", data.name, git::redact(&p.url)))
+            .with_hint("The governance pointer is write-once."));
+    }
+    let text = model::json_text(&governance_record(url, gov), true);
+    let commit = super::collab::commit_files(clone, &[(layout::repo::GOVERNANCE.to_string(), text.into_bytes())], message)?;
+    let mirror = super::collab::mirror_clone_json(data, clone, layout::repo::GOVERNANCE, layout::data::GOVERNANCE).err();
+    Ok(PointerOutcome::Written { commit, mirror })
+}
+
+/// What attaching governance did.
+#[derive(Debug)]
+pub struct Attached {
+    /// The project was registered now (false: it already was, at this location).
+    pub registered: bool,
+    pub pointer: PointerOutcome,
+}
+
+/// Attach governance to project `data` (`datom_attach_gov()`): bring the
+/// gov clone up to date (cloning it when missing), refuse an uninitialised
+/// repo or a name registered for another location, register the project,
+/// then record the data-side pointer ([`attach_pointer`]).
+pub fn attach(g: &Gov<'_>, data: &Project, clone: &super::CloneCtx, gov: &Location, message: &str) -> Result<Attached> {
+    let here = data.location.as_ref().ok_or_else(|| Error::internal("attach: the data project has no location"))?;
+    if !ensure_clone(g.url, g.clone, g.creds)? {
+        pull(g.clone, g.creds)?;
+    }
+    if !is_initialised(g.clone) {
+        return Err(not_initialised(g.url));
+    }
+    let registered = match read_ref_clone(g.clone, &data.name)? {
+        Some(r) if same_location(&r.current, here) => false,
+        Some(_) => return Err(already_registered(&data.name)),
+        None => {
+            register(g, &data.name, here)?;
+            true
+        }
+    };
+    Ok(Attached { registered, pointer: attach_pointer(data, clone, g.url, gov, message)? })
+}
+
+// ------------------------------------------------------------ teardown ----
+
+/// The steps of a teardown, in the order they run: the git record (data
+/// repository, then clone) goes last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Storage,
+    Unregister,
+    Mirror,
+    Repo,
+    Clone,
+}
+
+impl Step {
+    /// How the step is named in "Not done: ..." of a stopped teardown.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Storage => "delete the data store namespace",
+            Step::Unregister => "unregister the project from the governance repo",
+            Step::Mirror => "delete the governance store entry",
+            Step::Repo => "delete the data repository",
+            Step::Clone => "remove the local data clone",
+        }
+    }
+    /// The test failpoint hit before the step (the unregister step's is
+    /// between its commit and its push).
+    fn failpoint(self) -> Option<&'static str> {
+        match self {
+            Step::Storage => Some("decommission.store"),
+            Step::Unregister => None,
+            Step::Mirror => Some("decommission.gov_mirror"),
+            Step::Repo => Some("decommission.repo"),
+            Step::Clone => Some("decommission.clone"),
+        }
+    }
+}
+
+/// What a teardown did, in order, for the caller to report.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// `datom_repo_delete` starts.
+    RepoDeleteStart,
+    /// The data store namespace (`{P/}datom/{project}/`) is being deleted.
+    Storage(String),
+    /// An ungoverned project: no register to update.
+    NoGovernance,
+    /// The missing gov clone was cloned (to unregister from it).
+    GovCloned(PathBuf),
+    Unregistered,
+    MirrorDeleted,
+    /// The local bare data repo was already gone.
+    LocalRepoGone(PathBuf),
+    LocalRepoDeleted(PathBuf),
+    /// A hosted data repo and no token: delete it by hand (URL).
+    NoToken(String),
+    /// Deleting the GitHub repo (its name).
+    GithubDeleting(String),
+    GithubDeleted(String),
+    /// The data repo is not on the GitHub host of the API URL.
+    NoGithubRemote,
+    /// The GitHub repo (name) could not be deleted: the error's fields say why.
+    GithubFailed(String, Error),
+    /// The clone (path) is about to be removed.
+    CloneRemoving(PathBuf),
+    CloneRemoved(PathBuf),
+    CloneNotRemoved(PathBuf),
+    /// The clone is kept: it holds these files that are not committed.
+    CloneKept(Vec<String>),
+}
+
+/// The governance a teardown unregisters from.
+pub struct TeardownGov<'a> {
+    pub store: &'a Project,
+    pub url: Option<&'a str>,
+    pub clone: Option<&'a Path>,
+}
+
+/// A teardown of the project `data` whose data clone is `clone`:
+/// `datom_decommission()` (`decommission = true`: storage, governance,
+/// data repo, clone; every check first; a failed step stops it) or
+/// `datom_repo_delete()` (data repo and clone only; a GitHub failure is
+/// reported, not raised).
+pub struct Teardown<'a> {
+    pub data: &'a Project,
+    pub clone: &'a Path,
+    pub creds: &'a Creds,
+    pub github_api_url: &'a str,
+    pub gov: Option<TeardownGov<'a>>,
+    pub decommission: bool,
+    pub remove_untracked: bool,
+}
+
+/// What a teardown did, and the failure that stopped it (the steps not
+/// done are named in its hint).
+#[derive(Debug)]
+pub struct TeardownReport {
+    pub events: Vec<Event>,
+    pub failed: Option<Error>,
+}
+
+/// Run a teardown (see [`Teardown`]). Checks that fail before anything is
+/// touched are the `Err`; a step that fails once others ran is
+/// `TeardownReport::failed`, after the events of what was done.
+pub fn teardown(t: &Teardown<'_>) -> Result<TeardownReport> {
+    let name = t.data.name.as_str();
+    // Preflight: every check before the first side effect
+    let cfg = super::read_config(t.clone)?;
+    let target = super::owned_data_repo(t.clone)?;
+    if t.decommission {
+        let current = match &t.gov {
+            Some(g) => read_ref_store(g.store, name)
+                .map_err(|e| {
+                    Error {
+                        message: format!("Cannot read ref.json of \"{name}\" from the governance store: {}.", e.message),
+                        hint: Some("The teardown deletes storage only at the location ref.json names; nothing was touched.".into()),
+                        ..e
+                    }
+                })?
+                .map(|r| r.current),
+            None => None,
+        };
+        let where_ = current.unwrap_or(cfg.data);
+        let here = t.data.location.as_ref().ok_or_else(|| Error::internal("teardown: the data project has no location"))?;
+        if !same_location(&where_, here) {
+            let prefix = where_.prefix_norm().map(|p| format!("{}/", p.trim_matches('/'))).unwrap_or_else(|| "(none)".into());
+            return Err(Error::new(
+                Kind::Conflict,
+                format!("The connection points at {} but the project lives at {} (prefix \"{prefix}\").", here.root, where_.root),
+            )
+            .with_hint("Rebuild the connection with datom_get_conn() (the data may have been migrated); nothing was touched."));
+        }
+    }
+    let user_files = Repo::open(t.clone)?.user_files()?;
+    let keep_clone = !user_files.is_empty() && !t.remove_untracked;
+
+    let mut steps = Vec::new();
+    if t.decommission {
+        steps.push(Step::Storage);
+        if t.gov.is_some() {
+            steps.extend([Step::Unregister, Step::Mirror]);
+        }
+    }
+    steps.extend([Step::Repo, Step::Clone]);
+    let mut ev = Vec::new();
+    if !t.decommission {
+        ev.push(Event::RepoDeleteStart);
+    }
+    for (i, step) in steps.iter().enumerate() {
+        let run = |ev: &mut Vec<Event>| -> Result<()> {
+            if t.decommission {
+                if let Some(fp) = step.failpoint() {
+                    if *step != Step::Clone || !keep_clone {
+                        crate::failpoint::hit(fp)?;
+                    }
+                }
+            }
+            match step {
+                Step::Storage => {
+                    ev.push(Event::Storage(format!("{}/", t.data.root)));
+                    super::storage::delete_prefix(t.data, None)?;
+                }
+                Step::Unregister => unregister_step(t, name, ev)?,
+                Step::Mirror => {
+                    delete_mirror(t.gov.as_ref().expect("governed").store, name)?;
+                    ev.push(Event::MirrorDeleted);
+                }
+                Step::Repo => delete_data_repo(t, &target, ev)?,
+                Step::Clone if keep_clone => ev.push(Event::CloneKept(user_files.clone())),
+                Step::Clone => {
+                    if !t.decommission {
+                        ev.push(Event::CloneRemoving(t.clone.to_path_buf()));
+                    }
+                    let _ = std::fs::remove_dir_all(t.clone);
+                    ev.push(if t.clone.exists() { Event::CloneNotRemoved(t.clone.to_path_buf()) } else { Event::CloneRemoved(t.clone.to_path_buf()) });
+                }
+            }
+            Ok(())
+        };
+        let res = run(&mut ev);
+        if *step == Step::Storage && t.gov.is_none() && res.is_ok() {
+            ev.push(Event::NoGovernance);
+        }
+        if let Err(e) = res {
+            if !t.decommission {
+                return Ok(TeardownReport { events: ev, failed: Some(e) });
+            }
+            let left: Vec<&str> = steps[i..].iter().map(|s| s.label()).collect();
+            let failed = Error {
+                message: format!("Decommission of \"{name}\" stopped: {e}"),
+                hint: Some(format!("Not done: {}. Fix the cause and run datom_decommission() again.", left.join("; "))),
+                ..e
+            };
+            return Ok(TeardownReport { events: ev, failed: Some(failed) });
+        }
+    }
+    Ok(TeardownReport { events: ev, failed: None })
+}
+
+/// Unregister from the gov clone (cloned first when missing).
+fn unregister_step(t: &Teardown<'_>, name: &str, ev: &mut Vec<Event>) -> Result<()> {
+    let g = t.gov.as_ref().expect("governed");
+    let clone = g.clone.ok_or_else(|| Error::input("No gov_local_path on the connection."))?;
+    let url = g.url.ok_or_else(|| {
+        Error::input("The connection has no governance repo URL and clone path to refresh.")
+            .with_hint("Rebuild the connection with datom_get_conn() and a store with gov_repo_url and gov_local_path.")
+    })?;
+    if !clone.exists() {
+        ensure_clone(url, clone, t.creds)?;
+        ev.push(Event::GovCloned(clone.to_path_buf()));
+    }
+    unregister(&Gov { clone, url, creds: t.creds, store: g.store }, name)?;
+    ev.push(Event::Unregistered);
+    Ok(())
+}
+
+/// The data repo step: the local bare repo datom created, or the GitHub
+/// repo through the REST API, only once ownership was proven.
+fn delete_data_repo(t: &Teardown<'_>, target: &super::RepoTarget, ev: &mut Vec<Event>) -> Result<()> {
+    match target {
+        super::RepoTarget::LocalGone(p) => ev.push(Event::LocalRepoGone(p.clone())),
+        super::RepoTarget::Local(_) => {
+            if let Some(p) = super::delete_local_data_repo(t.clone)? {
+                ev.push(Event::LocalRepoDeleted(p));
+            }
+        }
+        super::RepoTarget::Remote(url) => {
+            let repo_name = git::RepoUrl::parse(url).name();
+            let Some(token) = t.creds.token.as_deref() else {
+                if t.decommission {
+                    return Err(Error::input(format!("No GitHub PAT on the connection: cannot delete {}.", git::redact(url)))
+                        .with_hint("Rebuild the store with github_pat, or delete the repository manually."));
+                }
+                ev.push(Event::NoToken(git::redact(url)));
+                return Ok(());
+            };
+            let Some((owner, repo)) = crate::github::github_owner_repo(url, t.github_api_url) else {
+                if t.decommission {
+                    return Err(Error::input(format!("{} is not a repository of the GitHub host at {}", git::redact(url), t.github_api_url)));
+                }
+                ev.push(Event::NoGithubRemote);
+                return Ok(());
+            };
+            if !t.decommission {
+                ev.push(Event::GithubDeleting(repo_name.clone()));
+            }
+            match crate::github::GitHub::new(t.github_api_url, token).and_then(|gh| gh.delete_repo(&owner, &repo)) {
+                Ok(()) => ev.push(Event::GithubDeleted(repo_name)),
+                Err(e) if t.decommission => return Err(e),
+                Err(e) => ev.push(Event::GithubFailed(repo_name, e)),
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -684,6 +1037,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(store_against_ref(&r, &loc("old-bucket", None)), StoreAgainstRef::Elsewhere);
+        // the backend is part of the place
+        let local = Location { kind: "local".into(), region: None, ..loc("new-bucket", None) };
+        assert!(!same_location(&local, &loc("new-bucket", None)));
+        assert!(same_location(&local, &Location { prefix: Some("/".into()), ..local.clone() }));
     }
 
     fn tmp(tag: &str) -> PathBuf {
@@ -809,4 +1166,165 @@ mod tests {
         assert!(register(&g2, "P", &loc("/x", None)).unwrap_err().message.contains("uninitialised"));
         std::fs::remove_dir_all(&d).unwrap();
     }
+
+    /// A governed project: data store and bare remotes under `d`, clone `d/clone`.
+    fn governed_project(d: &Path, name: &str) -> (Project, PathBuf, String, PathBuf, Project) {
+        let creds = Creds::default();
+        let gov_url = d.join("remotes/gov.git").display().to_string();
+        let gov_clone = d.join("gov_clone");
+        init_gov(&gov_url, &gov_clone, &creds).unwrap();
+        let data_loc = loc(d.join("data").to_str().unwrap(), None);
+        let mut data = Project::new(name, Box::new(LocalStore::new(d.join("data"))), None, true, "data".into());
+        data.location = Some(data_loc.clone());
+        let clone = d.join("clone");
+        let remote = d.join(format!("remotes/{name}.git")).display().to_string();
+        let req = crate::ops::init::InitRequest {
+            path: &clone,
+            data: data_loc.clone(),
+            remote_url: &remote,
+            max_file_size_gb: 1.0,
+            git_ignore: vec![],
+            force: false,
+            datom_version: "0.0.0",
+            created_date: "2026-01-01",
+            local_now_z: "2026-01-01T00:00:00Z",
+            governance: None,
+        };
+        crate::ops::init::init_repo(&data, &req, &creds).unwrap();
+        let st = store(d);
+        register(&Gov { clone: &gov_clone, url: &gov_url, creds: &creds, store: &st }, name, &data_loc).unwrap();
+        (data, clone, gov_url, gov_clone, st)
+    }
+
+    #[test]
+    fn decommission_checks_first_then_runs_the_steps_in_order() {
+        let d = tmp("teardown");
+        let creds = Creds::default();
+        let (data, clone, gov_url, gov_clone, st) = governed_project(&d, "DEC");
+        fn decom<'a>(data: &'a Project, clone: &'a Path, creds: &'a Creds, st: &'a Project, url: &'a str, gov_clone: Option<&'a Path>) -> Teardown<'a> {
+            Teardown {
+                data,
+                clone,
+                creds,
+                github_api_url: crate::github::DEFAULT_API_URL,
+                gov: Some(TeardownGov { store: st, url: Some(url), clone: gov_clone }),
+                decommission: true,
+                remove_untracked: false,
+            }
+        }
+        let td = |data, gov_clone| decom(data, &clone, &creds, &st, &gov_url, gov_clone);
+        // a connection to another location (same root, other prefix) is refused, nothing touched
+        let mut stale = Project::new("DEC", Box::new(LocalStore::new(d.join("data"))), Some("p"), true, "data".into());
+        stale.location = Some(loc(d.join("data").to_str().unwrap(), Some("p")));
+        let e = teardown(&td(&stale, Some(&gov_clone))).unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        assert!(e.hint.as_deref().unwrap().contains("nothing was touched"), "{e:?}");
+        assert!(d.join("data/datom/DEC").exists() && clone.exists());
+        // no gov_local_path: the storage step ran, the teardown stops at unregister
+        let r = teardown(&td(&data, None)).unwrap();
+        assert_eq!(r.events, vec![Event::Storage("datom/DEC/".into())]);
+        let e = r.failed.unwrap();
+        assert_eq!(e.kind, Kind::Input);
+        assert!(e.message.starts_with("Decommission of \"DEC\" stopped: No gov_local_path"), "{e:?}");
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("Not done: unregister the project from the governance repo; delete the governance store entry; delete the data repository; remove the local data clone. Fix the cause and run datom_decommission() again.")
+        );
+        assert!(!d.join("data/datom/DEC").exists() && clone.exists());
+        // the re-run completes: the gov clone is cloned again, the git record goes last
+        std::fs::remove_dir_all(&gov_clone).unwrap();
+        let r = teardown(&td(&data, Some(&gov_clone))).unwrap();
+        assert!(r.failed.is_none(), "{:?}", r.failed);
+        assert_eq!(
+            r.events,
+            vec![
+                Event::Storage("datom/DEC/".into()),
+                Event::GovCloned(gov_clone.clone()),
+                Event::Unregistered,
+                Event::MirrorDeleted,
+                Event::LocalRepoDeleted(d.join("remotes/DEC.git")),
+                Event::CloneRemoved(clone.clone()),
+            ]
+        );
+        assert!(!clone.exists() && !d.join("remotes/DEC.git").exists() && !gov_clone.join("projects/DEC").exists());
+        assert!(read_ref_store(&st, "DEC").unwrap().is_none());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn repo_delete_keeps_a_clone_with_files_not_committed() {
+        let d = tmp("repodelete");
+        let creds = Creds::default();
+        let (data, clone, _, _, _) = governed_project(&d, "KEEP");
+        std::fs::write(clone.join("analysis.R"), "draft").unwrap();
+        let t = Teardown {
+            data: &data,
+            clone: &clone,
+            creds: &creds,
+            github_api_url: crate::github::DEFAULT_API_URL,
+            gov: None,
+            decommission: false,
+            remove_untracked: false,
+        };
+        let r = teardown(&t).unwrap();
+        assert!(r.failed.is_none());
+        assert_eq!(r.events[0], Event::RepoDeleteStart);
+        assert!(matches!(&r.events[1], Event::LocalRepoDeleted(_)), "{:?}", r.events);
+        assert_eq!(r.events[2], Event::CloneKept(vec!["analysis.R".into()]));
+        assert!(clone.join("analysis.R").exists());
+        // the data store is not a repo_delete's business
+        assert!(d.join("data/datom/KEEP").exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+
+    #[test]
+    fn governance_record_names_the_store_without_credentials() {
+        let s3 = Location { kind: "s3".into(), root: "gov-bucket".into(), prefix: Some("/".into()), region: None };
+        let r = governance_record("https://github.com/acme/gov.git", &s3);
+        let t = model::json_text(&r, false);
+        assert!(t.starts_with("{\n  \"gov_repo_url\": \"https://github.com/acme/gov.git\",\n  \"gov_storage\": {\n    \"type\": \"s3\",\n    \"root\": \"gov-bucket\",\n    \"region\": \"us-east-1\"\n  },"), "{t}");
+        // the attach time is UTC
+        let at = as_str(get(&r, "attached_at")).unwrap();
+        assert!(at.ends_with('Z') && at.len() == 20, "{at}");
+        let r = governance_record("/srv/gov.git", &loc("/g", Some("team")));
+        assert_eq!(as_str(get(get(&r, "gov_storage").unwrap(), "prefix")), Some("team"));
+        assert_eq!(get(get(&r, "gov_storage").unwrap(), "region"), None);
+    }
+
+
+    #[test]
+    fn attach_registers_and_records_the_pointer_once() {
+        let d = tmp("attach");
+        let creds = Creds::default();
+        let (data, clone, gov_url, gov_clone, st) = governed_project(&d, "SOLO");
+        let ctx = crate::ops::CloneCtx { path: clone.clone(), creds: Creds::default() };
+        let g = Gov { clone: &gov_clone, url: &gov_url, creds: &creds, store: &st };
+        let gov_loc = loc(d.join("gov-store").to_str().unwrap(), None);
+        assert_eq!(read_pointer(&clone).unwrap(), None);
+        // registered already (at this location): only the pointer is written
+        let a = attach(&g, &data, &ctx, &gov_loc, "Attach governance: SOLO").unwrap();
+        assert!(!a.registered);
+        assert!(matches!(a.pointer, PointerOutcome::Written { mirror: None, .. }), "{:?}", a.pointer);
+        let p = read_pointer(&clone).unwrap().unwrap();
+        assert_eq!(p.url, gov_url);
+        assert_eq!(p.storage, Some(gov_loc.clone()));
+        // ref.json: the clone's copy, else the store's
+        assert!(read_ref(&st, Some(&d.join("nowhere")), "SOLO").unwrap().is_some());
+        assert!(read_ref(&st, Some(&gov_clone), "NOPE").unwrap().is_none());
+        assert!(data.store.exists("datom/SOLO/.metadata/governance.json").unwrap());
+        // again: no change; the same repo spelled with .git/ and file:// too
+        let a = attach(&g, &data, &ctx, &gov_loc, "x").unwrap();
+        assert!(matches!(a.pointer, PointerOutcome::Unchanged(Some(_))), "{:?}", a.pointer);
+        assert!(matches!(attach_pointer(&data, &ctx, &format!("file://{gov_url}/"), &gov_loc, "x").unwrap(), PointerOutcome::Unchanged(_)));
+        // the pointer is write-once
+        let e = attach_pointer(&data, &ctx, "https://github.com/acme/other-gov.git", &gov_loc, "x").unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        // a name registered for another location is refused
+        let mut other = Project::new("SOLO", Box::new(LocalStore::new(d.join("elsewhere"))), None, true, "x".into());
+        other.location = Some(loc(d.join("elsewhere").to_str().unwrap(), None));
+        assert_eq!(attach(&g, &other, &ctx, &gov_loc, "x").unwrap_err().kind, Kind::Conflict);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
 }

@@ -35,6 +35,14 @@ pub fn location(conn: SEXP) -> Result<Location> {
     Ok(Location { kind, root, prefix: field_str(conn, "prefix").filter(|p| !p.is_empty()), region: field_str(conn, "region") })
 }
 
+/// A location from any shape R holds one in: a conn or access list
+/// (`backend`), a project config or a ref (`type`).
+pub fn any_location(x: SEXP) -> Result<Location> {
+    let kind = field_str(x, "backend").or_else(|| field_str(x, "type")).ok_or_else(|| Error::input("location has no backend"))?;
+    let root = field_str(x, "root").ok_or_else(|| Error::input("location has no root"))?;
+    Ok(Location { kind, root, prefix: field_str(x, "prefix").filter(|p| !p.is_empty()), region: field_str(x, "region") })
+}
+
 /// A store for a location; `x` (a conn or an access list) carries the S3
 /// endpoint and credentials.
 pub fn open_store(loc: &Location, x: SEXP) -> Result<(Box<dyn crate::store::Store>, bool, String)> {

@@ -120,14 +120,12 @@ fn rs_gov_delete_mirror(gov_loc: Robj, name: &str) -> Robj {
     guard(|| Ok((gov::delete_mirror(&gov_store(&gov_loc)?, name)? as f64).into()))
 }
 
-/// A project's ref.json, from the gov clone (when `clone` is a string) or the gov store.
+/// A project's ref.json: the gov clone's copy when `clone` is a string and
+/// holds one, else the gov store's (`ops::gov::read_ref`).
 #[extendr]
 fn rs_gov_ref(gov_loc: Robj, clone: Robj, name: &str, store_loc: Robj) -> Robj {
     guard(|| {
-        let r = match clone.as_str() {
-            Some(c) => gov::read_ref_clone(Path::new(c), name)?,
-            None => gov::read_ref_store(&gov_store(&gov_loc)?, name)?,
-        };
+        let r = gov::read_ref(&gov_store(&gov_loc)?, clone.as_str().map(Path::new), name)?;
         let store = if store_loc.is_null() { None } else { Some(conn::location(sexp(&store_loc))?) };
         match r {
             Some(r) => ref_to_r_against(Some(name), &r, store.as_ref()),
@@ -187,35 +185,60 @@ fn rs_commit_json(conn: Robj, rel: &str, x: Robj, message: &str) -> Robj {
 }
 
 /// Migrate a project's data (`ops::storage::migrate`): copy, verify, the
-/// governance record (when `gov_loc` is not NULL), project.yaml, freeze.
-/// list(key, bytes, present, kept_destination, commit).
+/// governance record (when `gov_loc` is not NULL; the event names both
+/// namespaces, the old location sunsets `sunset_days` from now, UTC),
+/// project.yaml, freeze. list(key, bytes, present, kept_destination,
+/// commit, sunset_at).
 #[extendr]
-fn rs_migrate(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: Robj, details: Robj, sunset_at: &str, message: &str) -> Robj {
+fn rs_migrate(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: Robj, sunset_days: f64, message: &str) -> Robj {
     guard(|| {
         let a = conn::project(sexp(&from))?;
         let b = conn::project(sexp(&to))?;
         let data_clone = conn::clone_ctx(sexp(&from))?;
+        if !(sunset_days.is_finite() && sunset_days >= 0.0) {
+            return Err(crate::error::Error::input("`sunset_days` must be a single non-negative number"));
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        let sunset_at = crate::model::format_utc((now + sunset_days * 86_400.0).floor() as i64);
+        let label = |p: &crate::ops::Project| {
+            let l = p.location.as_ref().expect("conn project has a location");
+            crate::layout::namespace_label(&l.kind, &l.root, l.prefix_norm())
+        };
+        let details = crate::identity::rvalue::RValue::named(vec![
+            ("from", crate::identity::rvalue::RValue::str(label(&a))),
+            ("to", crate::identity::rvalue::RValue::str(label(&b))),
+        ]);
         let run = |g: Option<crate::ops::storage::MigrateGov<'_>>| crate::ops::storage::migrate(&a, &b, &data_clone, g, message);
         let m = if gov_loc.is_null() {
             run(None)?
         } else {
             let url = url.as_str().ok_or_else(|| crate::error::Error::input("gov_repo_url is missing"))?;
             let clone = clone.as_str().ok_or_else(|| crate::error::Error::input("gov_local_path is missing"))?;
-            let details = super::value::to_rvalue(sexp(&details), "details")?;
             with_gov(&gov_loc, url, clone, &token, |g| {
-                run(Some(crate::ops::storage::MigrateGov { gov: g, details, sunset_at: sunset_at.to_string() }))
+                run(Some(crate::ops::storage::MigrateGov { gov: g, details, sunset_at: sunset_at.clone() }))
             })?
         };
         super::list_named(
-            &["key", "bytes", "present", "kept_destination", "commit"],
+            &["key", "bytes", "present", "kept_destination", "commit", "sunset_at"],
             vec![
                 m.copied.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(),
                 m.copied.iter().map(|x| x.1 as f64).collect::<Vec<_>>().into(),
                 (m.present as f64).into(),
                 m.kept_destination.into(),
                 m.commit.into(),
+                sunset_at.into(),
             ],
         )
+    })
+}
+
+/// The datom namespace of a location (a conn, access list, config or ref),
+/// for messages: `s3://bucket/{P/}datom/` or `{root}/{P/}datom/`.
+#[extendr]
+fn rs_location_label(x: Robj) -> Robj {
+    guard(|| {
+        let l = conn::any_location(sexp(&x))?;
+        Ok(crate::layout::namespace_label(&l.kind, &l.root, l.prefix_norm()).into())
     })
 }
 
@@ -335,6 +358,169 @@ fn rs_gov_mirror_status(gov_loc: Robj, gov_local_path: Robj, name: &str) -> Robj
     })
 }
 
+/// Do two locations (conns, access lists, project configs or refs) name the
+/// same place? The one rule: `Location::same_place` (type, root resolved,
+/// prefix normalised).
+#[extendr]
+fn rs_same_location(a: Robj, b: Robj) -> Robj {
+    guard(|| Ok(conn::any_location(sexp(&a))?.same_place(&conn::any_location(sexp(&b))?).into()))
+}
+
+/// A repository URL parsed once (`git::RepoUrl`): list(url = as datom
+/// records it (a local path made absolute), local, name).
+#[extendr]
+fn rs_repo_url(url: &str) -> Robj {
+    guard(|| {
+        let u = crate::git::RepoUrl::parse(url);
+        super::list_named(&["url", "local", "name"], vec![u.normalized(url).into(), u.is_local().into(), u.name().into()])
+    })
+}
+
+/// Do two URLs name the same repository (`git::RepoUrl::same_repo`)?
+#[extendr]
+fn rs_same_url(a: &str, b: &str) -> Robj {
+    guard(|| Ok(crate::git::RepoUrl::same_repo(a, b).into()))
+}
+
+/// `.datom/governance.json` of a project attached to `url` and the
+/// governance store `gov_loc` (attach time in UTC).
+#[extendr]
+fn rs_governance_record(url: &str, gov_loc: Robj) -> Robj {
+    guard(|| {
+        let l = conn::location(sexp(&gov_loc))?;
+        super::value::from_rvalue(&gov::governance_record(url, &l)).map_err(super::result::rerr)
+    })
+}
+
+/// A teardown (`ops::gov::teardown`) of the conn's project: decommission
+/// (storage, governance when `gov_loc` is not NULL, data repo, clone) or
+/// repo delete. list(events = list(list(id, value, error)), failed =
+/// NULL or the error value that stopped it).
+#[extendr]
+fn rs_teardown(conn: Robj, gov_loc: Robj, api_url: &str, decommission: bool, remove_untracked: bool) -> Robj {
+    use gov::Event as E;
+    guard(|| {
+        let data = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let gov_store = if gov_loc.is_null() { None } else { Some(gov_store(&gov_loc)?) };
+        let url = conn::field_str(sexp(&conn), "gov_repo_url");
+        let gov_clone = conn::field_str(sexp(&conn), "gov_local_path").map(std::path::PathBuf::from);
+        let t = gov::Teardown {
+            data: &data,
+            clone: &clone.path,
+            creds: &clone.creds,
+            github_api_url: api_url,
+            gov: gov_store.as_ref().map(|store| gov::TeardownGov { store, url: url.as_deref(), clone: gov_clone.as_deref() }),
+            decommission,
+            remove_untracked,
+        };
+        let r = gov::teardown(&t)?;
+        let p = |p: &std::path::PathBuf| Robj::from(p.display().to_string());
+        let mut events = Vec::new();
+        for e in &r.events {
+            let (id, value, error): (&str, Robj, Robj) = match e {
+                E::RepoDeleteStart => ("repo_delete", ().into(), ().into()),
+                E::Storage(ns) => ("storage", ns.as_str().into(), ().into()),
+                E::NoGovernance => ("no_governance", ().into(), ().into()),
+                E::GovCloned(x) => ("gov_cloned", p(x), ().into()),
+                E::Unregistered => ("unregistered", ().into(), ().into()),
+                E::MirrorDeleted => ("mirror_deleted", ().into(), ().into()),
+                E::LocalRepoGone(x) => ("local_repo_gone", p(x), ().into()),
+                E::LocalRepoDeleted(x) => ("local_repo_deleted", p(x), ().into()),
+                E::NoToken(u) => ("no_token", u.as_str().into(), ().into()),
+                E::GithubDeleting(n) => ("github_deleting", n.as_str().into(), ().into()),
+                E::GithubDeleted(n) => ("github_deleted", n.as_str().into(), ().into()),
+                E::NoGithubRemote => ("no_github_remote", ().into(), ().into()),
+                E::GithubFailed(n, err) => ("github_failed", n.as_str().into(), super::result::error_robj(err)),
+                E::CloneRemoving(x) => ("clone_removing", p(x), ().into()),
+                E::CloneRemoved(x) => ("clone_removed", p(x), ().into()),
+                E::CloneNotRemoved(x) => ("clone_not_removed", p(x), ().into()),
+                E::CloneKept(files) => ("clone_kept", files.clone().into(), ().into()),
+            };
+            events.push(super::list_named(&["id", "value", "error"], vec![id.into(), value, error])?);
+        }
+        let failed = r.failed.as_ref().map(super::result::error_robj).unwrap_or_else(|| ().into());
+        super::list_named(&["events", "failed"], vec![List::from_values(events).into(), failed])
+    })
+}
+
+fn pointer_to_r(p: &gov::PointerOutcome) -> Result<Vec<Robj>> {
+    Ok(match p {
+        gov::PointerOutcome::Unchanged(head) => vec![false.into(), head.clone().map(Robj::from).unwrap_or_else(|| ().into()), ().into()],
+        gov::PointerOutcome::Written { commit, mirror } => {
+            vec![true.into(), commit.as_str().into(), mirror.as_ref().map(super::result::error_robj).unwrap_or_else(|| ().into())]
+        }
+    })
+}
+
+/// The clone's governance pointer (`.datom/governance.json`): NULL, or
+/// list(gov_repo_url, gov_storage = list(type, root, prefix, region)).
+#[extendr]
+fn rs_recorded_governance(path: &str) -> Robj {
+    guard(|| {
+        let Some(p) = gov::read_pointer(Path::new(path))? else { return Ok(().into()) };
+        let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
+        let storage = match &p.storage {
+            Some(l) => super::list_named(
+                &["type", "root", "prefix", "region"],
+                vec![l.kind.clone().into(), l.root.clone().into(), opt(l.prefix.clone()), opt(l.region.clone())],
+            )?,
+            None => ().into(),
+        };
+        super::list_named(&["gov_repo_url", "gov_storage"], vec![p.url.into(), storage])
+    })
+}
+
+/// Record the conn's governance pointer (`ops::gov::attach_pointer`):
+/// list(written, commit, mirror_error).
+#[extendr]
+fn rs_attach_pointer(conn: Robj, url: &str, gov_loc: Robj, message: &str) -> Robj {
+    guard(|| {
+        let data = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let gl = conn::location(sexp(&gov_loc))?;
+        let out = gov::attach_pointer(&data, &clone, url, &gl, message)?;
+        super::list_named(&["written", "commit", "mirror_error"], pointer_to_r(&out)?)
+    })
+}
+
+/// Attach governance to the conn's project (`ops::gov::attach`): list(registered,
+/// written, commit, mirror_error).
+#[extendr]
+fn rs_attach_gov(conn: Robj, gov_loc: Robj, url: &str, gov_clone: &str, message: &str) -> Robj {
+    guard(|| {
+        let data = conn::project(sexp(&conn))?;
+        let clone = conn::clone_ctx(sexp(&conn))?;
+        let gl = conn::location(sexp(&gov_loc))?;
+        let store = gov_store(&gov_loc)?;
+        let g = Gov { clone: Path::new(gov_clone), url, creds: &clone.creds, store: &store };
+        let a = gov::attach(&g, &data, &clone, &gl, message)?;
+        let mut v = vec![Robj::from(a.registered)];
+        v.extend(pointer_to_r(&a.pointer)?);
+        super::list_named(&["registered", "written", "commit", "mirror_error"], v)
+    })
+}
+
+/// A path made absolute by the one rule (`git::absolute_path`): `~`
+/// expanded, relative to the working directory, resolved when it exists,
+/// no `.` segments or trailing `/`.
+#[extendr]
+fn rs_abs_path(path: &str) -> Robj {
+    guard(|| Ok(crate::git::absolute_path(Path::new(path)).display().to_string().into()))
+}
+
+/// A store prefix as the layout reads it (`layout::clean_prefix`) with one
+/// trailing `/`; NULL for none (`p`, `p/` and `/p//` are the same place).
+#[extendr]
+fn rs_clean_prefix(prefix: &str) -> Robj {
+    let p = crate::layout::clean_prefix(Some(prefix));
+    if p.is_empty() {
+        ().into()
+    } else {
+        format!("{p}/").into()
+    }
+}
+
 extendr_module! {
     mod gov;
     fn rs_gov_init;
@@ -352,4 +538,15 @@ extendr_module! {
     fn rs_gov_mirror_status;
     fn rs_migrate;
     fn rs_adopt;
+    fn rs_same_location;
+    fn rs_repo_url;
+    fn rs_same_url;
+    fn rs_governance_record;
+    fn rs_teardown;
+    fn rs_recorded_governance;
+    fn rs_attach_pointer;
+    fn rs_attach_gov;
+    fn rs_location_label;
+    fn rs_abs_path;
+    fn rs_clean_prefix;
 }

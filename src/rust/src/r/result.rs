@@ -1,6 +1,7 @@
 //! The one place engine errors become R values. Every exported function
 //! returns either its value or a list of class `datom_engine_error`
-//! (`kind`, `message`, `hint`); the R helper `datom_abort()` turns that into
+//! (`kind`, `message`, `hint` and the structured fields `status`,
+//! `bucket`, `key`, `scope`); the R helper `datom_abort()` turns that into
 //! a condition of class `c("datom_error_<kind>", "datom_error", ...)`.
 //! Panics are caught here too, so nothing unwinds into R.
 
@@ -8,18 +9,31 @@ use crate::error::{Error, Kind, Result};
 use extendr_api::prelude::*;
 
 fn error_value(e: &Error) -> Robj {
-    let hint: Robj = match &e.hint {
-        Some(h) => h.as_str().into(),
-        None => ().into(),
-    };
+    let opt = |o: Option<&str>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
+    let f = &e.fields;
+    let status: Robj = f.status.map(|s| Robj::from(s as i32)).unwrap_or_else(|| ().into());
     let mut l = List::from_names_and_values(
-        ["kind", "message", "hint"],
-        [Robj::from(e.kind.as_str()), Robj::from(e.message.as_str()), hint],
+        ["kind", "message", "hint", "status", "bucket", "key", "scope"],
+        [
+            Robj::from(e.kind.as_str()),
+            Robj::from(e.message.as_str()),
+            opt(e.hint.as_deref()),
+            status,
+            opt(f.bucket.as_deref()),
+            opt(f.key.as_deref()),
+            opt(f.scope.as_deref()),
+        ],
     )
     .map(Robj::from)
     .unwrap_or_else(|_| Robj::from(e.message.as_str()));
     let _ = l.set_attrib("class", "datom_engine_error");
     l
+}
+
+/// An engine error as the R value `engine()` raises (for results that
+/// carry a failure next to what was done).
+pub fn error_robj(e: &Error) -> Robj {
+    error_value(e)
 }
 
 /// Run `f`, converting an `Err` or a panic into the error value.

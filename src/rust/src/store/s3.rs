@@ -443,17 +443,26 @@ impl Inner {
         let code = f.code.as_deref();
         if code == Some("NoSuchBucket") {
             return Error::new(Kind::Storage, format!("Bucket {} does not exist ({op} {loc})", self.bucket))
-                .with_hint(HINT_NO_BUCKET);
+                .with_hint(HINT_NO_BUCKET)
+                .with_status(404)
+                .with_bucket(&self.bucket);
         }
         if f.status == Some(404) || matches!(code, Some("NoSuchKey" | "NotFound")) {
             return Error::new(Kind::NotFound, format!("S3 object {loc} does not exist ({op})"))
-                .with_hint("check the key, and the bucket and prefix of the store");
+                .with_hint("check the key, and the bucket and prefix of the store")
+                .with_status(404)
+                .with_bucket(&self.bucket)
+                .with_key(key);
         }
         if f.status == Some(403)
             || matches!(code, Some("AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch"))
         {
-            return Error::new(Kind::Storage, format!("S3 {op} {loc} was refused: {detail}"))
-                .with_hint(format!("{HINT_CREDENTIALS} on bucket {}", self.bucket));
+            // an access failure is a Permission error on every backend
+            return Error::new(Kind::Permission, format!("S3 {op} {loc} was refused: {detail}"))
+                .with_hint(format!("{HINT_CREDENTIALS} on bucket {}", self.bucket))
+                .with_status(403)
+                .with_bucket(&self.bucket)
+                .with_key(key);
         }
         if let Some(r) = &f.wrong_region {
             return Error::new(Kind::Storage, format!("S3 {op} {loc} failed: bucket {} is in region {r}", self.bucket))
@@ -1137,12 +1146,15 @@ impl S3Store {
             || matches!(code, Some("AccessDenied" | "Forbidden" | "InvalidAccessKeyId" | "SignatureDoesNotMatch"))
         {
             return Err((
-                Error::new(Kind::Storage, format!("AWS credentials are invalid or lack access to bucket {b}")).with_hint(HINT_CREDENTIALS),
+                Error::new(Kind::Permission, format!("AWS credentials are invalid or lack access to bucket {b}"))
+                    .with_hint(HINT_CREDENTIALS)
+                    .with_status(403)
+                    .with_bucket(b.as_str()),
                 true,
             ));
         }
         if f.status == Some(404) || matches!(code, Some("NoSuchBucket" | "NotFound")) {
-            return Err((Error::new(Kind::NotFound, format!("Bucket {b} does not exist")).with_hint(HINT_NO_BUCKET), true));
+            return Err((Error::new(Kind::NotFound, format!("Bucket {b} does not exist")).with_hint(HINT_NO_BUCKET).with_status(404).with_bucket(b.as_str()), true));
         }
         if let Some(r) = &f.wrong_region {
             return Err((
@@ -1658,6 +1670,7 @@ mod tests {
         let missing = S3Store::new(moto.config("datom-no-such-bucket")).unwrap();
         let e = missing.head_bucket().unwrap_err();
         assert_eq!(e.kind, Kind::NotFound);
+        assert_eq!(e.fields.bucket.as_deref(), Some("datom-no-such-bucket"));
         assert_eq!(e.message, "Bucket datom-no-such-bucket does not exist");
         assert_eq!(e.hint.as_deref(), Some(HINT_NO_BUCKET));
         // object calls on a missing bucket are storage errors naming it,
@@ -1681,11 +1694,14 @@ mod tests {
         let s = S3Store::new(cfg).unwrap();
         create_bucket(&s); // the one unauthenticated call
         let e = s.head_bucket().unwrap_err();
-        assert_eq!(e.kind, Kind::Storage);
+        // an access failure is Permission, as on GitHub; the facts are fields
+        assert_eq!(e.kind, Kind::Permission);
         assert_eq!(e.message, "AWS credentials are invalid or lack access to bucket datom-auth");
         assert_eq!(e.hint.as_deref(), Some(HINT_CREDENTIALS));
+        assert_eq!((e.fields.status, e.fields.bucket.as_deref()), (Some(403), Some("datom-auth")));
         for e in [s.put("k/x.json", b"{}").unwrap_err(), s.get("k/x.json").unwrap_err(), s.list("k/").unwrap_err()] {
-            assert_eq!(e.kind, Kind::Storage, "{e}");
+            assert_eq!(e.kind, Kind::Permission, "{e}");
+            assert_eq!((e.fields.status, e.fields.bucket.as_deref()), (Some(403), Some("datom-auth")), "{e:?}");
             assert!(e.message.contains("s3://datom-auth/k/"), "{e}");
             assert!(e.hint.as_deref().unwrap_or("").contains("access key"), "{e}");
             let all = format!("{e} {e:?}");
