@@ -92,3 +92,21 @@ test_that("metadata_sha: in-memory and parsed-from-file agree for what datom wri
   expect_error(datom_metadata_sha("x"), class = "datom_error_input")
   expect_error(datom_metadata_sha(list(a = Sys.time())), class = "datom_error_input")
 })
+
+test_that("a long character column hashes the same whatever its strings' declared encodings", {
+  # long enough to be read in two halves side by side; translated strings,
+  # repeated runs, NA and ASCII in both halves
+  u <- c("caf\u00e9", "na\u00efve", "plain", NA, "\u00fcber")
+  n <- 2^20 + 7
+  x <- rep_len(u, n)
+  x[c(2, n - 1)] <- "caf\u00e9"
+  x[n %/% 2 + 0:3] <- "\u00fcber"
+  l <- iconv(x, "UTF-8", "latin1")
+  expect_true(any(Encoding(l) == "latin1"))
+  h_utf8 <- datom_hash(data.frame(x = x, stringsAsFactors = FALSE))
+  h_latin1 <- datom_hash(data.frame(x = l, stringsAsFactors = FALSE))
+  expect_identical(h_latin1$data_sha, h_utf8$data_sha)
+  # and the same as the short vectors' rule, piece by piece
+  short <- datom_hash(data.frame(x = l[1:10], stringsAsFactors = FALSE))
+  expect_identical(short$data_sha, datom_hash(data.frame(x = x[1:10], stringsAsFactors = FALSE))$data_sha)
+})

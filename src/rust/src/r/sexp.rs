@@ -153,35 +153,71 @@ pub fn strings_utf8<'a>(x: SEXP) -> Vec<Option<&'a [u8]>> {
     if n == 0 {
         return Vec::new();
     }
-    let ptrs: &[SEXP] = unsafe { std::slice::from_raw_parts(extendr_ffi::STRING_PTR_RO(x), n) };
-    let mut out: Vec<Option<&'a [u8]>> = Vec::with_capacity(n);
-    let mut last: Option<(SEXP, Option<&'a [u8]>)> = None;
-    for &c in ptrs {
-        let v = match last {
-            Some((lc, lv)) if lc == c => lv,
-            _ => {
-                let v = charsxp_utf8_fast(c);
-                last = Some((c, v));
-                v
+    // the CHARSXP addresses (plain numbers, so a helper thread may read them)
+    let ptrs: &[usize] = unsafe { std::slice::from_raw_parts(extendr_ffi::STRING_PTR_RO(x) as *const usize, n) };
+    let mut out: Vec<Option<&'a [u8]>> = vec![None; n];
+    // A long vector is read in two halves side by side. The other thread
+    // only reads CHARSXPs R already made (R_CHAR, LENGTH, the encoding
+    // flag) while this one waits for it: R runs nothing meanwhile. A string
+    // that needs translation (neither ASCII nor UTF-8) is left to this
+    // thread, after the join.
+    let half = if n >= 1 << 20 { n / 2 } else { n };
+    let (a, b) = out.split_at_mut(half);
+    let pending = if b.is_empty() {
+        scan_strings(&ptrs[..half], a, 0)
+    } else {
+        match crate::par::join(|| scan_strings(&ptrs[half..], b, half), || scan_strings(&ptrs[..half], a, 0)) {
+            Ok((mut p2, mut p1)) => {
+                p1.append(&mut p2);
+                p1
             }
-        };
-        out.push(v);
+            // a panic in the scan: read it all here instead
+            Err(_) => (0..n).collect(),
+        }
+    };
+    for i in pending {
+        out[i] = charsxp_utf8(ptrs[i] as SEXP);
     }
     out
 }
 
-/// [`charsxp_utf8`] with an ASCII shortcut (no call into R's translation).
-fn charsxp_utf8_fast<'a>(c: SEXP) -> Option<&'a [u8]> {
-    unsafe {
-        if c == R_NaString {
-            return None;
-        }
-        let b = std::slice::from_raw_parts(R_CHAR(c) as *const u8, LENGTH(c) as usize);
-        if b.is_ascii() {
-            return Some(b);
+/// Fill `out` with the UTF-8 slices of the CHARSXPs at `ptrs` where no
+/// translation is needed; return the indices (offset by `base`) that need
+/// one. A CHARSXP equal to the previous one (R keeps each distinct string
+/// once, and clinical columns repeat) reuses its slice.
+fn scan_strings<'a>(ptrs: &[usize], out: &mut [Option<&'a [u8]>], base: usize) -> Vec<usize> {
+    let na = unsafe { R_NaString } as usize;
+    let mut pending = Vec::new();
+    // (CHARSXP, its slice, needs translation)
+    let mut last: Option<(usize, Option<&'a [u8]>, bool)> = None;
+    for (i, (&c, o)) in ptrs.iter().zip(out.iter_mut()).enumerate() {
+        let (v, later) = match last {
+            Some((lc, lv, lt)) if lc == c => (lv, lt),
+            _ => {
+                let got = if c == na {
+                    (None, false)
+                } else {
+                    unsafe {
+                        let x = c as SEXP;
+                        let b = std::slice::from_raw_parts(R_CHAR(x) as *const u8, LENGTH(x) as usize);
+                        let enc = Rf_getCharCE(x);
+                        if b.is_ascii() || enc == cetype_t::CE_UTF8 || enc == cetype_t::CE_BYTES {
+                            (Some(b), false)
+                        } else {
+                            (None, true)
+                        }
+                    }
+                };
+                last = Some((c, got.0, got.1));
+                got
+            }
+        };
+        *o = v;
+        if later {
+            pending.push(base + i);
         }
     }
-    charsxp_utf8(c)
+    pending
 }
 
 /// A character vector as owned Strings (`None` for NA); empty for NULL.
