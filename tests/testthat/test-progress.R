@@ -1,6 +1,17 @@
 # Long transfers report progress to R (a cli progress bar in interactive
 # sessions); forced here with options(datom.progress = TRUE).
 
+# Replace datom's progress_draw() for the calling test (restored after it);
+# returns the original.
+local_progress_draw <- function(f, env = parent.frame()) {
+  ns <- asNamespace("datom")
+  orig <- get("progress_draw", ns)
+  swap <- function(g) { unlockBinding("progress_draw", ns); assign("progress_draw", g, ns); lockBinding("progress_draw", ns) }
+  withr::defer(swap(orig), envir = env)
+  swap(f)
+  invisible(orig)
+}
+
 progress_log <- function() {
   log <- datom:::progress_state$log
   if (is.null(log)) return(data.frame(label = character(), unit = character(), done = numeric(), total = numeric()))
@@ -74,13 +85,9 @@ test_that("R code run by the progress hook cannot jump over the engine", {
   # engine call completes and the next call works (the runtime is usable).
   withr::local_options(datom.progress = TRUE, datom.progress_delay = 0)
   p <- s3_project()
-  ns <- asNamespace("datom")
-  orig <- get("progress_draw", ns)
-  swap <- function(f) { unlockBinding("progress_draw", ns); assign("progress_draw", f, ns); lockBinding("progress_draw", ns) }
-  withr::defer(swap(orig))
-  swap(function(...) stop("boom in the hook"))
+  local_progress_draw(function(...) stop("boom in the hook"))
   expect_identical(quietly(datom_write(p$conn, data.frame(x = 1:3), "a"))$action, "full")
-  swap(function(...) invokeRestart("abort"))
+  local_progress_draw(function(...) invokeRestart("abort"))
   expect_identical(quietly(datom_write(p$conn, data.frame(x = 1:4), "b"))$action, "full")
   expect_identical(as.data.frame(datom_read(p$conn, "b")), data.frame(x = 1:4))
   expect_identical(as.data.frame(datom_read(p$conn, "a")), data.frame(x = 1:3))
@@ -124,13 +131,12 @@ test_that("a write and a read report every phase, in order, and keep their trace
 })
 
 test_that("the bar waits for the call's delay, counted from the start of the write", {
+  # no duration is measured: a delay no call reaches, and the clock each
+  # report carries must never run backwards across phases
   withr::local_options(datom.progress = TRUE, datom.progress_delay = 3600)
   opened <- list()
-  ns <- asNamespace("datom")
-  orig <- get("progress_draw", ns)
-  swap <- function(f) { unlockBinding("progress_draw", ns); assign("progress_draw", f, ns); lockBinding("progress_draw", ns) }
-  withr::defer(swap(orig))
-  swap(function(label, unit, done, total, elapsed = NA_real_) {
+  orig <- datom:::progress_draw
+  local_progress_draw(function(label, unit, done, total, elapsed = NA_real_) {
     opened[[length(opened) + 1L]] <<- elapsed
     orig(label, unit, done, total, elapsed)
   })

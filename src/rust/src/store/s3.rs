@@ -26,7 +26,7 @@
 //!   here. Everything else becomes an `Error` naming the bucket and key, with
 //!   a hint of what to check; secrets never appear in messages.
 
-use super::{check_key, ObjectMeta, Staged, Store};
+use super::{check_key, short_key, ObjectMeta, Staged, Store};
 use crate::error::{Error, Kind, Result};
 use crate::runtime::block_on;
 
@@ -286,16 +286,6 @@ fn check_prefix(prefix: &str) -> Result<()> {
 /// Total size from a `Content-Range: bytes a-b/total` header.
 fn range_total(cr: &str) -> Option<u64> {
     cr.rsplit('/').next()?.trim().parse().ok()
-}
-
-/// The last two segments of a key, for progress labels.
-fn short_key(key: &str) -> &str {
-    let mut it = key.rmatch_indices('/');
-    let _ = it.next();
-    match it.next() {
-        Some((i, _)) => &key[i + 1..],
-        None => key,
-    }
 }
 
 /// Run `futs` with at most `limit` in flight; results in completion order.
