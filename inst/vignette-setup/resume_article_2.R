@@ -10,7 +10,8 @@
 #
 #   state <- source(system.file("vignette-setup", "resume_article_2.R", package = "datom"))$value
 local({
-  v <- datom:::vignette_env()
+  source(system.file("vignette-setup", "journey.R", package = "datom"), local = TRUE)
+  v <- vignette_env()
   if (!file.exists(file.path(v$dev_dir, ".datom", "project.yaml"))) {
     on_github <- !is.null(v$github_api_url)
     store <- datom::datom_store(
@@ -19,8 +20,8 @@ local({
     )
     datom::datom_init_repo(v$dev_dir, "STUDY_001", store, create_repo = on_github, repo_name = "study-001-data")
   }
-  conn <- datom:::vignette_conn(v)
-  datom:::vignette_ensure(conn, "dm", "2026-01-28", "Initial DM extract through 2026-01-28")
-  datom:::vignette_intact(2, "STUDY_001 with the month-1 dm extract")
+  conn <- vignette_conn(v)
+  vignette_ensure(conn, "dm", "2026-01-28", "Initial DM extract through 2026-01-28")
+  vignette_intact(2, "STUDY_001 with the month-1 dm extract")
   invisible(list(conn = conn, dev_dir = v$dev_dir))
 })

@@ -4,9 +4,10 @@
 #
 #   state <- source(system.file("vignette-setup", "resume_article_4.R", package = "datom"))$value
 local({
+  source(system.file("vignette-setup", "journey.R", package = "datom"), local = TRUE)
   state <- suppressMessages(source(system.file("vignette-setup", "resume_article_3.R", package = "datom"))$value)
   conn <- state$conn
-  datom:::vignette_extracts(conn, "2026-03-28")
+  vignette_extracts(conn, "2026-03-28")
   manifest <- suppressMessages(datom::datom_sync_manifest(conn))
   # import a table's month-3 extract only if it was never imported (later
   # articles write newer versions, which must not be rolled back)
@@ -16,6 +17,6 @@ local({
   }, logical(1))
   todo <- manifest[manifest$status %in% c("new", "changed") & !imported, , drop = FALSE]
   if (nrow(todo) > 0) datom::datom_sync(conn, todo)
-  datom:::vignette_intact(4, "dm, ex, lb and ae imported through 2026-03-28")
+  vignette_intact(4, "dm, ex, lb and ae imported through 2026-03-28")
   invisible(state)
 })

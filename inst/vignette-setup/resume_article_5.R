@@ -7,8 +7,9 @@
 #
 #   state <- source(system.file("vignette-setup", "resume_article_5.R", package = "datom"))$value
 local({
+  source(system.file("vignette-setup", "journey.R", package = "datom"), local = TRUE)
   state <- suppressMessages(source(system.file("vignette-setup", "resume_article_4.R", package = "datom"))$value)
-  v <- datom:::vignette_env()
+  v <- vignette_env()
   conn <- state$conn
   gov_component <- v$gov_store()
   data_s3 <- v$shared_store()
@@ -32,7 +33,7 @@ local({
   datom:::datom_inform("info", "Building reader conn for {cfg$project_name} on {cfg$root}")
   reader_store <- datom::datom_store(governance = gov_component, data = data_s3)
   reader <- datom::datom_get_conn(store = reader_store, project_name = cfg$project_name)
-  datom:::vignette_intact(5, "STUDY_001 on the shared store, governed")
+  vignette_intact(5, "STUDY_001 on the shared store, governed")
   invisible(list(conn = reader, dev_dir = v$dev_dir, gov_clone_path = v$gov_clone, bucket = cfg$root,
                  prefix = cfg$prefix, region = if (is.null(cfg$region)) "us-east-1" else cfg$region))
 })

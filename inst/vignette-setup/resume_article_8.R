@@ -3,7 +3,8 @@
 #
 #   state <- source(system.file("vignette-setup", "resume_article_8.R", package = "datom"))$value
 local({
+  source(system.file("vignette-setup", "journey.R", package = "datom"), local = TRUE)
   state <- suppressMessages(source(system.file("vignette-setup", "resume_article_7.R", package = "datom"))$value)
-  datom:::vignette_intact(8, "the original engineer's developer connection")
+  vignette_intact(8, "the original engineer's developer connection")
   invisible(state)
 })

@@ -62,7 +62,8 @@ test_that("every resume script builds its state from an empty folder and is idem
   dir <- withr::local_tempdir()
   run_resume(4, resume_env(dir))
   h <- callr::r(function(d) {
-    conn <- suppressWarnings(datom:::vignette_conn(datom:::vignette_env()))
+    source(system.file("vignette-setup", "journey.R", package = "datom"), local = TRUE)
+    conn <- suppressWarnings(vignette_conn(vignette_env()))
     datom::datom_history(conn, "dm")$commit_message
   }, args = list(dir), env = resume_env(dir), libpath = .libPaths())
   expect_identical(h[3:2], c("Initial DM extract through 2026-01-28", "DM extract through 2026-02-28"))

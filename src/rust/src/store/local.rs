@@ -1,7 +1,7 @@
 //! The local-folder backend: keys are paths under a root directory; writes
 //! go to a temporary name in the same directory and are renamed into place.
 
-use super::{check_key, ObjectMeta, Staged, Store};
+use super::{check_key, Leftover, ObjectMeta, Staged, Store};
 use crate::error::{Error, Kind, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,11 +18,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| storage_err(dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let tmp = dir.join(tmp_name(name, "tmp"));
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         // in pieces, so a large object reports progress
@@ -62,8 +58,10 @@ fn stage_file(root: &Path, path: &Path) -> Result<StagedFile> {
             parent
         }
     };
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
-    let tmp = dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), TMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
+    // the rest of the key below that folder is part of the name, so a
+    // leftover of a killed write names its key (`Store::leftovers`)
+    let rest = path.strip_prefix(dir).ok().and_then(|r| r.to_str()).unwrap_or("object");
+    let tmp = dir.join(tmp_name(rest, "tmp"));
     let f = std::fs::File::create(&tmp).map_err(|e| storage_err(&tmp, e))?;
     Ok(StagedFile { file: Some(std::io::BufWriter::with_capacity(1 << 20, f)), tmp, path: path.to_path_buf() })
 }
@@ -135,8 +133,55 @@ impl LocalStore {
     }
 }
 
+/// The hidden name of an object being written: `.<rest>.<tag>-<pid>-<n>`,
+/// `rest` being the key's remaining path below the folder the file is in
+/// (`/` written `%2F`, `%` written `%25`).
+fn tmp_name(rest: &str, tag: &str) -> String {
+    let rest = rest.replace('%', "%25").replace('/', "%2F");
+    format!(".{rest}.{tag}-{}-{}", std::process::id(), TMP_COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The rest of the key a temporary file is for (see [`tmp_name`]), `None`
+/// when `name` is not one.
+fn tmp_target(name: &str) -> Option<String> {
+    let body = name.strip_prefix('.')?;
+    let (head, n) = body.rsplit_once('-')?;
+    let (head, pid) = head.rsplit_once('-')?;
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    if !digits(n) || !digits(pid) {
+        return None;
+    }
+    let rest = head.strip_suffix(".tmp").or_else(|| head.strip_suffix(".new"))?;
+    if rest.is_empty() {
+        return None;
+    }
+    Some(rest.replace("%2F", "/").replace("%25", "%"))
+}
+
 fn is_tmp(name: &str) -> bool {
-    name.starts_with('.') && name.contains(".tmp-")
+    tmp_target(name).is_some()
+}
+
+/// Temporary files under `dir` (key `rel`), with the key each was for.
+fn walk_tmp(dir: &Path, rel: &str, out: &mut Vec<Leftover>) -> std::io::Result<()> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let join = |name: &str| if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
+    for entry in rd {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ft = entry.file_type()?;
+        if ft.is_dir() {
+            walk_tmp(&entry.path(), &join(&name), out)?;
+        } else if let Some(target) = tmp_target(&name) {
+            let age_secs = entry.metadata().ok().and_then(|m| m.modified().ok()).map(|t| t.elapsed().map_or(0, |d| d.as_secs()));
+            out.push(Leftover { key: join(&target), id: join(&name), age_secs });
+        }
+    }
+    Ok(())
 }
 
 fn walk(dir: &Path, rel: &str, out: &mut Vec<ObjectMeta>) -> std::io::Result<()> {
@@ -165,7 +210,7 @@ pub fn create_new_file(path: &Path, bytes: &[u8]) -> Result<bool> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| storage_err(dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
-    let tmp = dir.join(format!(".{name}.new-{}-{}", std::process::id(), TMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let tmp = dir.join(tmp_name(name, "new"));
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -244,6 +289,10 @@ impl Store for LocalStore {
     }
     fn delete_prefix(&self, prefix: &str) -> Result<u64> {
         let objs = self.list(prefix)?;
+        // what killed writes left there goes too (datom's own temporary files)
+        for l in self.leftovers(prefix)? {
+            self.discard(&l)?;
+        }
         let mut n = 0;
         for o in &objs {
             if self.delete(&o.key)? {
@@ -258,6 +307,33 @@ impl Store for LocalStore {
             }
         }
         Ok(n)
+    }
+    fn leftovers(&self, prefix: &str) -> Result<Vec<Leftover>> {
+        let dir_part = match prefix.rfind('/') {
+            Some(i) => &prefix[..i],
+            None => "",
+        };
+        if !dir_part.is_empty() {
+            check_key(dir_part)?;
+        }
+        let mut out = Vec::new();
+        walk_tmp(&self.root.join(dir_part), dir_part, &mut out).map_err(|e| storage_err(&self.root, e))?;
+        out.retain(|o| o.key.starts_with(prefix));
+        out.sort_by(|a, b| a.key.cmp(&b.key).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+    fn discard(&self, leftover: &Leftover) -> Result<bool> {
+        // only a temporary file of datom's naming
+        let name = leftover.id.rsplit('/').next().unwrap_or("");
+        if !is_tmp(name) {
+            return Err(Error::new(Kind::Input, format!("{} is not a temporary file of an unfinished write", leftover.id)));
+        }
+        let p = self.path(&leftover.id)?;
+        match std::fs::remove_file(&p) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(storage_err(&p, e)),
+        }
     }
     fn delete(&self, key: &str) -> Result<bool> {
         let p = self.path(key)?;

@@ -57,6 +57,29 @@ pub trait Store: Send + Sync {
     fn stage(&self, _key: &str) -> Result<Option<Box<dyn Staged>>> {
         Ok(None)
     }
+    /// What writes that never finished (the process was killed between
+    /// [`Store::stage`] and publish or drop) left under `prefix`: hidden
+    /// temporary files beside their keys (local), incomplete multipart
+    /// uploads (S3). Invisible to `get`/`list`, but they take space (and, on
+    /// S3, are billed). Sorted by key.
+    fn leftovers(&self, _prefix: &str) -> Result<Vec<Leftover>> {
+        Ok(Vec::new())
+    }
+    /// Remove one leftover; `false` when it was gone already.
+    fn discard(&self, _leftover: &Leftover) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+/// An unfinished write (see [`Store::leftovers`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leftover {
+    /// The key the write was for.
+    pub key: String,
+    /// The backend's handle: the temporary file's key, or the upload id.
+    pub id: String,
+    /// Seconds since it was started (last written, locally), when known.
+    pub age_secs: Option<u64>,
 }
 
 /// An object being written (see [`Store::stage`]).
@@ -281,6 +304,8 @@ pub mod conformance {
         store.put("big/obj", &big).unwrap();
         assert_eq!(store.get("big/obj").unwrap(), big);
 
+        // nothing unfinished under a prefix no write was killed in
+        assert!(store.leftovers("p/").unwrap().is_empty());
         // a staged object is invisible until published; dropped, nothing remains
         if let Some(mut st) = store.stage("p/staged/a.bin").unwrap() {
             use std::io::Write;
@@ -297,6 +322,34 @@ pub mod conformance {
             drop(st);
             assert!(!store.exists("p/staged/b.bin").unwrap());
             assert_eq!(store.list("p/staged/").unwrap().iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), vec!["p/staged/a.bin"]);
+            assert!(store.leftovers("p/").unwrap().is_empty());
+            // a write killed mid-way (neither published nor dropped) leaves a
+            // leftover: invisible, listed by `leftovers`, removed by `discard`
+            let mut st = store.stage("p/staged/killed/c.bin").unwrap().expect("stages");
+            st.write_all(&big).unwrap();
+            st.flush().unwrap();
+            std::mem::forget(st);
+            assert!(!store.exists("p/staged/killed/c.bin").unwrap());
+            assert_eq!(store.list("p/staged/").unwrap().len(), 1);
+            let left = store.leftovers("p/").unwrap();
+            assert_eq!(left.len(), 1, "{left:?}");
+            assert_eq!(left[0].key, "p/staged/killed/c.bin");
+            assert!(left[0].age_secs.is_some());
+            assert!(store.leftovers("q/").unwrap().is_empty());
+            assert!(store.discard(&left[0]).unwrap());
+            assert!(store.leftovers("p/").unwrap().is_empty());
+            // discarding again is no error
+            assert!(!store.discard(&left[0]).unwrap());
+            assert!(!store.exists("p/staged/killed/c.bin").unwrap());
+            assert_eq!(store.list("p/staged/").unwrap().iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), vec!["p/staged/a.bin"]);
+            // delete_prefix takes a leftover under the prefix with the objects
+            store.put("p/doomed/e.bin", b"e").unwrap();
+            let mut st = store.stage("p/doomed/killed/d.bin").unwrap().expect("stages");
+            st.write_all(&big).unwrap();
+            std::mem::forget(st);
+            assert_eq!(store.leftovers("p/doomed/").unwrap().len(), 1);
+            assert_eq!(store.delete_prefix("p/doomed/").unwrap(), 1);
+            assert!(store.leftovers("p/").unwrap().is_empty());
         }
     }
 }

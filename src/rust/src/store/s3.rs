@@ -26,7 +26,7 @@
 //!   here. Everything else becomes an `Error` naming the bucket and key, with
 //!   a hint of what to check; secrets never appear in messages.
 
-use super::{check_key, short_key, ObjectMeta, Staged, Store};
+use super::{check_key, short_key, Leftover, ObjectMeta, Staged, Store};
 use crate::error::{Error, Kind, Result};
 use crate::runtime::block_on;
 
@@ -828,7 +828,52 @@ impl Inner {
         Ok(out)
     }
 
+    /// Incomplete multipart uploads under `prefix` (every page).
+    async fn uploads(&self, prefix: &str) -> Result<Vec<Leftover>> {
+        let mut out = Vec::new();
+        let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
+        let now = std::time::SystemTime::now();
+        loop {
+            let mut req = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(id_marker.take());
+            if !prefix.is_empty() {
+                req = req.prefix(prefix);
+            }
+            let r = req.send().await.map_err(|e| self.error("ListMultipartUploads", prefix, &e))?;
+            for u in r.uploads() {
+                if let (Some(k), Some(id)) = (u.key(), u.upload_id()) {
+                    let age_secs = u.initiated().and_then(|t| std::time::SystemTime::try_from(*t).ok()).map(|t| now.duration_since(t).map_or(0, |d| d.as_secs()));
+                    out.push(Leftover { key: k.to_string(), id: id.to_string(), age_secs });
+                }
+            }
+            if r.is_truncated() == Some(true) && (r.next_key_marker().is_some() || r.next_upload_id_marker().is_some()) {
+                key_marker = r.next_key_marker().map(str::to_string);
+                id_marker = r.next_upload_id_marker().map(str::to_string);
+            } else {
+                break;
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    async fn abort(&self, l: &Leftover) -> Result<bool> {
+        match self.client.abort_multipart_upload().bucket(&self.bucket).key(&l.key).upload_id(&l.id).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("NoSuchUpload") => Ok(false),
+            Err(e) => Err(self.error("AbortMultipartUpload", &l.key, &e)),
+        }
+    }
+
     async fn delete_prefix(self: &Arc<Self>, prefix: &str) -> Result<u64> {
+        // unfinished uploads of killed writes there go too
+        for l in self.uploads(prefix).await? {
+            self.abort(&l).await?;
+        }
         let keys: Vec<String> = self.list(prefix).await?.into_iter().map(|o| o.key).collect();
         let mut futs = Vec::new();
         for batch in keys.chunks(DELETE_BATCH) {
@@ -877,7 +922,7 @@ impl Inner {
                 .collect();
             let denied = errors.iter().any(|e| e.code() == Some("AccessDenied"));
             return Err(Error::new(
-                Kind::Storage,
+                if denied { Kind::Permission } else { Kind::Storage },
                 self.redact(format!(
                     "S3 DeleteObjects under {}: {} of {n} objects could not be deleted, e.g. {}",
                     self.loc(prefix),
@@ -1345,6 +1390,16 @@ impl Store for S3Store {
         check_key(key)?;
         block_on(self.inner.delete(key))?
     }
+
+    fn leftovers(&self, prefix: &str) -> Result<Vec<Leftover>> {
+        check_prefix(prefix)?;
+        block_on(self.inner.uploads(prefix))?
+    }
+
+    fn discard(&self, leftover: &Leftover) -> Result<bool> {
+        check_key(&leftover.key)?;
+        block_on(self.inner.abort(leftover))?
+    }
 }
 
 #[cfg(test)]
@@ -1583,8 +1638,8 @@ mod tests {
         assert_eq!(l[0].size, 2);
         let n1 = s.request_count();
         assert_eq!(s.delete_prefix("pages/").unwrap(), n as u64);
-        // 3 list pages + 3 DeleteObjects batches
-        assert_eq!(s.request_count() - n1, 6);
+        // 1 ListMultipartUploads (none unfinished) + 3 list pages + 3 DeleteObjects batches
+        assert_eq!(s.request_count() - n1, 7);
         assert!(s.list("pages/").unwrap().is_empty());
         assert!(s.exists("pagesx/other.json").unwrap());
         assert_eq!(s.delete_prefix("pages/").unwrap(), 0);

@@ -1,5 +1,10 @@
-# Helpers of the articles' resume scripts (inst/vignette-setup). Internal:
-# the scripts call them with `datom:::`.
+# The articles' journey: where its state lives and the steps the resume
+# scripts (resume_article_N.R) take. Not part of the package's API: the
+# articles and the resume scripts source this file.
+#
+#   source(system.file("vignette-setup", "journey.R", package = "datom"))
+`%||%` <- function(x, y) if (is.null(x)) y else x
+
 #
 # Where the journey lives and what it runs on comes from the environment:
 #   DATOM_VIGNETTE_DIR      folder holding all state (default: tempdir()/datom-vignettes)
@@ -12,7 +17,7 @@
 # "aws" takes the AWS keys from the OS keyring entries AWS_ACCESS_KEY_ID and
 # AWS_SECRET_ACCESS_KEY when both exist, else from the AWS credential chain
 # (environment, profiles, SSO, instance roles), and the GitHub token from
-# datom_secret("GITHUB_PAT") (keyring entry, else $GITHUB_PAT).
+# datom::datom_secret("GITHUB_PAT") (keyring entry, else $GITHUB_PAT).
 # Overrides for S3-compatible servers and GitHub Enterprise (the tests use
 # them with moto and the GitHub stand-in), in either mode:
 #   DATOM_S3_ENDPOINT       an S3-compatible server (keys from AWS_ACCESS_KEY_ID /
@@ -28,7 +33,7 @@ env_or <- function(name, default = "") {
 vignette_backend <- function() {
   b <- tolower(env_or("DATOM_VIGNETTE_BACKEND", "local"))
   if (!b %in% c("local", "aws")) {
-    datom_abort("input", "DATOM_VIGNETTE_BACKEND is {.val {b}}; it must be {.val local} or {.val aws}.",
+    datom:::datom_abort("input", "DATOM_VIGNETTE_BACKEND is {.val {b}}; it must be {.val local} or {.val aws}.",
       "Unset it for the offline default, or set it to \"aws\" to follow the articles on real S3 and GitHub.")
   }
   b
@@ -36,7 +41,7 @@ vignette_backend <- function() {
 
 # Do both keyring entries exist (the engine looks; values stay there)?
 keyring_has <- function(service) {
-  res <- rs_keyring_has(service, "")
+  res <- datom:::rs_keyring_has(service, "")
   !inherits(res, "datom_engine_error") && isTRUE(res)
 }
 
@@ -46,7 +51,7 @@ vignette_check_aws <- function() {
   missing <- character()
   if (!nzchar(env_or("DATOM_S3_BUCKET"))) missing <- c(missing, "DATOM_S3_BUCKET: the data bucket (it must exist; datom never creates buckets)")
   if (!nzchar(env_or("DATOM_GOV_BUCKET"))) missing <- c(missing, "DATOM_GOV_BUCKET: the governance bucket (it must exist)")
-  pat <- rs_secret_check(datom_secret("GITHUB_PAT"))
+  pat <- datom:::rs_secret_check(datom::datom_secret("GITHUB_PAT"))
   if (inherits(pat, "datom_engine_error")) {
     missing <- c(missing, "GITHUB_PAT: a GitHub token with the repo and delete_repo scopes, in the OS keyring (datom_secret_set(\"GITHUB_PAT\", <token>)) or the environment")
   }
@@ -63,7 +68,7 @@ vignette_check_aws <- function() {
     missing <- c(missing, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the keys of the server DATOM_S3_ENDPOINT names")
   }
   if (length(missing)) {
-    datom_abort("input", c("DATOM_VIGNETTE_BACKEND is \"aws\" but {length(missing)} thing{?s} the articles need {?is/are} missing:",
+    datom:::datom_abort("input", c("DATOM_VIGNETTE_BACKEND is \"aws\" but {length(missing)} thing{?s} the articles need {?is/are} missing:",
                            stats::setNames(missing, rep("*", length(missing)))),
       "Set them (see the article \"Credentials in practice\"), or unset DATOM_VIGNETTE_BACKEND to run offline.")
   }
@@ -74,14 +79,14 @@ vignette_env <- function() {
   backend <- vignette_backend()
   aws <- identical(backend, "aws")
   if (aws) vignette_check_aws()
-  root <- abs_path(env_or("DATOM_VIGNETTE_DIR", file.path(tempdir(), "datom-vignettes")))
+  root <- datom:::abs_path(env_or("DATOM_VIGNETTE_DIR", file.path(tempdir(), "datom-vignettes")))
   dir.create(root, recursive = TRUE, showWarnings = FALSE)
   endpoint <- Sys.getenv("DATOM_S3_ENDPOINT", "")
   api <- Sys.getenv("DATOM_GITHUB_API_URL", "")
   if (aws && !nzchar(api)) api <- "https://api.github.com"
   pat <- Sys.getenv("GITHUB_PAT", "")
   if (!aws && nzchar(api) && !nzchar(pat)) {
-    datom_abort("input", "DATOM_GITHUB_API_URL is set but GITHUB_PAT is not.", "Set GITHUB_PAT to a token of that host.")
+    datom:::datom_abort("input", "DATOM_GITHUB_API_URL is set but GITHUB_PAT is not.", "Set GITHUB_PAT to a token of that host.")
   }
   s3 <- aws || nzchar(endpoint)
   region <- env_or("AWS_DEFAULT_REGION", "us-east-1")
@@ -89,17 +94,17 @@ vignette_env <- function() {
     if (nzchar(endpoint)) {
       key <- Sys.getenv("AWS_ACCESS_KEY_ID", ""); secret <- Sys.getenv("AWS_SECRET_ACCESS_KEY", "")
       if (!nzchar(key) || !nzchar(secret)) {
-        datom_abort("input", "DATOM_S3_ENDPOINT is set but AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not.",
+        datom:::datom_abort("input", "DATOM_S3_ENDPOINT is set but AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not.",
           "Set both to the keys of that server.")
       }
-      return(datom_store_s3(bucket, prefix = prefix, region = region, access_key = key, secret_key = secret, endpoint = endpoint))
+      return(datom::datom_store_s3(bucket, prefix = prefix, region = region, access_key = key, secret_key = secret, endpoint = endpoint))
     }
     # real AWS: keyring entries when both exist, else the credential chain
     if (keyring_has("AWS_ACCESS_KEY_ID") && keyring_has("AWS_SECRET_ACCESS_KEY")) {
-      datom_store_s3(bucket, prefix = prefix, region = region,
-                     access_key = datom_secret("AWS_ACCESS_KEY_ID"), secret_key = datom_secret("AWS_SECRET_ACCESS_KEY"))
+      datom::datom_store_s3(bucket, prefix = prefix, region = region,
+                     access_key = datom::datom_secret("AWS_ACCESS_KEY_ID"), secret_key = datom::datom_secret("AWS_SECRET_ACCESS_KEY"))
     } else {
-      datom_store_s3(bucket, prefix = prefix, region = region)
+      datom::datom_store_s3(bucket, prefix = prefix, region = region)
     }
   }
   quiet <- function(expr) suppressMessages(expr)
@@ -108,22 +113,22 @@ vignette_env <- function() {
     backend = backend,
     root = root,
     dev_dir = file.path(root, "study_001_dev"),
-    gov_clone = abs_path(env_or("DATOM_VIGNETTE_GOV_CLONE", file.path(root, "datom-governance"))),
+    gov_clone = datom:::abs_path(env_or("DATOM_VIGNETTE_GOV_CLONE", file.path(root, "datom-governance"))),
     github_api_url = if (on_github) sub("/+$", "", api) else NULL,
     # the seeds' keyring::key_get("GITHUB_PAT"), resolved by the engine at use
-    github_pat = if (aws) datom_secret("GITHUB_PAT") else if (on_github) pat else NULL,
+    github_pat = if (aws) datom::datom_secret("GITHUB_PAT") else if (on_github) pat else NULL,
     github_org = if (on_github && nzchar(env_or("DATOM_GITHUB_ORG"))) env_or("DATOM_GITHUB_ORG") else NULL,
     s3 = s3,
-    local_store = quiet(datom_store_local(file.path(root, "laptop-store"))),
+    local_store = quiet(datom::datom_store_local(file.path(root, "laptop-store"))),
     # the shared store holds every project of the journey (one namespace
     # each, datom/{project}/), as in the articles: STUDY_002 joins it
     shared_store = function() {
       if (s3) s3_component(env_or("DATOM_S3_BUCKET", "study-001-datom")) else
-        quiet(datom_store_local(file.path(root, "shared-store")))
+        quiet(datom::datom_store_local(file.path(root, "shared-store")))
     },
     gov_store = function() {
       if (s3) s3_component(env_or("DATOM_GOV_BUCKET", "acme-datom-gov")) else
-        quiet(datom_store_local(file.path(root, "gov-store")))
+        quiet(datom::datom_store_local(file.path(root, "gov-store")))
     },
     remote = function(name) file.path(root, "remotes", paste0(name, ".git"))
   )
@@ -133,29 +138,29 @@ vignette_env <- function() {
 # (project.yaml for the data location and remote, governance.json for the
 # governance repo).
 vignette_conn <- function(v) {
-  cfg <- engine(rs_read_config(v$dev_dir))
-  gov <- recorded_governance(v$dev_dir)
-  data <- if (identical(cfg$type %||% cfg$backend, "s3") || !identical(abs_path(cfg$root), v$local_store$path)) {
+  cfg <- datom:::engine(datom:::rs_read_config(v$dev_dir))
+  gov <- datom:::engine(datom:::rs_recorded_governance(v$dev_dir))
+  data <- if (identical(cfg$type %||% cfg$backend, "s3") || !identical(datom:::abs_path(cfg$root), v$local_store$path)) {
     v$shared_store()
   } else {
     v$local_store
   }
-  store <- datom_store(
+  store <- datom::datom_store(
     governance = if (!is.null(gov)) v$gov_store(), data = data, github_pat = v$github_pat,
     github_api_url = v$github_api_url, data_repo_url = cfg$git_remote %||% cfg$remote_url,
     gov_repo_url = gov$gov_repo_url, gov_local_path = if (!is.null(gov)) v$gov_clone
   )
-  datom_get_conn(path = v$dev_dir, store = store)
+  datom::datom_get_conn(path = v$dev_dir, store = store)
 }
 
 # Write `table` at `cutoff` unless a version with that content exists.
 vignette_ensure <- function(conn, table, cutoff, message) {
-  data <- datom_example_data(table, cutoff_date = cutoff)
-  sha <- datom_hash(data)$data_sha
-  have <- if (table %in% datom_list(conn)$name) datom_history(conn, table, n = 1000)$data_sha else character()
+  data <- datom::datom_example_data(table, cutoff_date = cutoff)
+  sha <- datom::datom_hash(data)$data_sha
+  have <- if (table %in% datom::datom_list(conn)$name) datom::datom_history(conn, table, n = 1000)$data_sha else character()
   if (sha %in% have) return(invisible(FALSE))
-  datom_inform("warning", "Writing {table} through {cutoff}")
-  datom_write(conn, data, table, message = message)
+  datom:::datom_inform("warning", "Writing {table} through {cutoff}")
+  datom::datom_write(conn, data, table, message = message)
   invisible(TRUE)
 }
 
@@ -166,7 +171,7 @@ vignette_extracts <- function(conn, cutoff) {
   for (t in c("dm", "ex", "lb", "ae")) {
     f <- file.path(inbox, paste0(t, ".csv"))
     tmp <- tempfile(fileext = ".csv")
-    utils::write.csv(datom_example_data(t, cutoff_date = cutoff), tmp, row.names = FALSE, na = "")
+    utils::write.csv(datom::datom_example_data(t, cutoff_date = cutoff), tmp, row.names = FALSE, na = "")
     if (!file.exists(f) || !identical(unname(tools::md5sum(f)), unname(tools::md5sum(tmp)))) file.copy(tmp, f, overwrite = TRUE)
     unlink(tmp)
   }
@@ -174,7 +179,7 @@ vignette_extracts <- function(conn, cutoff) {
 }
 
 vignette_intact <- function(n, what) {
-  datom_inform("success", "Article {n - 1} state intact: {what}")
+  datom:::datom_inform("success", "Article {n - 1} state intact: {what}")
 }
 
 # Hidden setup of an article: its own state folder under DATOM_VIGNETTE_DIR
@@ -188,7 +193,7 @@ vignette_article <- function(slug) {
     # its own buckets on the loopback server
     Sys.setenv(DATOM_S3_BUCKET = paste0(substr(slug, 1, 40), "-datom"), DATOM_GOV_BUCKET = paste0(substr(slug, 1, 40), "-gov"))
     for (b in c(Sys.getenv("DATOM_S3_BUCKET"), Sys.getenv("DATOM_GOV_BUCKET"))) {
-      engine(rs_s3_ensure_bucket(list(backend = "s3", root = b, region = env_or("AWS_DEFAULT_REGION", "us-east-1"),
+      datom:::engine(datom:::rs_s3_ensure_bucket(list(backend = "s3", root = b, region = env_or("AWS_DEFAULT_REGION", "us-east-1"),
         endpoint = env_or("DATOM_S3_ENDPOINT"),
         client = list(access_key = env_or("AWS_ACCESS_KEY_ID"), secret_key = env_or("AWS_SECRET_ACCESS_KEY")))))
     }
