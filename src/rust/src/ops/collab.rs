@@ -308,9 +308,10 @@ pub struct Problem {
     /// `missing_object`, `corrupt_object`, `missing_mirror`, `stale_mirror`,
     /// `unpublished_version`, `orphan_object`, `unpushed_commit`,
     /// `clone_behind`, `uncommitted_change`, `unpublished_commit`,
-    /// `moved_location`
+    /// `moved_location`, `unfinished_upload`
     pub kind: &'static str,
-    /// `error` (the record and the store disagree) or `info`.
+    /// `error` (the record and the store disagree), `warning` (nothing
+    /// disagrees, but something needs cleaning up) or `info`.
     pub severity: &'static str,
     pub table: Option<String>,
     pub version: Option<String>,
@@ -482,6 +483,15 @@ pub fn validate(project: &Project, clone: &CloneCtx, deep: bool) -> Result<Valid
             table: t.clone(),
             status: String::new(),
         });
+    }
+    // what killed writes left in the store (invisible, but they take space)
+    for u in super::leftovers::scan(project, super::leftovers::stale_after())? {
+        let (severity, repair) = if u.stale {
+            ("warning", FIX.to_string())
+        } else {
+            ("info", "Nothing while a write is running; a killed write's is removed by datom_validate(conn, fix = TRUE) once older than DATOM_STALE_UPLOAD seconds (24 hours)".to_string())
+        };
+        add(&mut problems, "unfinished_upload", severity, u.table.as_deref(), None, super::leftovers::describe(&u), repair);
     }
     for c in &mut checks {
         c.set_status(&problems);

@@ -7,6 +7,7 @@ pub mod collab;
 pub mod diff;
 pub mod gov;
 pub mod init;
+pub mod leftovers;
 pub mod lineage;
 pub mod publish;
 pub mod read;

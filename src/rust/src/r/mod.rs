@@ -976,6 +976,17 @@ fn rs_write_finish(conn: Robj) -> Robj {
     })
 }
 
+/// Remove what killed writes left in the project's store (temporary files,
+/// incomplete uploads) older than `DATOM_STALE_UPLOAD` seconds (default 24
+/// hours); the keys they were for.
+#[extendr]
+fn rs_clean_leftovers(conn: Robj) -> Robj {
+    guard(|| {
+        let project = conn::project(sexp(&conn))?;
+        Ok(crate::ops::leftovers::clean(&project, crate::ops::leftovers::stale_after())?.into())
+    })
+}
+
 /// The engine's failpoint steps (tests: the fault matrix covers each).
 #[extendr]
 fn rs_failpoint_steps() -> Vec<String> {
@@ -1104,6 +1115,7 @@ extendr_module! {
     fn rs_git_behind;
     fn rs_write_unfinished;
     fn rs_write_finish;
+    fn rs_clean_leftovers;
     fn rs_bench_s3_transfer;
     fn rs_bench_reader_requests;
     fn rs_progress_trace;

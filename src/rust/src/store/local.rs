@@ -162,8 +162,8 @@ fn is_tmp(name: &str) -> bool {
     tmp_target(name).is_some()
 }
 
-/// Temporary files under `dir` (key `rel`), with the key each was for.
-fn walk_tmp(dir: &Path, rel: &str, out: &mut Vec<Leftover>) -> std::io::Result<()> {
+/// Temporary files directly in `dir` (key `rel`), with the key each was for.
+fn tmp_files_in(dir: &Path, rel: &str, out: &mut Vec<Leftover>) -> std::io::Result<()> {
     let rd = match std::fs::read_dir(dir) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -173,12 +173,27 @@ fn walk_tmp(dir: &Path, rel: &str, out: &mut Vec<Leftover>) -> std::io::Result<(
     for entry in rd {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let ft = entry.file_type()?;
-        if ft.is_dir() {
-            walk_tmp(&entry.path(), &join(&name), out)?;
-        } else if let Some(target) = tmp_target(&name) {
+        if let Some(target) = tmp_target(&name).filter(|_| entry.file_type().is_ok_and(|t| t.is_file())) {
             let age_secs = entry.metadata().ok().and_then(|m| m.modified().ok()).map(|t| t.elapsed().map_or(0, |d| d.as_secs()));
             out.push(Leftover { key: join(&target), id: join(&name), age_secs });
+        }
+    }
+    Ok(())
+}
+
+/// Temporary files under `dir` (key `rel`), at any depth.
+fn walk_tmp(dir: &Path, rel: &str, out: &mut Vec<Leftover>) -> std::io::Result<()> {
+    tmp_files_in(dir, rel, out)?;
+    let rd = match std::fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in rd {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            walk_tmp(&entry.path(), &if rel.is_empty() { name } else { format!("{rel}/{name}") }, out)?;
         }
     }
     Ok(())
@@ -318,6 +333,13 @@ impl Store for LocalStore {
         }
         let mut out = Vec::new();
         walk_tmp(&self.root.join(dir_part), dir_part, &mut out).map_err(|e| storage_err(&self.root, e))?;
+        // a write into folders that did not exist yet left its file in the
+        // nearest folder that did: the folders above the prefix's, one level each
+        let mut above = dir_part;
+        while !above.is_empty() {
+            above = above.rfind('/').map_or("", |i| &above[..i]);
+            tmp_files_in(&self.root.join(above), above, &mut out).map_err(|e| storage_err(&self.root, e))?;
+        }
         out.retain(|o| o.key.starts_with(prefix));
         out.sort_by(|a, b| a.key.cmp(&b.key).then(a.id.cmp(&b.id)));
         Ok(out)
