@@ -251,3 +251,18 @@ wait_until <- function(cond, alive = function() TRUE, guard_s = 300) {
   }
   invisible(isTRUE(cond()))
 }
+
+# Run `fun(args)` in a child R session with DATOM_FAILPOINT=step:kill; it
+# must die there (exit status 137).
+killed_at <- function(step, fun, args) {
+  bg <- callr::r_bg(function(fun, args, fp) {
+    Sys.setenv(DATOM_FAILPOINT = fp)
+    library(datom)
+    options(datom.quiet = TRUE)
+    suppressWarnings(do.call(fun, args))
+    "finished"
+  }, list(fun, args, paste0(step, ":kill")), libpath = .libPaths())
+  bg$wait(120000)
+  expect_false(bg$is_alive())
+  expect_identical(bg$get_exit_status(), 137L, info = step)
+}
