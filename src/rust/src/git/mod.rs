@@ -31,6 +31,30 @@ fn git_err(what: &str, e: git2::Error) -> Error {
     Error::new(Kind::Git, format!("{what}: {}", redact(e.message())))
 }
 
+/// An operation on a remote that failed: a refusal by the git host is
+/// classed as on every other backend (HTTP 401 or libgit2's authentication
+/// failure: `Kind::Auth`; HTTP 403: `Kind::Permission`; with the status),
+/// anything else is `Kind::Git` with `hint`.
+fn remote_err(msg: String, e: &git2::Error, hint: Option<&str>) -> Error {
+    let lower = e.message().to_ascii_lowercase();
+    let msg = format!("{msg}: {}", redact(e.message()));
+    if e.code() == git2::ErrorCode::Auth || lower.contains("401") || lower.contains("authentication") {
+        Error::new(Kind::Auth, msg)
+            .with_status(401)
+            .with_hint("The git host refused the token (wrong, expired, revoked or missing): set a valid github_pat in datom_store().")
+    } else if lower.contains("403") {
+        Error::new(Kind::Permission, msg)
+            .with_status(403)
+            .with_hint("The token has no access to this repository: check its scopes (repo) and the repository's permissions.")
+    } else {
+        let e = Error::new(Kind::Git, msg);
+        match hint {
+            Some(h) => e.with_hint(h),
+            None => e,
+        }
+    }
+}
+
 /// Remove anything that looks like credentials embedded in a URL.
 pub fn redact(s: &str) -> String {
     // https://user:secret@host -> https://***@host
@@ -529,7 +553,7 @@ fn clone_into(url: &str, staging: &Path, target: &Path, creds: &Creds, op: &NetO
                     .with_hint("Check the branch name (datom's default branch is main).");
             }
         }
-        net_failure(op, ctl, e, |e| git_err(&format!("cannot clone {}", redact(url)), e))
+        net_failure(op, ctl, e, |e| remote_err(format!("cannot clone {}", redact(url)), &e, None))
     })?;
     // An empty remote cannot tell libgit2 its default branch: datom's is main.
     if repo.head().is_err() {
@@ -783,8 +807,7 @@ impl Repo {
                     return Err(push_rejected(&remote_w, &branch_w));
                 }
                 return Err(net_failure(&op_w, ctl, e, |e| {
-                    Error::new(Kind::Git, format!("Failed to push to remote \"{remote_w}\": {}", redact(e.message())))
-                        .with_hint("Check your credentials and remote access.")
+                    remote_err(format!("Failed to push to remote \"{remote_w}\""), &e, Some("Check your credentials and remote access."))
                 }));
             }
             drop(po);
@@ -866,8 +889,8 @@ impl Repo {
             let mut r = repo.find_remote(&remote_w).map_err(|e| git_err("remote", e))?;
             let conn = r
                 .connect_auth(git2::Direction::Fetch, Some(callbacks(&creds_w, ctl)), None)
-                .map_err(|e| net_failure(&op_w, ctl, e, |e| git_err(&format!("cannot reach remote {remote_w}"), e)))?;
-            let heads = conn.list().map_err(|e| net_failure(&op_w, ctl, e, |e| git_err("ls-remote", e)))?;
+                .map_err(|e| net_failure(&op_w, ctl, e, |e| remote_err(format!("cannot reach remote {remote_w}"), &e, None)))?;
+            let heads = conn.list().map_err(|e| net_failure(&op_w, ctl, e, |e| remote_err("ls-remote".to_string(), &e, None)))?;
             Ok(heads.iter().any(|h| h.name().starts_with("refs/heads/")))
         })
     }
@@ -939,7 +962,7 @@ impl Repo {
             let mut fo = FetchOptions::new();
             fo.remote_callbacks(callbacks(&creds_w, ctl));
             r.fetch(&[] as &[&str], Some(&mut fo), None)
-                .map_err(|e| net_failure(&op_w, ctl, e, |e| git_err(&format!("cannot fetch from {remote_w}"), e)))
+                .map_err(|e| net_failure(&op_w, ctl, e, |e| remote_err(format!("cannot fetch from {remote_w}"), &e, None)))
         })
     }
 
@@ -1175,6 +1198,48 @@ mod tests {
             }
         });
         (format!("http://127.0.0.1:{port}/data.git"), accepted)
+    }
+
+    /// A git host that answers every request with `status` (and closes).
+    fn refusing_server(status: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let body = "refused";
+                let auth = if status.starts_with("401") { "WWW-Authenticate: Basic realm=\"git\"\r\n" } else { "" };
+                let _ = write!(s, "HTTP/1.1 {status}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            }
+        });
+        format!("http://127.0.0.1:{port}/data.git")
+    }
+
+    #[test]
+    fn a_refusing_git_host_is_auth_or_permission_on_every_operation() {
+        let d = tmp("refuse");
+        let creds = Creds { token: Some("ghp_secret".into()) };
+        for (status, kind, code) in [("403 Forbidden", Kind::Permission, 403), ("401 Unauthorized", Kind::Auth, 401)] {
+            let url = refusing_server(status);
+            let target = d.join("clone");
+            let e = Repo::clone(&url, &target, &creds).err().expect("a refused clone fails");
+            assert_eq!((e.kind, e.fields.status), (kind, Some(code)), "clone {status}: {e:?}");
+            let a = Repo::init(&d.join(format!("a{code}"))).unwrap();
+            a.set_remote("origin", &url).unwrap();
+            std::fs::write(d.join(format!("a{code}/f.txt")), "1\n").unwrap();
+            a.commit_paths(&["f.txt"], "first").unwrap();
+            for (what, e) in [
+                ("fetch", a.fetch("origin", &creds).unwrap_err()),
+                ("push", a.push("origin", &creds).unwrap_err()),
+                ("ls-remote", a.remote_has_refs("origin", &creds).unwrap_err()),
+            ] {
+                assert_eq!((e.kind, e.fields.status), (kind, Some(code)), "{what} {status}: {e:?}");
+                assert!(!e.message.contains("ghp_secret"), "{what}: {e:?}");
+            }
+        }
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
