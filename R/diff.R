@@ -1,15 +1,6 @@
 # datom_diff(): the engine (src/rust/src/ops/diff.rs) matches rows and
 # compares values; this file checks arguments and shapes the result.
 
-# One side of a diff: a version id (prefix) or an instant.
-diff_side <- function(x, arg, call = sys.call(-1)) {
-  if (is.null(x)) return(list(version = NULL, as_of = NULL))
-  if (is.character(x) && length(x) == 1L && !is.na(x) && grepl("^[0-9a-fA-F]+$", x)) {
-    return(list(version = tolower(x), as_of = NULL))
-  }
-  list(version = NULL, as_of = as_instant(x, arg, call = call))
-}
-
 #' What changed between two versions of a table
 #'
 #' Compares two versions row by row, matching rows by `keys`, in the engine
@@ -56,44 +47,36 @@ diff_side <- function(x, arg, call = sys.call(-1)) {
 #' d
 #' d$summary
 datom_diff <- function(conn, name, from = NULL, to = NULL, keys = NULL) {
-  check_conn(conn)
-  check_name(name, "name")
+  check_table_args(conn, name)
   if (!is.null(keys) && (!is.character(keys) || length(keys) == 0L || anyNA(keys) || !all(nzchar(keys)))) {
     datom_abort("input", "{.arg keys} must be a character vector of column names, or NULL.")
   }
-  f <- diff_side(from, "from")
-  t <- diff_side(to, "to")
-  res <- engine(rs_diff(conn, name, f$version, f$as_of, is.null(from), t$version, t$as_of, keys))
-  frame <- function(x) {
-    if (is.null(x)) return(NULL)
+  # a side is a version id (prefix) or an instant (the engine tells them apart)
+  from <- as_instant(from, "from", versions = TRUE)
+  to <- as_instant(to, "to", versions = TRUE)
+  res <- engine(rs_diff(conn, name, from, to, keys))
+  # rows `rows` of a decoded frame, as a plain data frame
+  pick <- function(x, rows) {
+    if (is.null(x)) return(data.frame())
     df <- assemble_frame(x)
     class(df) <- "data.frame"
-    df
-  }
-  pick <- function(df, rows) {
-    if (is.null(df)) return(data.frame())
     out <- df[rows, , drop = FALSE]
     rownames(out) <- NULL
     out
   }
-  to_df <- frame(res$to_frame)
-  cells <- res$cells
-  changed <- data.frame(column = cells$column, from = cells$from, to = cells$to, stringsAsFactors = FALSE)
+  changed <- as_df(res$cells, c("column", "from", "to"))
   if (length(res$keys) > 0) {
     kv <- if (is.null(res$key_frame)) {
-      as.data.frame(structure(rep(list(character()), length(res$keys)), names = res$keys), stringsAsFactors = FALSE)
+      as_df(structure(rep(list(character()), length(res$keys)), names = res$keys))
     } else {
-      pick(frame(res$key_frame), match(cells$to_row, res$key_rows))
+      pick(res$key_frame, match(res$cells$to_row, res$key_rows))
     }
     changed <- cbind(kv, changed)
   }
   structure(list(
-    summary = data.frame(added = res$added, removed = res$removed, changed = res$changed, unchanged = res$unchanged),
-    added = pick(if (res$added > 0) to_df else NULL, res$added_rows),
-    removed = pick(frame(res$from_frame), res$removed_rows),
-    changed = changed,
-    schema = data.frame(column = res$schema$column, change = res$schema$change, from_type = res$schema$from_type,
-                        to_type = res$schema$to_type, stringsAsFactors = FALSE),
+    summary = as_df(res, c("added", "removed", "changed", "unchanged")),
+    added = pick(res$to_frame, res$added_rows), removed = pick(res$from_frame, res$removed_rows),
+    changed = changed, schema = as_df(res$schema),
     from = res$from_version, to = res$to_version, keys = res$keys, identical = res$identical,
     table = name
   ), class = "datom_diff")
@@ -101,7 +84,6 @@ datom_diff <- function(conn, name, from = NULL, to = NULL, keys = NULL) {
 
 #' @export
 print.datom_diff <- function(x, n = 10, ...) {
-  s <- x$summary
   cli::cat_line(cli::format_inline("{.strong {x$table}}: {.val {substr(x$from, 1, 8)}} -> {.val {substr(x$to, 1, 8)}}",
                                    if (length(x$keys)) " by {.field {x$keys}}" else " by whole rows"))
   if (isTRUE(x$identical)) {
@@ -109,7 +91,7 @@ print.datom_diff <- function(x, n = 10, ...) {
     return(invisible(x))
   }
   cli::cat_line(sprintf("  %s added, %s removed, %s changed, %s unchanged rows",
-                        s$added, s$removed, s$changed, s$unchanged))
+                        x$summary$added, x$summary$removed, x$summary$changed, x$summary$unchanged))
   if (nrow(x$schema) > 0) {
     cli::cat_line("  schema:")
     for (i in seq_len(nrow(x$schema))) {

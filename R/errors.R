@@ -35,10 +35,8 @@ engine <- function(res, call = sys.call(-1)) {
   force(res)
   if (!is.null(progress_state$label) || !is.null(progress_state$id)) progress_close()
   if (inherits(res, "datom_engine_error")) {
-    msg <- gsub("{", "{{", gsub("}", "}}", res$message, fixed = TRUE), fixed = TRUE)
-    hint <- if (is.null(res$hint)) NULL else gsub("{", "{{", gsub("}", "}}", res$hint, fixed = TRUE), fixed = TRUE)
     fields <- Filter(Negate(is.null), unclass(res)[c("status", "bucket", "key", "scope")])
-    datom_abort(res$kind, msg, hint, call = call, .fields = fields)
+    datom_abort(res$kind, esc(res$message), if (!is.null(res$hint)) esc(res$hint), call = call, .fields = fields)
   }
   res
 }
@@ -61,13 +59,9 @@ datom_inform <- function(type = c("success", "info", "warning", "danger", "text"
                          text, .envir = parent.frame()) {
   if (isTRUE(getOption("datom.quiet", FALSE))) return(invisible(NULL))
   type <- match.arg(type)
-  switch(type,
-    success = cli::cli_alert_success(text, .envir = .envir),
-    info = cli::cli_alert_info(text, .envir = .envir),
-    warning = cli::cli_alert_warning(text, .envir = .envir),
-    danger = cli::cli_alert_danger(text, .envir = .envir),
-    text = cli::cli_text(text, .envir = .envir)
-  )
+  say <- switch(type, success = cli::cli_alert_success, info = cli::cli_alert_info, warning = cli::cli_alert_warning,
+                danger = cli::cli_alert_danger, text = cli::cli_text)
+  say(text, .envir = .envir)
   invisible(NULL)
 }
 
@@ -82,9 +76,7 @@ check_data_frame <- function(data, arg = "data", call = sys.call(-1)) {
 }
 
 check_flag <- function(x, arg, call = sys.call(-1)) {
-  if (!is.logical(x) || length(x) != 1L || is.na(x)) {
-    datom_abort("input", "{.arg {arg}} must be TRUE or FALSE.", call = call)
-  }
+  if (!is.logical(x) || length(x) != 1L || is.na(x)) datom_abort("input", "{.arg {arg}} must be TRUE or FALSE.", call = call)
   invisible(x)
 }
 
@@ -128,31 +120,20 @@ progress_draw <- function(label, unit, done, total, elapsed = NA_real_) {
   if (is.null(progress_state$id)) {
     waited <- if (is.na(elapsed)) as.numeric(difftime(now, progress_state$started, units = "secs")) else elapsed
     if (waited < getOption("datom.progress_delay", 2)) return(invisible(FALSE))
-    fmt <- if (!(total > 0)) {
-      "{label} {cli::pb_spin} {cli::pb_elapsed}"
-    } else if (identical(unit, "bytes")) {
-      "{label} {cli::pb_bar} {cli::pb_current_bytes}/{cli::pb_total_bytes} {cli::pb_rate_bytes}"
-    } else if (identical(unit, "objects")) {
-      "{label} {cli::pb_bar} {cli::pb_current}/{cli::pb_total}"
-    } else {
-      "{label} {cli::pb_bar} {cli::pb_percent}"
-    }
+    fmt <- if (!(total > 0)) "{label} {cli::pb_spin} {cli::pb_elapsed}" else paste("{label} {cli::pb_bar}", switch(
+      paste(unit), bytes = "{cli::pb_current_bytes}/{cli::pb_total_bytes} {cli::pb_rate_bytes}",
+      objects = "{cli::pb_current}/{cli::pb_total}", "{cli::pb_percent}"))
     progress_state$id <- cli::cli_progress_bar(total = if (total > 0) total else NA, format = fmt, clear = TRUE,
                                                .auto_close = FALSE, .envir = progress_state)
   }
-  if (total > 0) {
-    cli::cli_progress_update(id = progress_state$id, set = done, total = total, force = TRUE, .envir = progress_state)
-  } else {
-    cli::cli_progress_update(id = progress_state$id, force = TRUE, .envir = progress_state)
-  }
+  sized <- total > 0
+  cli::cli_progress_update(id = progress_state$id, set = if (sized) done, total = if (sized) total, force = TRUE,
+                           .envir = progress_state)
   invisible(TRUE)
 }
 
 progress_close <- function() {
-  if (!is.null(progress_state$id)) {
-    try(cli::cli_progress_done(id = progress_state$id, .envir = progress_state), silent = TRUE)
-  }
-  progress_state$id <- NULL
-  progress_state$label <- NULL
+  if (!is.null(progress_state$id)) try(cli::cli_progress_done(id = progress_state$id, .envir = progress_state), silent = TRUE)
+  progress_state$id <- progress_state$label <- NULL
   invisible()
 }

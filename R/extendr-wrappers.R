@@ -58,9 +58,15 @@ rs_locate <- function(conn, name, version, as_of, verify) .Call(wrap__rs_locate,
 # Versions of every table that became current in a window, newest first.
 rs_changes <- function(conn, since, until) .Call(wrap__rs_changes, conn, since, until)
 
+# An instant as the engine compares it (`YYYY-MM-DDTHH:MM:SSZ`) of a
+# single POSIXct, Date or ISO 8601 string (`ops::read::instant`); with
+# `versions`, a string of hex digits is kept as a version id (lower-cased).
+# NULL when `x` is none of these.
+rs_instant <- function(x, versions) .Call(wrap__rs_instant, x, versions)
+
 # Keyed diff of two versions: counts, row indices, changed cells, schema
 # changes, and the decoded rows R needs to show them.
-rs_diff <- function(conn, name, from_version, from_as_of, from_default, to_version, to_as_of, keys) .Call(wrap__rs_diff, conn, name, from_version, from_as_of, from_default, to_version, to_as_of, keys)
+rs_diff <- function(conn, name, from, to, keys) .Call(wrap__rs_diff, conn, name, from, to, keys)
 
 # Parse a JSON text (FORMATS.md 4.6 rules) into R lists.
 rs_parse_json <- function(text) .Call(wrap__rs_parse_json, text)
@@ -100,13 +106,6 @@ rs_s3_check_bucket <- function(loc, strict) .Call(wrap__rs_s3_check_bucket, loc,
 
 # The project's namespace in its data store (`{P/}datom/{project}/`).
 rs_project_namespace <- function(conn) .Call(wrap__rs_project_namespace, conn)
-
-# The import format of a file extension (case-insensitive), or NULL when
-# datom does not import it (FORMATS.md 7: flat tabular formats only).
-rs_import_format <- function(ext) .Call(wrap__rs_import_format, ext)
-
-# Every import format (the allowlist, for messages).
-rs_import_formats <- function() .Call(wrap__rs_import_formats)
 
 # Can the data clone's `origin` be reached with this token? One cheap
 # call (the remote's ref list); the error says which part failed.
@@ -306,6 +305,10 @@ rs_write_lineage <- function(parents, source_lineage) .Call(wrap__rs_write_linea
 
 # The de-duplicated union of source lineages.
 rs_lineage_union <- function(lineages) .Call(wrap__rs_lineage_union, lineages)
+
+# A version argument of the lineage functions: 6-64 lower-case hex
+# characters (`layout::check_sha`), else an input error naming `what`.
+rs_check_version <- function(x, what) .Call(wrap__rs_check_version, x, what)
 
 # The lineage a version's metadata records: `depth` "source"
 # (`source_lineage`) or "parents"; NULL when it records none.

@@ -19,35 +19,32 @@
 datom_hash <- function(data) {
   check_hashable_frame(data)
   res <- engine(rs_hash(data, as.numeric(nrow(data))))
-  list(
-    data_sha = res$data_sha,
-    column_hashes = data.frame(name = res$name, sha = res$sha, stringsAsFactors = FALSE)
-  )
+  list(data_sha = res$data_sha, column_hashes = as_df(res, c("name", "sha")))
 }
 
 # The refusals of FORMATS.md 3.1, checked before anything is encoded.
 check_hashable_frame <- function(data, arg = "data", call = sys.call(-1)) {
-  check_data_frame(data, arg, call = call)
-  if (ncol(data) == 0L) {
-    datom_abort("input", "{.arg {arg}} has no columns.", "A table needs at least one column.", call = call)
-  }
-  if (nrow(data) == 0L) {
-    datom_abort("input", "{.arg {arg}} has no rows.", "A table needs at least one row.", call = call)
-  }
-  rep <- engine(rs_check(data))
+  rep <- column_report(data, arg, rows = TRUE, call = call)
   bad <- which(!is.na(rep$advice))
   if (length(bad)) {
-    bullets <- stats_set_names(
-      sprintf("Column {.field %s} ({.cls %s}): %s", esc(rep$column[bad]), esc(rep$class[bad]), esc(rep$advice[bad])),
-      rep("x", length(bad))
-    )
-    datom_abort("unsupported",
-      "{length(bad)} of {ncol(data)} column{?s} cannot be hashed.",
+    datom_abort("unsupported", "{length(bad)} of {ncol(data)} column{?s} cannot be hashed.",
       "Run {.code datom_check_hashable(data)} for details; nothing was written.",
-      bullets, call = call)
+      stats_set_names(paste("Column", column_bullets(rep, bad)), rep("x", length(bad))), call = call)
   }
   invisible(rep)
 }
+
+# The engine's hashability report of a data frame with at least one column
+# (and, with `rows`, one row).
+column_report <- function(data, arg = "data", rows = FALSE, call = sys.call(-1)) {
+  check_data_frame(data, arg, call = call)
+  if (ncol(data) == 0L) datom_abort("input", "{.arg {arg}} has no columns.", "A table needs at least one column.", call = call)
+  if (rows && nrow(data) == 0L) datom_abort("input", "{.arg {arg}} has no rows.", "A table needs at least one row.", call = call)
+  engine(rs_check(data))
+}
+
+# "{.field column} ({.cls class}): advice" of report rows `i`.
+column_bullets <- function(rep, i) sprintf("{.field %s} ({.cls %s}): %s", esc(rep$column[i]), esc(rep$class[i]), esc(rep$advice[i]))
 
 esc <- function(x) gsub("}", "}}", gsub("{", "{{", x, fixed = TRUE), fixed = TRUE)
 stats_set_names <- function(x, nm) { names(x) <- nm; x }
@@ -74,49 +71,21 @@ stats_set_names <- function(x, nm) { names(x) <- nm; x }
 #' df$z <- complex(real = 1:2, imaginary = 0)
 #' datom_check_hashable(df)
 datom_check_hashable <- function(data) {
-  check_data_frame(data)
-  if (ncol(data) == 0L) {
-    datom_abort("input", "{.arg data} has no columns.", "A table needs at least one column.")
-  }
-  rep <- engine(rs_check(data))
-  out <- data.frame(
-    column = rep$column,
-    class = rep$class,
-    status = ifelse(is.na(rep$advice), "ok", "unsupported"),
-    recourse = rep$advice,
-    stringsAsFactors = FALSE
-  )
+  rep <- column_report(data)
+  out <- data.frame(column = rep$column, class = rep$class, status = ifelse(is.na(rep$advice), "ok", "unsupported"),
+                    recourse = rep$advice, stringsAsFactors = FALSE)
   n <- nrow(out)
-  bad <- out[out$status == "unsupported", , drop = FALSE]
-  if (nrow(bad) == 0L) {
+  bad <- which(out$status == "unsupported")
+  if (length(bad) == 0L) {
     datom_inform("success", "All {n} column{?s} are hashable. This table is ready for {.fn datom_write}.")
   } else if (!isTRUE(getOption("datom.quiet", FALSE))) {
-    k <- nrow(bad)
-    cli::cli_alert_danger("{k} of {n} column{?s} {?is/are} not hashable")
-    for (i in seq_len(k)) {
-      cli::cli_bullets(c(x = sprintf("{.field %s} ({.cls %s}): %s", esc(bad$column[i]), esc(bad$class[i]), esc(bad$recourse[i]))))
-    }
+    cli::cli_alert_danger("{length(bad)} of {n} column{?s} {?is/are} not hashable")
+    for (b in column_bullets(rep, bad)) cli::cli_bullets(c(x = b))
     cli::cli_alert_info("Fix these before {.fn datom_write}, which refuses the whole table until they are resolved.")
   }
   invisible(out)
 }
 
-#' The version id of a metadata list (`metadata_sha`)
-#'
-#' Computes the identifier datom gives a table version: SHA-256 of the
-#' canonical JSON text of the metadata's semantic fields. The volatile fields
-#' `created_at`, `datom_version`, `parquet_sha`, `column_hashes` and
-#' `size_bytes` are left out; the remaining top-level fields are ordered by
-#' their bytes (independent of the locale); the text follows
-#' `jsonlite::toJSON(auto_unbox = TRUE)` with 4 digits.
-#'
-#' @param metadata A named list (the contents of a table's `metadata.json`).
-#' @return The version id: 64 lower-case hex characters. The canonical text
-#'   hashed is attached as attribute `"canonical_json"`.
-#' @export
-#' @examples
-#' datom_metadata_sha(list(data_sha = "abc123", nrow = 100L, ncol = 5L,
-#'                         table_type = "imported", hash_algo = "datom-cv1"))
 datom_metadata_sha <- function(metadata) {
   if (!is.list(metadata) || is.data.frame(metadata) || is.null(names(metadata))) {
     datom_abort("input", "{.arg metadata} must be a named list.",

@@ -61,8 +61,7 @@ datom_parent <- function(conn, table, version) {
   # failures are storage errors
   tryCatch(
     engine(rs_lineage_parent(conn, table, full), call = fn_call),
-    datom_error_not_found = function(e) stop(e),
-    datom_error_integrity = function(e) stop(e),
+    datom_error_not_found = stop, datom_error_integrity = stop,
     error = function(e) {
       abort_chained("storage", "Could not read the snapshot of parent {.val {table}}@{.val {short_sha(full)}} in project {.val {conn$project_name}}.",
         parent = e, call = fn_call)
@@ -120,9 +119,7 @@ datom_parent <- function(conn, table, version) {
 #' # one step of a walk: the lineage of the first parent, pinned to its version
 #' datom_get_lineage(conn, parents[[1]]$table, parents[[1]]$version)
 datom_get_lineage <- function(conn, name, version = NULL, depth = c("source", "parents")) {
-  check_conn(conn)
-  check_name(name, "name")
-  if (!is.null(version)) check_version_arg(version, "version")
+  check_table_args(conn, name, version, hex = TRUE)
   depth <- match.arg(depth)
   engine(rs_lineage(conn, name, version, depth))
 }
@@ -150,9 +147,7 @@ datom_get_lineage <- function(conn, name, version = NULL, depth = c("source", "p
 #' str(datom_get_parents(conn, "lb_alt"))
 #' datom_get_parents(conn, "lb")  # written without parents: NULL
 datom_get_parents <- function(conn, name, version = NULL) {
-  check_conn(conn)
-  check_name(name, "name")
-  if (!is.null(version)) check_version_arg(version, "version")
+  check_table_args(conn, name, version, hex = TRUE)
   engine(rs_lineage(conn, name, version, "parents"))
 }
 
@@ -234,9 +229,7 @@ datom_get_parents <- function(conn, name, version = NULL) {
 #' datom_validate_lineage(reader, "ae_severe")$status
 datom_validate_lineage <- function(conn, name, version = NULL, conns = NULL) {
   fn_call <- sys.call()
-  check_conn(conn)
-  check_name(name, "name")
-  if (!is.null(version)) check_version_arg(version, "version")
+  check_table_args(conn, name, version, hex = TRUE)
   conns <- check_conns(conns)
   res <- tryCatch(engine(rs_validate_lineage(conn, name, version, conns), call = fn_call),
     datom_error_input = function(e) stop(e),
@@ -253,16 +246,11 @@ datom_validate_lineage <- function(conn, name, version = NULL, conns = NULL) {
   if (!nrow(parents)) {
     datom_inform("info", "Table {.val {label}} has no parents -- source_lineage cannot be verified")
   }
-  for (i in which(!fetched)) {
-    datom_inform("danger", "Could not fetch parent metadata: {ref_label(parents[i, ])}: {parents$detail[i]}")
-  }
-  for (i in which(parents$status != "ok" & fetched)) {
-    datom_inform("danger", "Parent {ref_label(parents[i, ])}: {parents$detail[i]}")
-  }
-  for (i in which(sources$status != "ok")) {
-    r <- sources[i, ]
-    datom_inform("danger", "Source {r$project}/{r$table}@{short_sha(r$version_sha)}: {r$detail}")
-  }
+  plab <- ref_label(parents$source, parents$table, parents$version)
+  for (i in which(!fetched)) datom_inform("danger", "Could not fetch parent metadata: {plab[i]}: {parents$detail[i]}")
+  for (i in which(parents$status != "ok" & fetched)) datom_inform("danger", "Parent {plab[i]}: {parents$detail[i]}")
+  slab <- ref_label(sources$project, sources$table, sources$version_sha)
+  for (i in which(sources$status != "ok")) datom_inform("danger", "Source {slab[i]}: {sources$detail[i]}")
   if (res$compared) {
     if (!length(c(res$missing, res$extra, res$wrong_version))) {
       datom_inform("success", "source_lineage for {.val {label}} is consistent with parents")
@@ -276,24 +264,18 @@ datom_validate_lineage <- function(conn, name, version = NULL, conns = NULL) {
   if (all(c(parents$status, sources$status) == "ok") && nrow(parents) + nrow(sources) > 0) {
     datom_inform("success", "{nrow(parents)} parent{?s} and {nrow(sources)} source{?s} exist and match their data_sha")
   }
-  invisible(list(status = res$status, missing = res$missing, extra = res$extra, wrong_version = res$wrong_version,
-                 message = res$message, parents = parents, sources = sources))
+  invisible(c(res[c("status", "missing", "extra", "wrong_version", "message")], list(parents = parents, sources = sources)))
 }
 
 # Helpers ----------------------------------------------------------------------
 
 short_sha <- function(x) substr(x, 1, 8)
 
-# `version` inputs of the lineage functions: 6-64 lower-case hex (API 0.3).
+# `version` inputs of the lineage functions: 6-64 lower-case hex (API 0.3;
+# the rule: layout::check_sha).
 check_version_arg <- function(x, arg, call = sys.call(-1)) {
-  if (!is.character(x) || length(x) != 1L || is.na(x) || !nzchar(x)) {
-    datom_abort("input", "{.arg {arg}} must be a single non-empty string.", call = call)
-  }
-  if (!grepl("^[0-9a-f]{6,64}$", x)) {
-    datom_abort("input", "{.arg {arg}} must be 6-64 lowercase hex characters.",
-      "Use a version id from datom_history() (full, or a unique prefix of at least 6 characters).", call = call)
-  }
-  invisible(x)
+  check_string(x, arg, call = call)
+  invisible(engine(rs_check_version(x, arg), call = call))
 }
 
 # An error of a datom class that keeps the underlying condition as its parent.
@@ -307,9 +289,7 @@ abort_chained <- function(kind, message, hint = NULL, parent, call, .envir = par
 
 # Resolve a version (full id or unique prefix) through the storage history:
 # the engine's one rule (ops::read::resolve).
-resolve_version <- function(conn, table, version, call = sys.call(-1)) {
-  engine(rs_resolve_version(conn, table, version), call = call)
-}
+resolve_version <- function(conn, table, version, call = sys.call(-1)) engine(rs_resolve_version(conn, table, version), call = call)
 
 check_conns <- function(conns, call = sys.call(-1)) {
   if (is.null(conns)) return(list())
@@ -317,11 +297,11 @@ check_conns <- function(conns, call = sys.call(-1)) {
   if (!is.list(conns) || inherits(conns, "datom_conn") || is.data.frame(conns)) datom_abort("input", bad, call = call)
   if (!length(conns)) return(list())
   nm <- names(conns)
-  if (is.null(nm) || anyNA(nm) || any(!nzchar(nm)) || anyDuplicated(nm)) datom_abort("input", bad, call = call)
+  if (is.null(nm) || anyNA(nm) || any(!nzchar(nm)) || anyDuplicated(nm) || !all(vapply(conns, is_datom_conn, TRUE))) {
+    datom_abort("input", bad, call = call)
+  }
   for (p in nm) {
-    if (!is_datom_conn(conns[[p]])) datom_abort("input", bad, call = call)
-    if (!identical(conns[[p]]$project_name, p)) {
-      actual <- conns[[p]]$project_name
+    if (!identical(actual <- conns[[p]]$project_name, p)) {
       datom_abort("input", "{.arg conns} entry {.val {p}} is a connection to project {.val {actual}}.",
         "Key each connection by its own project name.", call = call)
     }
@@ -338,12 +318,12 @@ lineage_rows <- function(x, cols) {
   data.frame(x[cols], status = x$status, detail = detail, stringsAsFactors = FALSE)
 }
 
-ref_label <- function(r) sprintf("%s/%s@%s", r$source, r$table, short_sha(r$version %||% ""))
+# "project/table@version" (the version cut to 8 characters).
+ref_label <- function(project, table, version) sprintf("%s/%s@%s", project, table, short_sha(version))
 
 lineage_problem <- function(what, entries) {
   if (!length(entries)) return(invisible())
-  labels <- paste(vapply(entries, function(e) sprintf("%s/%s@%s", e$project, e$table, short_sha(e$version_sha)), ""),
-                  collapse = ", ")
+  labels <- paste(vapply(entries, function(e) ref_label(e$project, e$table, e$version_sha), ""), collapse = ", ")
   datom_inform("danger", paste0("{length(entries)} ", what, " entr{?y/ies}: {labels}"))
 }
 

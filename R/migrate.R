@@ -73,10 +73,9 @@ datom_repo_set_data_store <- function(conn, new_store, message = NULL, sunset_da
   }
   name <- conn$project_name
   cfg <- engine(rs_read_config(conn$path))
-  new_loc <- component_location(new_store)
   to_conn <- conn
-  to_conn[c("backend", "root", "prefix", "region", "client", "endpoint")] <-
-    list(new_loc$backend, new_loc$root, new_loc$prefix, new_loc$region, new_loc$client, new_loc$endpoint)
+  fields <- c("backend", "root", "prefix", "region", "client", "endpoint")
+  to_conn[fields] <- component_location(new_store)[fields]
   if (same_location(conn, to_conn)) {
     datom_inform("info", "The data of {.val {name}} already lives there -- nothing to migrate")
     return(invisible(engine(rs_git_status(conn$path))$head))
@@ -92,19 +91,13 @@ datom_repo_set_data_store <- function(conn, new_store, message = NULL, sunset_da
   }
   # the engine runs the steps in order (ops::storage::migrate): copy,
   # verify, governance record, project.yaml, freeze of the old location
-  n <- length(engine(rs_storage_list(conn))$key)
+  n <- object_count(conn)
   datom_inform("info", "Migrating {n} object{?s} of {.val {name}} ({conn$backend} -> {to_conn$backend})...")
   # (the migration event names both namespaces; the sunset is UTC)
-  if (governed) {
-    if (!dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
-    res <- engine(rs_migrate(conn, to_conn, conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path,
-                             conn$github_pat, as.numeric(sunset_days), message %||% paste0("Update data store: ", name)))
-  } else {
-    res <- engine(rs_migrate(conn, to_conn, NULL, NULL, NULL, conn$github_pat, as.numeric(sunset_days),
-                             message %||% paste0("Update data store: ", name)))
-  }
-  total <- format(sum(res$bytes), big.mark = ",", scientific = FALSE)
-  datom_inform("success", "Copied and verified {length(res$key)} object{?s} ({total} bytes); {res$present} already there")
+  if (governed && !dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
+  res <- engine(rs_migrate(conn, to_conn, if (governed) conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path,
+                           conn$github_pat, as.numeric(sunset_days), message %||% paste0("Update data store: ", name)))
+  datom_inform("success", "Copied and verified {length(res$key)} object{?s} ({format_bytes(res$bytes)} bytes); {res$present} already there")
   if (isTRUE(res$kept_destination)) {
     datom_inform("info", "The destination already held this publication or a newer one: its metadata was kept")
   }

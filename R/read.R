@@ -33,16 +33,20 @@
 #' nrow(datom_read(conn, "ae", version = substr(w$metadata_sha, 1, 8)))
 #' nrow(datom_read(conn, "ae", as_of = Sys.time()))
 datom_read <- function(conn, name, version = NULL, as_of = NULL, context = NULL, ...) {
-  check_conn(conn)
-  check_name(name, "name")
-  check_version(version)
+  check_table_args(conn, name, version)
   at <- as_instant(as_of, "as_of")
-  if (!is.null(version) && !is.null(at)) {
-    datom_abort("input", "Give {.arg version} or {.arg as_of}, not both.")
-  }
   res <- engine(rs_read(conn, name, version, at))
   # a tibble whatever the user loaded (tibble is imported: its methods are registered)
   tibble::new_tibble(assemble_frame(res), nrow = res$nrow)
+}
+
+# An engine result (a named list of equal-length columns) as a data frame.
+as_df <- function(x, cols = names(x)) data.frame(x[cols], stringsAsFactors = FALSE)
+
+# Version ids and hashes in columns `cols` of `df` cut to 8 characters.
+shorten <- function(df, cols, short = TRUE) {
+  if (isTRUE(short)) df[cols] <- lapply(df[cols], short_sha)
+  df
 }
 
 # Columns + attributes from the engine -> data frame (no copy of the columns).
@@ -84,19 +88,11 @@ assemble_frame <- function(res) {
 datom_list <- function(conn, pattern = NULL, include_versions = FALSE, short_hash = TRUE) {
   check_conn(conn)
   check_string_or_null(pattern, "pattern")
-  res <- engine(rs_list(conn))
-  df <- data.frame(
-    name = res$name, current_version = res$current_version, current_data_sha = res$current_data_sha,
-    last_updated = res$last_updated, stringsAsFactors = FALSE
-  )
-  if (isTRUE(include_versions)) df$version_count <- res$version_count
+  df <- as_df(engine(rs_list(conn)))
+  if (!isTRUE(include_versions)) df$version_count <- NULL
   if (!is.null(pattern)) df <- df[grepl(utils::glob2rx(pattern), df$name), , drop = FALSE]
-  if (isTRUE(short_hash)) {
-    df$current_version <- substr(df$current_version, 1, 8)
-    df$current_data_sha <- substr(df$current_data_sha, 1, 8)
-  }
   rownames(df) <- NULL
-  df
+  shorten(df, c("current_version", "current_data_sha"), short_hash)
 }
 
 #' A table's version history
@@ -122,20 +118,10 @@ datom_list <- function(conn, pattern = NULL, include_versions = FALSE, short_has
 #' datom_write(conn, datom_example_data("lb", "2026-02-28"), "lb", message = "month 2")
 #' datom_history(conn, "lb", short_hash = TRUE)
 datom_history <- function(conn, name, n = 10, short_hash = FALSE, since = NULL, until = NULL) {
-  check_conn(conn)
-  check_name(name, "name")
+  check_table_args(conn, name)
   if (!is.numeric(n) || length(n) != 1L || is.na(n) || n < 1 || n != round(n)) {
     datom_abort("input", "{.arg n} must be a positive integer.")
   }
-  res <- engine(rs_history(conn, name, as_instant(since, "since"), as_instant(until, "until")))
-  df <- data.frame(
-    version = res$version, data_sha = res$data_sha, timestamp = res$timestamp,
-    author = res$author, commit_message = res$commit_message, stringsAsFactors = FALSE
-  )
-  df <- utils::head(df, n)
-  if (isTRUE(short_hash)) {
-    df$version <- substr(df$version, 1, 8)
-    df$data_sha <- substr(df$data_sha, 1, 8)
-  }
-  df
+  df <- as_df(engine(rs_history(conn, name, as_instant(since, "since"), as_instant(until, "until"))))
+  shorten(utils::head(df, n), c("version", "data_sha"), short_hash)
 }

@@ -50,9 +50,7 @@ datom_secret <- function(service, username = NULL, env = service) {
 datom_secret_set <- function(service, value, username = NULL) {
   check_service(service)
   check_string_or_null(username, "username")
-  if (!is.character(value) || length(value) != 1L || is.na(value) || !nzchar(value)) {
-    datom_abort("input", "{.arg value} must be a single non-empty string.")
-  }
+  check_string(value, "value")
   engine(rs_keyring_set(service, username %||% "", value))
   datom_inform("success", "Stored {.val {service}} in the OS keyring.")
   invisible(service)

@@ -22,6 +22,12 @@ datom_storage_list <- function(conn) {
   engine(rs_storage_list(conn))$key
 }
 
+# The number of objects in a project's namespace, for messages.
+object_count <- function(conn) length(engine(rs_storage_list(conn))$key)
+
+# A byte count as the messages show it ("1,234").
+format_bytes <- function(x) format(sum(x), big.mark = ",", scientific = FALSE)
+
 #' Delete objects of a project's data namespace
 #'
 #' Irreversible. Deletes every object of the project's namespace, or of a
@@ -76,16 +82,15 @@ datom_storage_delete_prefix <- function(conn, prefix_key = NULL) {
 datom_storage_copy <- function(from_conn, to_conn) {
   check_conn(from_conn, "from_conn")
   check_conn(to_conn, "to_conn")
-  n <- length(engine(rs_storage_list(from_conn))$key)
+  n <- object_count(from_conn)
   if (n == 0L) {
     datom_inform("info", "Source namespace is empty -- nothing to copy")
     return(data.frame(key = character(0), bytes = numeric(0), stringsAsFactors = FALSE))
   }
   datom_inform("info", "Copying {n} object{?s} ({from_conn$backend} -> {to_conn$backend})...")
   res <- engine(rs_storage_copy(from_conn, to_conn))
-  total <- format(sum(res$bytes), big.mark = ",", scientific = FALSE)
-  datom_inform("success", "Copied {length(res$key)} object{?s} ({total} bytes total)")
-  data.frame(key = res$key, bytes = res$bytes, stringsAsFactors = FALSE)
+  datom_inform("success", "Copied {length(res$key)} object{?s} ({format_bytes(res$bytes)} bytes total)")
+  as_df(res, c("key", "bytes"))
 }
 
 #' Verify a copy of a project's objects
@@ -107,16 +112,13 @@ datom_storage_verify <- function(from_conn, to_conn, keys = NULL, mode = c("stru
   if (!is.null(keys) && length(keys) == 0L) {
     return(data.frame(key = character(0), ok = logical(0), issue = character(0), stringsAsFactors = FALSE))
   }
-  n <- if (is.null(keys)) length(engine(rs_storage_list(from_conn))$key) else length(keys)
+  n <- if (is.null(keys)) object_count(from_conn) else length(keys)
   label <- if (mode == "content") "content (hash)" else "structural (size)"
   datom_inform("info", "Verifying {n} object{?s} -- {label} mode...")
   res <- engine(rs_storage_verify(from_conn, to_conn, keys, mode == "content"))
   out <- data.frame(key = res$key, ok = is.na(res$issue), issue = res$issue, stringsAsFactors = FALSE)
   bad <- sum(!out$ok)
-  if (bad == 0L) {
-    datom_inform("success", "All {nrow(out)} object{?s} verified successfully")
-  } else {
-    datom_inform("warning", "{bad} of {nrow(out)} object{?s} failed verification")
-  }
+  if (bad == 0L) datom_inform("success", "All {nrow(out)} object{?s} verified successfully")
+  else datom_inform("warning", "{bad} of {nrow(out)} object{?s} failed verification")
   out
 }

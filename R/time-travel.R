@@ -8,47 +8,26 @@ check_version <- function(version, arg = "version", call = sys.call(-1)) {
   }
 }
 
+# The checks of a call on one table of a project: `conn`, table `name` and an
+# optional `version` (NULL, or a string the engine resolves; with `hex`, a
+# version id or prefix as the lineage functions take it).
+check_table_args <- function(conn, name, version = NULL, hex = FALSE, call = sys.call(-1)) {
+  force(call)
+  check_conn(conn, call = call)
+  check_name(name, "name", call = call)
+  if (!hex) check_version(version, call = call) else if (!is.null(version)) check_version_arg(version, "version", call = call)
+}
+
 # An instant (POSIXct, Date = end of that day UTC, ISO 8601 string) as the
-# canonical UTC string the engine compares: "YYYY-MM-DDTHH:MM:SSZ" (whole
-# seconds, fractions dropped). NULL stays NULL.
-as_instant <- function(x, arg, call = sys.call(-1)) {
+# canonical UTC string the engine compares, "YYYY-MM-DDTHH:MM:SSZ" (the rule:
+# ops::read::instant); with `versions`, a hex string stays a version id.
+# NULL stays NULL.
+as_instant <- function(x, arg, call = sys.call(-1), versions = FALSE) {
   if (is.null(x)) return(NULL)
-  bad <- function() {
-    datom_abort("input", c(
-      "{.arg {arg}} must be a single POSIXct, Date or ISO 8601 string.",
-      i = "For example {.val 2026-03-31}, {.val 2026-03-31T17:00:00Z} or {.code Sys.time()}."
-    ), call = call)
-  }
-  if (length(x) != 1L || is.na(x)) bad()
-  fmt <- "%Y-%m-%dT%H:%M:%SZ"
-  if (inherits(x, "POSIXt")) {
-    s <- floor(as.numeric(as.POSIXct(x)))
-    return(format(as.POSIXct(s, origin = "1970-01-01", tz = "UTC"), fmt, tz = "UTC"))
-  }
-  if (inherits(x, "Date")) {
-    return(paste0(format(x, "%Y-%m-%d"), "T23:59:59Z"))
-  }
-  if (!is.character(x)) bad()
-  x <- trimws(x)
-  if (grepl("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", x)) {
-    d <- as.Date(x, format = "%Y-%m-%d", optional = TRUE)
-    if (is.na(d) || format(d) != x) bad()
-    return(paste0(x, "T23:59:59Z"))
-  }
-  re <- "^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}(:[0-9]{2})?)(\\.[0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
-  if (!grepl(re, x)) bad()
-  day <- sub(re, "\\1", x)
-  hms <- sub(re, "\\2", x)
-  if (!nzchar(sub(re, "\\3", x))) hms <- paste0(hms, ":00")
-  zone <- sub(re, "\\5", x)
-  t <- as.POSIXct(paste(day, hms), format = "%Y-%m-%d %H:%M:%S", tz = "UTC")
-  if (is.na(t) || format(t, "%Y-%m-%d %H:%M:%S", tz = "UTC") != paste(day, hms)) bad()
-  if (nzchar(zone) && zone != "Z") {
-    z <- gsub(":", "", zone)
-    off <- (as.integer(substr(z, 2, 3)) * 3600 + as.integer(substr(z, 4, 5)) * 60) * ifelse(substr(z, 1, 1) == "-", -1, 1)
-    t <- t - off
-  }
-  format(t, fmt, tz = "UTC")
+  engine(rs_instant(if (inherits(x, "POSIXlt")) as.POSIXct(x) else x, versions)) %||% datom_abort("input", c(
+    "{.arg {arg}} must be a single POSIXct, Date or ISO 8601 string.",
+    i = "For example {.val 2026-03-31}, {.val 2026-03-31T17:00:00Z} or {.code Sys.time()}."
+  ), call = call)
 }
 
 #' Where a version's parquet object is
@@ -81,16 +60,10 @@ as_instant <- function(x, arg, call = sys.call(-1)) {
 #' loc <- datom_locate(conn, "ae", verify = TRUE)
 #' loc$uri
 datom_locate <- function(conn, name, version = NULL, as_of = NULL, verify = FALSE) {
-  check_conn(conn)
-  check_name(name, "name")
-  check_version(version)
+  check_table_args(conn, name, version)
   check_flag(verify, "verify")
   at <- as_instant(as_of, "as_of")
-  if (!is.null(version) && !is.null(at)) {
-    datom_abort("input", "Give {.arg version} or {.arg as_of}, not both.")
-  }
-  res <- engine(rs_locate(conn, name, version, at, verify))
-  structure(res, class = "datom_location")
+  structure(engine(rs_locate(conn, name, version, at, verify)), class = "datom_location")
 }
 
 #' @export
@@ -131,9 +104,5 @@ print.datom_location <- function(x, ...) {
 datom_changes <- function(conn, since, until = NULL) {
   check_conn(conn)
   if (missing(since) || is.null(since)) datom_abort("input", "{.arg since} is required.")
-  res <- engine(rs_changes(conn, as_instant(since, "since"), as_instant(until, "until")))
-  data.frame(
-    table = res$table, version = res$version, data_sha = res$data_sha, timestamp = res$timestamp,
-    author = res$author, message = res$message, action = res$action, stringsAsFactors = FALSE
-  )
+  as_df(engine(rs_changes(conn, as_instant(since, "since"), as_instant(until, "until"))))
 }

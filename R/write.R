@@ -70,8 +70,6 @@ datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message
     datom_abort("input", "{.arg metadata} must be a named list.")
   }
   if (!is.null(message)) check_string(message, "message")
-  message <- message %||% paste("Update", name)
-  if (!.table_type %in% c("derived", "imported")) datom_abort("input", "{.arg .table_type} must be \"derived\" or \"imported\".")
   # parent records and source lineage as the write records them (engine)
   lineage <- engine(rs_write_lineage(parents, .source_lineage))
   check_storable(data)
@@ -91,10 +89,8 @@ datom_write <- function(conn, data = NULL, name = NULL, metadata = NULL, message
   } else {
     datom_inform("success", "Wrote {.val {name}} ({res$action}): {.val {short}}")
   }
-  out <- list(name = name, data_sha = res$data_sha, metadata_sha = res$metadata_sha, action = res$action)
-  if (!is.null(res$commit_sha)) out$commit_sha <- res$commit_sha
-  if (length(res$completed)) out$completed <- res$completed
-  invisible(out)
+  # commit_sha and completed only when there are some
+  invisible(Filter(length, res[c("name", "data_sha", "metadata_sha", "action", "commit_sha", "completed")]))
 }
 
 #' Union of source lineages

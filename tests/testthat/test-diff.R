@@ -185,6 +185,12 @@ test_that("whole-row diff, identical versions, duplicate keys, bad input", {
   expect_identical(d$removed$id, c(1L, 2L))
   expect_identical(nrow(d$changed), 0L)
   expect_named(d$changed, c("column", "from", "to"))
+  # a side given as an upper-case version prefix is a version, not an instant
+  expect_identical(datom_diff(p$conn, "t", from = toupper(substr(w1$metadata_sha, 1, 8)), to = w2$metadata_sha)$summary,
+                   d$summary)
+  # the default commit message; a table is "derived" or "imported"
+  expect_identical(datom_history(p$conn, "t")$commit_message, c("Update t", "Update t"))
+  expect_error(datom_write(p$conn, a, "t2", .table_type = "raw"), '"derived" or "imported"', class = "datom_error_input")
   # identical data: nothing read, counts from the metadata
   s <- datom_diff(p$conn, "t", from = w2$metadata_sha, to = w2$metadata_sha)
   expect_true(s$identical)

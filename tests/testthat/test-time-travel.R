@@ -49,7 +49,10 @@ test_that("as_of reads the version current at an instant, reverts included", {
   expect_error(datom_read(reader, "lb", as_of = min(since) - 1), class = "datom_error_not_found")
   expect_error(datom_read(reader, "lb", as_of = "2000-01-01"), class = "datom_error_not_found")
   # version and as_of together; bad instants
-  expect_error(datom_read(reader, "lb", version = w1$metadata_sha, as_of = Sys.time()), class = "datom_error_input")
+  expect_error(datom_read(reader, "lb", version = w1$metadata_sha, as_of = Sys.time()), "version. or .as_of., not both\\.",
+               class = "datom_error_input")
+  expect_error(datom_locate(reader, "lb", version = w1$metadata_sha, as_of = "2026-01-01"), "not both",
+               class = "datom_error_input")
   expect_error(datom_read(reader, "lb", as_of = "yesterday"), class = "datom_error_input")
   expect_error(datom_read(reader, "lb", as_of = "2026-02-30"), class = "datom_error_input")
   expect_error(datom_read(reader, "lb", as_of = c(Sys.time(), Sys.time())), class = "datom_error_input")

@@ -21,6 +21,18 @@ pub struct Side<'a> {
     pub as_of: Option<&'a str>,
 }
 
+impl<'a> Side<'a> {
+    /// A side given as one string (see [`read::version_or_instant`]): a
+    /// canonical instant (`YYYY-MM-DDTHH:MM:SSZ`) is an `as_of`, anything
+    /// else a version id or prefix; `None` is the current version.
+    pub fn of(x: Option<&'a str>) -> Side<'a> {
+        match x {
+            Some(s) if model::parse_utc(s).is_some() => Side { version: None, as_of: Some(s) },
+            v => Side { version: v, as_of: None },
+        }
+    }
+}
+
 /// A changed cell: the rows it is in and its values as character.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
@@ -755,6 +767,16 @@ pub fn diff_tables(a: &ReadTable, b: &ReadTable, keys: &[String]) -> Result<Diff
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_side_is_an_instant_or_a_version() {
+        let s = super::Side::of(Some("2026-03-31T23:59:59Z"));
+        assert_eq!((s.version, s.as_of), (None, Some("2026-03-31T23:59:59Z")));
+        let s = super::Side::of(Some("abc123"));
+        assert_eq!((s.version, s.as_of), (Some("abc123"), None));
+        let s = super::Side::of(None);
+        assert_eq!((s.version, s.as_of), (None, None));
+    }
+
     use super::*;
     use crate::column::{Column, NamedColumn, NumValues, RColumnInfo, StrValues};
     use crate::table::{read_parquet, write_parquet};

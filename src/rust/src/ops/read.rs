@@ -84,10 +84,84 @@ pub fn resolve(project: &Project, name: &str, version: Option<&str>) -> Result<R
 pub fn resolve_at(project: &Project, name: &str, version: Option<&str>, as_of: Option<&str>) -> Result<Resolved> {
     let Some(at) = as_of else { return resolve(project, name, version) };
     if version.is_some() {
-        return Err(Error::input("Give `version` or `as_of`, not both"));
+        return Err(Error::input("Give `version` or `as_of`, not both."));
     }
     let v = version_as_of(project, name, at)?;
     resolve(project, name, Some(&v))
+}
+
+/// An instant as a user writes it, in the canonical form the engine
+/// compares (`YYYY-MM-DDTHH:MM:SSZ`, UTC, whole seconds; fractions dropped):
+/// `YYYY-MM-DD` is the end of that day (UTC);
+/// `YYYY-MM-DD[T ]HH:MM[:SS][.fff][Z|+HH[:]MM|-HH[:]MM]` is converted to UTC.
+/// Surrounding blanks are ignored. `None` when `text` is neither (or names a
+/// day or time that does not exist).
+pub fn instant(text: &str) -> Option<String> {
+    let s = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+    let b = s.as_bytes();
+    if !s.is_ascii() || b.len() < 10 {
+        return None;
+    }
+    let day = &s[..10];
+    let midnight = model::parse_utc(&format!("{day}T00:00:00Z"))?;
+    if b.len() == 10 {
+        return Some(format!("{day}T23:59:59Z"));
+    }
+    let two = |i: usize| -> Option<i64> { b.get(i..i + 2).filter(|d| d.iter().all(u8::is_ascii_digit)).map(|d| ((d[0] - b'0') * 10 + d[1] - b'0') as i64) };
+    if !matches!(b[10], b'T' | b' ') || b.get(13) != Some(&b':') {
+        return None;
+    }
+    let (hh, mm) = (two(11)?, two(14)?);
+    let mut i = 16;
+    let mut ss = 0;
+    if b.get(i) == Some(&b':') {
+        ss = two(i + 1)?;
+        i += 3;
+    }
+    if b.get(i) == Some(&b'.') {
+        let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        i += 1 + digits;
+    }
+    let offset = match &b[i..] {
+        [] | [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let z: Vec<u8> = rest.iter().copied().filter(|c| *c != b':').collect();
+            if z.len() != 4 || rest.len() > 5 || (rest.len() == 5 && rest[2] != b':') || !z.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let n = |k: usize| ((z[k] - b'0') * 10 + z[k + 1] - b'0') as i64;
+            (n(0) * 3600 + n(2) * 60) * if *sign == b'-' { -1 } else { 1 }
+        }
+        _ => return None,
+    };
+    if hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    Some(model::format_utc(midnight + hh * 3600 + mm * 60 + ss - offset))
+}
+
+/// The instant of a time in seconds since the epoch (an R `POSIXct`),
+/// fractions dropped; `None` when not finite.
+pub fn instant_of_secs(secs: f64) -> Option<String> {
+    (secs.is_finite() && secs.abs() < 1e15).then(|| model::format_utc(secs.floor() as i64))
+}
+
+/// The instant of a day counted from 1970-01-01 (an R `Date`): the end of
+/// that day, UTC; `None` when not finite.
+pub fn instant_of_day(days: f64) -> Option<String> {
+    (days.is_finite() && days.abs() < 1e10).then(|| model::format_utc(days.floor() as i64 * 86_400 + 86_399))
+}
+
+/// One side of a diff as a user gives it: a string of hex digits is a
+/// version id (or prefix, lower-cased), anything else an [`instant`].
+pub fn version_or_instant(text: &str) -> Option<String> {
+    if !text.is_empty() && text.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Some(text.to_ascii_lowercase());
+    }
+    instant(text)
 }
 
 /// The version id of `name` current at instant `as_of` (`YYYY-MM-DDTHH:MM:SSZ`).
@@ -243,6 +317,31 @@ pub fn read_at(project: &Project, name: &str, version: Option<&str>, as_of: Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_as_users_write_them() {
+        assert_eq!(instant("2026-03-31").as_deref(), Some("2026-03-31T23:59:59Z"));
+        assert_eq!(instant(" 2026-03-31\n").as_deref(), Some("2026-03-31T23:59:59Z"));
+        assert_eq!(instant("2026-03-31T17:00:00Z").as_deref(), Some("2026-03-31T17:00:00Z"));
+        assert_eq!(instant("2026-03-31 17:00").as_deref(), Some("2026-03-31T17:00:00Z"));
+        assert_eq!(instant("2026-03-31T17:00:05.999").as_deref(), Some("2026-03-31T17:00:05Z"));
+        assert_eq!(instant("2026-03-31T17:00:00+02:00").as_deref(), Some("2026-03-31T15:00:00Z"));
+        assert_eq!(instant("2026-03-31T23:30:00-0130").as_deref(), Some("2026-04-01T01:00:00Z"));
+        assert_eq!(instant("2024-02-29").as_deref(), Some("2024-02-29T23:59:59Z"));
+        for bad in ["", "2026-02-30", "2026-13-01", "2026-03-31T24:00", "2026-03-31T12:60", "2026-03-31T12:00:60",
+                    "2026-03-31T12", "2026-03-31X12:00", "2026-03-31T12:00.", "2026-03-31T12:00+2", "2026-03-31T12:00+02:000",
+                    "2026-03-31T12:00+0:200", "2026-03-31T12:00 Z", "tomorrow", "31/03/2026", "2026-03-3\u{e9}"] {
+            assert_eq!(instant(bad), None, "{bad:?}");
+        }
+        assert_eq!(instant_of_secs(1_774_976_400.75).as_deref(), Some("2026-03-31T17:00:00Z"));
+        assert_eq!(instant_of_secs(-0.5).as_deref(), Some("1969-12-31T23:59:59Z"));
+        assert_eq!(instant_of_secs(f64::NAN), None);
+        assert_eq!(instant_of_day(20_543.0).as_deref(), Some("2026-03-31T23:59:59Z"));
+        assert_eq!(instant_of_day(f64::INFINITY), None);
+        assert_eq!(version_or_instant("ABCdef12").as_deref(), Some("abcdef12"));
+        assert_eq!(version_or_instant("2026-03-31").as_deref(), Some("2026-03-31T23:59:59Z"));
+        assert_eq!(version_or_instant("xyz"), None);
+    }
     use crate::identity::sha256_hex;
     use crate::store::local::LocalStore;
 

@@ -41,6 +41,19 @@ pub struct WriteRequest<'a> {
     pub threads: usize,
 }
 
+/// The commit message of a write of table `name` that gives none.
+pub fn default_message(name: &str) -> String {
+    format!("Update {name}")
+}
+
+/// A table is "derived" (computed in R) or "imported" (from an original file).
+pub fn check_table_type(table_type: &str) -> Result<()> {
+    match table_type {
+        "derived" | "imported" => Ok(()),
+        _ => Err(Error::input("`.table_type` must be \"derived\" or \"imported\".")),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     None,
@@ -296,6 +309,7 @@ pub fn check_ref(name: &str, loc: &model::Location, gov: &Project) -> Result<()>
 /// publication), so re-running a write that failed half-way finishes it.
 pub fn write(project: &Project, clone: &CloneCtx, req: &WriteRequest<'_>) -> Result<WriteOutcome> {
     layout::check_name(req.name, "name")?;
+    check_table_type(req.table_type)?;
     let name = req.name;
     let created_at = model::now_utc();
     let _flow = progress::flow();
@@ -581,6 +595,16 @@ fn fill_self_lineage(l: &RValue, data_sha: &str) -> RValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_defaults_and_table_types() {
+        assert_eq!(default_message("lb"), "Update lb");
+        assert!(check_table_type("derived").is_ok());
+        assert!(check_table_type("imported").is_ok());
+        let e = check_table_type("raw").unwrap_err();
+        assert_eq!(e.kind, Kind::Input);
+        assert!(e.message.contains("\"derived\" or \"imported\""));
+    }
     use crate::git::ensure_bare;
 
     /// A clone whose every push is rejected (another clone pushed first),

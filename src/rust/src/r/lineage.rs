@@ -41,6 +41,19 @@ fn rs_write_lineage(parents: Robj, source_lineage: Robj) -> Robj {
     })
 }
 
+/// A version argument of the lineage functions: 6-64 lower-case hex
+/// characters (`layout::check_sha`), else an input error naming `what`.
+#[extendr]
+fn rs_check_version(x: &str, what: &str) -> Robj {
+    guard(|| {
+        crate::layout::check_sha(x, what).map_err(|_| {
+            Error::input(format!("`{what}` must be 6-64 lowercase hex characters."))
+                .with_hint("Use a version id from datom_history() (full, or a unique prefix of at least 6 characters).")
+        })?;
+        Ok(true.into())
+    })
+}
+
 /// The de-duplicated union of source lineages.
 #[extendr]
 fn rs_lineage_union(lineages: Robj) -> Robj {
@@ -153,6 +166,7 @@ extendr_module! {
     mod lineage;
     fn rs_write_lineage;
     fn rs_lineage_union;
+    fn rs_check_version;
     fn rs_lineage;
     fn rs_lineage_parent;
     fn rs_validate_lineage;

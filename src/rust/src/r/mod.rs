@@ -301,7 +301,7 @@ fn rs_write(
     table_type: &str,
     original_file_sha: Robj,
     original_format: Robj,
-    message: &str,
+    message: Robj,
     datom_version: &str,
     extras: Robj,
     gov: Robj,
@@ -327,6 +327,7 @@ fn rs_write(
         }
         let ofs = opt_str(&original_file_sha);
         let ofmt = opt_str(&original_format);
+        let message = opt_str(&message).unwrap_or_else(|| crate::ops::write::default_message(name));
         let df_class = if view.df_class.is_empty() { None } else { Some(view.df_class.as_slice()) };
         let req = crate::ops::write::WriteRequest {
             name,
@@ -339,7 +340,7 @@ fn rs_write(
             table_type,
             original_file_sha: ofs.as_deref(),
             original_format: ofmt.as_deref(),
-            message,
+            message: &message,
             datom_version,
             threads: threads(),
         };
@@ -451,14 +452,15 @@ fn na_str(x: &Option<String>) -> Rstr {
 /// changes, and the decoded rows R needs to show them.
 #[extendr]
 #[allow(clippy::too_many_arguments)]
-fn rs_diff(conn: Robj, name: &str, from_version: Robj, from_as_of: Robj, from_default: bool, to_version: Robj, to_as_of: Robj, keys: Robj) -> Robj {
+fn rs_diff(conn: Robj, name: &str, from: Robj, to: Robj, keys: Robj) -> Robj {
     use crate::ops::diff::{diff, Side};
     guard(|| {
         let project = conn::project(sexp(&conn))?;
-        let (fv, fa, tv, ta) = (opt_str(&from_version), opt_str(&from_as_of), opt_str(&to_version), opt_str(&to_as_of));
+        // each side: NULL, or a version (prefix) or instant from rs_instant()
+        let (from, to) = (opt_str(&from), opt_str(&to));
         let keys = opt_strings(&keys, "keys")?;
-        let from = (!from_default).then_some(Side { version: fv.as_deref(), as_of: fa.as_deref() });
-        let d = diff(&project, name, from, Side { version: tv.as_deref(), as_of: ta.as_deref() }, keys.as_deref())?;
+        let from = from.as_deref().map(|s| Side::of(Some(s)));
+        let d = diff(&project, name, from, Side::of(to.as_deref()), keys.as_deref())?;
         let none: Robj = ().into();
         let from_frame = match &d.from_table {
             Some(t) if d.removed > 0 => read::to_r(t, String::new())?,
@@ -525,6 +527,35 @@ fn rs_diff(conn: Robj, name: &str, from_version: Robj, from_as_of: Robj, from_de
             ],
         )
     })
+}
+
+/// An instant as the engine compares it (`YYYY-MM-DDTHH:MM:SSZ`) of a
+/// single POSIXct, Date or ISO 8601 string (`ops::read::instant`); with
+/// `versions`, a string of hex digits is kept as a version id (lower-cased).
+/// NULL when `x` is none of these.
+#[extendr]
+fn rs_instant(x: Robj, versions: bool) -> Robj {
+    use crate::ops::read;
+    let x = sexp(&x);
+    let num = || match typeof_str(x) {
+        "double" => real_slice(x).ok().map(|v| v[0]),
+        "integer" => int_slice(x).ok().map(|v| v[0]).filter(|i| *i != i32::MIN).map(f64::from),
+        _ => None,
+    };
+    let out = if xlength(x) != 1 {
+        None
+    } else if inherits(x, "POSIXct") {
+        num().and_then(read::instant_of_secs)
+    } else if inherits(x, "Date") {
+        num().and_then(read::instant_of_day)
+    } else {
+        match strings_owned(x).pop().flatten() {
+            Some(s) if versions => read::version_or_instant(&s),
+            Some(s) => read::instant(&s),
+            None => None,
+        }
+    };
+    out.map(Robj::from).unwrap_or_else(|| ().into())
 }
 
 /// Versions of every table that became current in a window, newest first.
@@ -718,22 +749,6 @@ fn rs_project_namespace(conn: Robj) -> Robj {
         let loc = conn::location(sexp(&conn))?;
         Ok(format!("{}/", crate::layout::project_root(loc.prefix_norm(), &name)).into())
     })
-}
-
-/// The import format of a file extension (case-insensitive), or NULL when
-/// datom does not import it (FORMATS.md 7: flat tabular formats only).
-#[extendr]
-fn rs_import_format(ext: &str) -> Robj {
-    match crate::ops::import_format(ext) {
-        Some(f) => f.into(),
-        None => ().into(),
-    }
-}
-
-/// Every import format (the allowlist, for messages).
-#[extendr]
-fn rs_import_formats() -> Vec<String> {
-    crate::ops::IMPORT_FORMATS.iter().map(|s| s.to_string()).collect()
 }
 
 /// Can the data clone's `origin` be reached with this token? One cheap
@@ -1077,6 +1092,7 @@ extendr_module! {
     fn rs_history;
     fn rs_locate;
     fn rs_changes;
+    fn rs_instant;
     fn rs_diff;
     fn rs_parse_json;
     fn rs_store_doc;
@@ -1090,8 +1106,6 @@ extendr_module! {
     fn rs_storage_verify;
     fn rs_s3_check_bucket;
     fn rs_project_namespace;
-    fn rs_import_format;
-    fn rs_import_formats;
     fn rs_check_remote;
     fn rs_s3_ensure_bucket;
     fn rs_github_user;
