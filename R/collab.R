@@ -359,6 +359,12 @@ datom_validate <- function(conn, fix = FALSE, deep = FALSE) {
   check_flag(deep, "deep")
   res <- validate_once(conn, deep)
   fixed <- FALSE
+  if (isTRUE(fix) && any(res$problems$severity == "warning")) {
+    # unfinished uploads of killed writes, older than DATOM_STALE_UPLOAD
+    gone <- engine(rs_clean_leftovers(conn))
+    if (length(gone)) datom_inform("success", "Removed {length(gone)} unfinished upload{?s} left by killed writes ({.path {gone}})")
+    if (res$valid) res <- validate_once(conn, deep, quiet_ok = TRUE)
+  }
   if (!res$valid && isTRUE(fix)) {
     datom_inform("info", "Attempting to fix by publishing origin's head to the store...")
     ok <- tryCatch({ datom_sync_dispatch(conn, .confirm = FALSE); TRUE }, error = function(e) {
@@ -427,6 +433,11 @@ validate_once <- function(conn, deep, quiet_ok = FALSE) {
       datom_inform("danger", "{st}: {f} {what}")
       datom_inform("info", "Repair: {fix}")
     }
+  }
+  warns <- problems[problems$severity == "warning", , drop = FALSE]
+  for (i in seq_len(nrow(warns))) {
+    datom_inform("warning", "{warns$kind[i]}: {esc(warns$detail[i])}")
+    datom_inform("info", "Repair: {esc(warns$repair[i])}")
   }
   list(valid = valid, repo_files = repo_files, tables = tables, problems = problems)
 }

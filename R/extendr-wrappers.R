@@ -185,6 +185,11 @@ rs_write_unfinished <- function(conn, tables) .Call(wrap__rs_write_unfinished, c
 # Push and publish what interrupted writes left undone; the steps done.
 rs_write_finish <- function(conn) .Call(wrap__rs_write_finish, conn)
 
+# Remove what killed writes left in the project's store (temporary files,
+# incomplete uploads) older than `DATOM_STALE_UPLOAD` seconds (default 24
+# hours); the keys they were for.
+rs_clean_leftovers <- function(conn) .Call(wrap__rs_clean_leftovers, conn)
+
 # Benchmark: a `mb` MiB object up and down through S3, with parallel parts
 # and ranges (datom's store) and as one stream; seconds.
 rs_bench_s3_transfer <- function(loc, mb) .Call(wrap__rs_bench_s3_transfer, loc, mb)
