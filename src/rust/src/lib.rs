@@ -34,4 +34,44 @@ pub(crate) mod testutil {
         std::fs::create_dir_all(&d).unwrap();
         d
     }
+
+    /// The requests a [`http_server`] received: each head (request line and
+    /// headers), lowercased, in arrival order.
+    pub type Heads = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+    /// A loopback HTTP server for the engine's tests of failure paths (the
+    /// real servers -- moto, the GitHub stand-in, git -- serve the rest):
+    /// one request per connection; `answer(i, head)` gives the raw bytes
+    /// answered to the `i`-th request (`None`: hold the connection open,
+    /// unanswered). Returns `http://127.0.0.1:<port>` and the heads seen.
+    pub fn http_server(answer: impl Fn(usize, &str) -> Option<Vec<u8>> + Send + 'static) -> (String, Heads) {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let heads: Heads = Default::default();
+        let seen = std::sync::Arc::clone(&heads);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for (i, conn) in l.incoming().enumerate() {
+                let Ok(mut c) = conn else { continue };
+                let mut buf = Vec::new();
+                let mut b = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match c.read(&mut b) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&b[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+                seen.lock().unwrap().push(head.clone());
+                match answer(i, &head) {
+                    Some(r) => {
+                        let _ = c.write_all(&r);
+                    }
+                    None => held.push(c),
+                }
+            }
+        });
+        (format!("http://{addr}"), heads)
+    }
 }

@@ -1186,6 +1186,8 @@ mod tests {
     /// connection is held open, unread. Returns its URL and a count of
     /// accepted connections.
     fn stalling_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        // not testutil::http_server: a TLS handshake never ends a request
+        // head, and this server must not read at all
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -1202,19 +1204,11 @@ mod tests {
 
     /// A git host that answers every request with `status` (and closes).
     fn refusing_server(status: &'static str) -> String {
-        use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            for mut s in listener.incoming().flatten() {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf);
-                let body = "refused";
-                let auth = if status.starts_with("401") { "WWW-Authenticate: Basic realm=\"git\"\r\n" } else { "" };
-                let _ = write!(s, "HTTP/1.1 {status}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-            }
+        let (url, _) = crate::testutil::http_server(move |_, _| {
+            let auth = if status.starts_with("401") { "WWW-Authenticate: Basic realm=\"git\"\r\n" } else { "" };
+            Some(format!("HTTP/1.1 {status}\r\n{auth}Content-Length: 7\r\nConnection: close\r\n\r\nrefused").into_bytes())
         });
-        format!("http://127.0.0.1:{port}/data.git")
+        format!("{url}/data.git")
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! They never skip: a missing moto_server fails them.
 use super::*;
 use aws_sdk_s3::error::DisplayErrorContext;
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -381,27 +380,14 @@ fn server_gone_is_a_storage_error() {
 /// A tiny HTTP server that answers the first `fail` requests with 503
 /// and the rest with 200 (empty body), one request per connection.
 fn flaky_server(fail: usize) -> (String, Arc<AtomicU64>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
     let seen = Arc::new(AtomicU64::new(0));
     let seen2 = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        for conn in l.incoming() {
-            let Ok(mut c) = conn else { continue };
-            let mut buf = Vec::new();
-            let mut b = [0u8; 4096];
-            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                match c.read(&mut b) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => buf.extend_from_slice(&b[..n]),
-                }
-            }
-            let i = seen2.fetch_add(1, Ordering::SeqCst) as usize;
-            let status = if i < fail { "503 Service Unavailable" } else { "200 OK" };
-            let _ = write!(c, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
+    let (url, _) = crate::testutil::http_server(move |i, _| {
+        seen2.fetch_add(1, Ordering::SeqCst);
+        let status = if i < fail { "503 Service Unavailable" } else { "200 OK" };
+        Some(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").into_bytes())
     });
-    (format!("http://{addr}"), seen)
+    (url, seen)
 }
 
 fn flaky_store(endpoint: String) -> S3Store {
@@ -440,28 +426,8 @@ fn persistent_503_gives_up_after_max_attempts() {
 /// A server that answers request i with `responses[i]` (raw HTTP, one
 /// request per connection; the last answer repeats) and records each
 /// request head.
-fn scripted_server(responses: Vec<Vec<u8>>) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let heads2 = Arc::clone(&heads);
-    std::thread::spawn(move || {
-        for (i, conn) in l.incoming().enumerate() {
-            let Ok(mut c) = conn else { continue };
-            let mut buf = Vec::new();
-            let mut b = [0u8; 4096];
-            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                match c.read(&mut b) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => buf.extend_from_slice(&b[..n]),
-                }
-            }
-            heads2.lock().unwrap().push(String::from_utf8_lossy(&buf).to_ascii_lowercase());
-            let r = &responses[i.min(responses.len() - 1)];
-            let _ = c.write_all(r);
-        }
-    });
-    (format!("http://{addr}"), heads)
+fn scripted_server(responses: Vec<Vec<u8>>) -> (String, crate::testutil::Heads) {
+    crate::testutil::http_server(move |i, _| Some(responses[i.min(responses.len() - 1)].clone()))
 }
 
 fn partial(range: &str, total: usize, etag: &str, body: &[u8], declared: usize) -> Vec<u8> {
