@@ -100,33 +100,18 @@ datom_adopt <- function(path, store, to = NULL, dry_run = TRUE, remove_old = FAL
   check_reachable(loc)
   to_loc <- if (is.null(to)) loc else component_location(to)
   if (!is.null(to)) check_reachable(to_loc)
-  gov <- NULL
-  gfile <- file.path(path, ".datom", "governance.json")
-  if (file.exists(gfile)) {
-    g <- jsonlite_read(gfile)
-    if (is.null(store$governance)) {
-      datom_abort("input", "Project {.val {name}} is governed but no governance store was supplied.",
-        "Add governance = <{g$gov_storage$type} store at {g$gov_storage$root}> and gov_repo_url = \"{g$gov_repo_url}\" to datom_store().")
-    }
-    url <- store$gov_repo_url %||% g$gov_repo_url
-    if (!same_url(url, g$gov_repo_url)) {
-      datom_abort("input", "Governance URL mismatch: the project records {.url {g$gov_repo_url}} but the store has {.url {url}}.")
-    }
-    gov <- list(access = component_location(store$governance), url = url, path = gov_clone_path(store, path, url))
-  }
+  # the governance the clone records, against the store's (ops::conn::governance_of)
+  gov <- engine(rs_governance_of(path, name, !is.null(store$governance), store$gov_repo_url, store$gov_local_path))
+  if (!is.null(gov)) gov$access <- component_location(store$governance)
   from <- new_datom_conn(project_name = name, loc = loc, path = path, role = "developer",
                          github_pat = store$github_pat, github_api_url = store$github_api_url, gov = gov)
   dest <- from
   dest[c("backend", "root", "prefix", "region", "client", "endpoint")] <-
     list(to_loc$backend, to_loc$root, to_loc$prefix, to_loc$region, to_loc$client, to_loc$endpoint)
   if (!is.null(gov)) pull_gov_clone(from)
-  old_root <- location_label(loc)
-  new_root <- paste0(location_label(to_loc), name, "/")
-  details <- list(from = old_root, to = new_root, layout = "datom 0.1.x -> project-scoped")
-  sunset <- format(Sys.time() + sunset_days * 86400, "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
-  res <- engine(rs_adopt(from, dest, if (is.null(gov)) NULL else conn_gov_access(from), gov$url, gov$path,
-                         store$github_pat, details, sunset, message %||% paste0("Adopt data store: ", name),
-                         dry_run, remove_old))
+  res <- engine(rs_adopt(from, dest, sunset_days, message %||% paste0("Adopt data store: ", name), dry_run, remove_old))
+  old_root <- res$old_root
+  new_root <- res$new_root
   out <- adoption_result(res)
   if (remove_old) {
     report_removal(out, dry_run)

@@ -31,8 +31,9 @@ rs_parquet_read <- function(path, expected_sha) .Call(wrap__rs_parquet_read, pat
 
 rs_engine_version <- function() .Call(wrap__rs_engine_version)
 
-# Create a solo project's data clone, first commit, push and manifest mirror.
-rs_init_repo <- function(path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token, governance) .Call(wrap__rs_init_repo, path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token, governance)
+# Create a solo project's data clone, first commit, push and manifest
+# mirror (its times from the UTC clock).
+rs_init_repo <- function(path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, token, governance) .Call(wrap__rs_init_repo, path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, token, governance)
 
 # Is the data-store namespace of a project occupied? NULL or the owner.
 rs_namespace_owner <- function(conn) .Call(wrap__rs_namespace_owner, conn)
@@ -247,10 +248,13 @@ rs_gov_mirror_status <- function(gov_loc, gov_local_path, name) .Call(wrap__rs_g
 rs_migrate <- function(from, to, gov_loc, url, clone, token, sunset_days, message) .Call(wrap__rs_migrate, from, to, gov_loc, url, clone, token, sunset_days, message)
 
 # Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is a conn
-# list on the original's store (its 0.1.x root is derived here), `to` the
-# destination's; `remove = TRUE` deletes the old objects of a completed
-# adoption instead. `dry_run`: the plan only.
-rs_adopt <- function(from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove) .Call(wrap__rs_adopt, from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove)
+# list on the original's store (its 0.1.x root is derived here; its
+# governance, when `gov_root` is set, is registered or told of the move),
+# `to` the destination's; `remove = TRUE` deletes the old objects of a
+# completed adoption instead. `dry_run`: the plan only. With a move, the
+# old location sunsets `sunset_days` from now (UTC). The result names the
+# old and new namespaces (`old_root`, `new_root`).
+rs_adopt <- function(from, to, sunset_days, message, dry_run, remove) .Call(wrap__rs_adopt, from, to, sunset_days, message, dry_run, remove)
 
 # Do two locations (conns, access lists, project configs or refs) name the
 # same place? The one rule: `Location::same_place` (type, root resolved,
@@ -269,10 +273,10 @@ rs_same_url <- function(a, b) .Call(wrap__rs_same_url, a, b)
 rs_governance_record <- function(url, gov_loc) .Call(wrap__rs_governance_record, url, gov_loc)
 
 # A teardown (`ops::gov::teardown`) of the conn's project: decommission
-# (storage, governance when `gov_loc` is not NULL, data repo, clone) or
-# repo delete. list(events = list(list(id, value, error)), failed =
-# NULL or the error value that stopped it).
-rs_teardown <- function(conn, gov_loc, api_url, decommission, remove_untracked) .Call(wrap__rs_teardown, conn, gov_loc, api_url, decommission, remove_untracked)
+# (storage, governance when the conn has it (`gov_root`), data repo,
+# clone) or repo delete. list(events = list(list(id, value, error)),
+# failed = NULL or the error value that stopped it).
+rs_teardown <- function(conn, api_url, decommission, remove_untracked) .Call(wrap__rs_teardown, conn, api_url, decommission, remove_untracked)
 
 # The clone's governance pointer (`.datom/governance.json`): NULL, or
 # list(gov_repo_url, gov_storage = list(type, root, prefix, region)).
@@ -298,6 +302,41 @@ rs_abs_path <- function(path) .Call(wrap__rs_abs_path, path)
 # A store prefix as the layout reads it (`layout::clean_prefix`) with one
 # trailing `/`; NULL for none (`p`, `p/` and `/p//` are the same place).
 rs_clean_prefix <- function(prefix) .Call(wrap__rs_clean_prefix, prefix)
+
+# Connect (`ops::conn::connect`): `path` NULL for a reader; `data` the
+# data component's access list (for a credentials-only component, a list
+# of `endpoint` and `client` only); `gov` the governance component's
+# access list or NULL. list(events = list(list(id, value)), failed = NULL
+# or the error that stopped it, project_name, loc (the conn's data access
+# list), path, data_repo_url, gov = NULL or list(access, url, path)).
+rs_connect <- function(path, project_name, data, endpoint, gov_loc, gov_url, gov_local_path, token) .Call(wrap__rs_connect, path, project_name, data, endpoint, gov_loc, gov_url, gov_local_path, token)
+
+# Can a data location (an access list) be reached? An error when a local
+# folder or S3 bucket is missing or refused; the reason (a string) when an
+# S3 bucket could not be verified; else NULL.
+rs_check_reachable <- function(loc) .Call(wrap__rs_check_reachable, loc)
+
+# The governance a data clone records, against the store's
+# (`ops::conn::governance_of`): NULL, or list(url = the store's URL, else
+# the recorded one; path = the gov clone).
+rs_governance_of <- function(path, name, has_component, store_url, local_path) .Call(wrap__rs_governance_of, path, name, has_component, store_url, local_path)
+
+# Bring a conn's gov clone up to date (`ops::gov::refresh`): clone it when
+# absent, else fetch and fast-forward. list(cloned, pulled).
+rs_gov_refresh <- function(conn) .Call(wrap__rs_gov_refresh, conn)
+
+# The gov clone of a store next to a data clone (`ops::conn::gov_clone_path`):
+# `local_path`, or a sibling of the data clone named after the repo `url`.
+rs_gov_clone_path <- function(local_path, data_path, url) .Call(wrap__rs_gov_clone_path, local_path, data_path, url)
+
+# The checks of `datom_init_repo()` before any side effect
+# (`ops::init::preflight`): no project at `path`, and (unless `force`) a
+# free data store namespace for `name` at the access list `loc`.
+rs_init_preflight <- function(path, name, loc, force) .Call(wrap__rs_init_preflight, path, name, loc, force)
+
+# The gov clone of a governed init, up to date (cloned when absent, else
+# pulled), and `name` not registered in it yet (`ops::gov::prepare_register`).
+rs_gov_prepare_register <- function(url, clone, token, name) .Call(wrap__rs_gov_prepare_register, url, clone, token, name)
 
 # The parent records and source lineage `datom_write()` stores:
 # list(parents, source_lineage). A `.source_lineage` of class

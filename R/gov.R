@@ -70,11 +70,8 @@ repo_url <- function(url, call = sys.call(-1)) engine(rs_repo_url(url), call = c
 same_url <- function(a, b) engine(rs_same_url(a, b))
 
 # The gov clone of a store next to a data clone: `gov_local_path`, or a
-# sibling of the data clone named after the gov repo.
-gov_clone_path <- function(store, data_path, url = store$gov_repo_url) {
-  if (!is.null(store$gov_local_path)) return(store$gov_local_path)
-  file.path(dirname(data_path), repo_url(url)$name)
-}
+# sibling of the data clone named after the gov repo (ops::conn::gov_clone_path).
+gov_clone_path <- function(store, data_path, url = store$gov_repo_url) engine(rs_gov_clone_path(store$gov_local_path, data_path, url))
 
 # Engine access list of a conn's gov store.
 conn_gov_access <- function(conn) {
@@ -107,18 +104,12 @@ datom_pull_gov <- function(conn) {
   invisible(TRUE)
 }
 
+# Clone the gov clone when absent, else fetch and fast-forward it
+# (ops::gov::refresh); the number of commits pulled.
 pull_gov_clone <- function(conn, call = sys.call(-1)) {
-  # NULL fields never reach the engine (extendr would refuse them unclassed)
-  if (is.null(conn$gov_local_path) || is.null(conn$gov_repo_url)) {
-    datom_abort("input", "The connection has no governance repo URL and clone path to refresh.",
-      "Rebuild the connection with datom_get_conn() and a store with gov_repo_url and gov_local_path.", call = call)
-  }
-  if (!dir.exists(conn$gov_local_path)) {
-    engine(rs_gov_ensure_clone(conn$gov_repo_url, conn$gov_local_path, conn$github_pat))
-    datom_inform("success", "Cloned gov repo to {.path {conn$gov_local_path}}")
-  } else {
-    engine(rs_gov_pull(conn$gov_local_path, conn$github_pat))
-  }
+  res <- engine(rs_gov_refresh(conn), call = call)
+  if (res$cloned) datom_inform("success", "Cloned gov repo to {.path {conn$gov_local_path}}")
+  invisible(res$pulled)
 }
 
 #' The portfolio: every project registered in the governance repo
@@ -138,7 +129,7 @@ datom_projects <- function(x) {
       datom_abort("input", "datom_projects() requires governance, but this project has no governance attached.",
         "Attach one with datom_attach_gov().")
     }
-    access <- conn_gov_access(x)
+    access <- x  # the engine reads the conn's governance store
     if (!is.null(x$gov_local_path) && dir.exists(x$gov_local_path)) clone <- x$gov_local_path
   } else if (is_datom_store(x)) {
     if (is.null(x$governance)) datom_abort("input", "The store has no governance component.")
@@ -158,10 +149,10 @@ datom_projects <- function(x) {
     data_backend = vapply(rows, function(r) r$type, ""),
     data_root = vapply(rows, function(r) r$root, ""),
     data_prefix = vapply(rows, function(r) r$prefix %||% NA_character_, ""),
+    # the commit time of the registration in the gov clone (NA from the store)
+    registered_at = vapply(rows, function(r) r$registered_at %||% NA_character_, ""),
     stringsAsFactors = FALSE
   )
-  out$registered_at <- if (is.null(clone) || nrow(out) == 0L) rep(NA_character_, nrow(out)) else
-    format(file.mtime(file.path(clone, "projects", out$name, "ref.json")), "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
   out  # the engine lists projects sorted by name
 }
 
@@ -205,7 +196,7 @@ datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE, remove_
   # ownership before any side effect (the clone's `origin` must be the data
   # repo recorded in project.yaml and, when local, a bare repo datom
   # created), then the data repo and the clone (ops::gov::teardown)
-  res <- engine(rs_teardown(conn, NULL, conn$github_api_url %||% default_github_api_url(), FALSE, isTRUE(remove_untracked)))
+  res <- engine(rs_teardown(conn, conn$github_api_url %||% default_github_api_url(), FALSE, isTRUE(remove_untracked)))
   teardown_inform(res, conn)
 }
 
@@ -283,8 +274,7 @@ datom_decommission <- function(conn, confirm = NULL, remove_untracked = FALSE) {
   # the engine checks everything first (ownership of the data repo; the
   # location ref.json or project.yaml names), then runs the steps in order
   # and stops at the first that fails (ops::gov::teardown)
-  gov <- if (is.null(conn$gov_root)) NULL else conn_gov_access(conn)
-  res <- engine(rs_teardown(conn, gov, conn$github_api_url %||% default_github_api_url(), TRUE, isTRUE(remove_untracked)))
+  res <- engine(rs_teardown(conn, conn$github_api_url %||% default_github_api_url(), TRUE, isTRUE(remove_untracked)))
   teardown_inform(res, conn)
 }
 

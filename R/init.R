@@ -70,30 +70,15 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
   path <- abs_path(path)
   loc <- component_location(store$data)
   check_reachable(loc)
-  if (file.exists(file.path(path, ".datom", "project.yaml"))) {
-    datom_abort("conflict", "A datom repository already exists at {.path {path}}.",
-      "Delete its .datom folder to re-initialise, or connect with datom_get_conn().")
-  }
-  if (!isTRUE(.force)) {
-    owner <- engine(rs_namespace_owner(c(loc, list(project_name = project_name))))
-    if (!is.null(owner)) {
-      where <- location_label(loc)
-      datom_abort("conflict", "The data store namespace of {.val {project_name}} at {.path {where}} is already occupied by project {owner}.",
-        "Each project needs its own namespace: use another prefix or bucket, or .force = TRUE for a deliberate takeover.")
-    }
-  }
+  # no project at path, a free namespace (unless .force): ops::init::preflight
+  engine(rs_init_preflight(path, project_name, loc, isTRUE(.force)))
   governance <- NULL
   if (governed) {
     gov_path <- gov_clone_path(store, path)
     gov_loc <- component_location(store$governance)
     if (!dir.exists(gov_path)) datom_inform("info", "Cloning gov repo to {.path {gov_path}}")
-    if (!engine(rs_gov_ensure_clone(store$gov_repo_url, gov_path, store$github_pat))) {
-      engine(rs_gov_pull(gov_path, store$github_pat))
-    }
-    if (engine(rs_gov_is_registered(gov_path, project_name))) {
-      datom_abort("conflict", "Project {.val {project_name}} is already registered in the governance repo.",
-        "Choose a different name, or decommission the old project first.")
-    }
+    # cloned or pulled, and the name not registered yet
+    engine(rs_gov_prepare_register(store$gov_repo_url, gov_path, store$github_pat, project_name))
     governance <- engine(rs_governance_record(store$gov_repo_url, gov_loc))
   }
   remote <- store$data_repo_url
@@ -107,12 +92,8 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
     }
     remote <- res$clone_url
   }
-  now <- Sys.time()
-  engine(rs_init_repo(
-    path, project_name, loc, remote,
-    as.numeric(max_file_size_gb), git_ignore, isTRUE(.force), datom_version(),
-    format(now, "%Y-%m-%d", tz = "UTC"), format(now, "%Y-%m-%dT%H:%M:%SZ", tz = "UTC"), store$github_pat, governance
-  ))
+  engine(rs_init_repo(path, project_name, loc, remote, as.numeric(max_file_size_gb), git_ignore, isTRUE(.force),
+                      datom_version(), store$github_pat, governance))
   if (governed) {
     reg <- rs_gov_register(gov_loc, store$gov_repo_url, gov_path, store$github_pat, project_name, loc)
     if (inherits(reg, "datom_engine_error")) {

@@ -13,10 +13,198 @@ fn creds(token: &Robj) -> Result<Creds> {
     Ok(Creds { token: super::secret::secret_value(super::sexp::sexp(token))? })
 }
 
+/// The governance store of a conn (its `gov_*` fields) or of an access list.
 fn gov_store(loc: &Robj) -> Result<crate::ops::Project> {
-    let l = conn::location(sexp(loc))?;
-    let (store, newline, display) = conn::open_store(&l, sexp(loc))?;
+    let (l, store, newline, display) = conn::gov_store_of(sexp(loc))?;
     Ok(gov::gov_store(store, l.prefix_norm(), newline, display))
+}
+
+/// Element `name` of an R list as it is (NULL when absent).
+fn elt(x: &Robj, name: &str) -> Robj {
+    x.as_list().and_then(|l| l.iter().find(|(n, _)| *n == name).map(|(_, v)| v)).unwrap_or_else(|| ().into())
+}
+
+/// Data locations opened with the data component's credentials and endpoint.
+struct RAccess {
+    client: Option<extendr_ffi::SEXP>,
+    endpoint: Option<String>,
+}
+
+impl crate::ops::conn::DataAccess for RAccess {
+    fn project(&self, name: &str, loc: &crate::model::Location) -> Result<crate::ops::Project> {
+        let (store, newline, display) = conn::open_store_with(loc, self.client, self.endpoint.clone())?;
+        let mut p = crate::ops::Project::new(name, store, loc.prefix_norm(), newline, display);
+        p.location = Some(loc.clone());
+        Ok(p)
+    }
+    fn probe_bucket(&self, loc: &crate::model::Location) -> Result<std::result::Result<(), crate::error::Error>> {
+        crate::store::s3::S3Store::new(conn::s3_config_with(loc, self.client, self.endpoint.clone())?)?.probe_bucket()
+    }
+}
+
+fn access_of(data: &Robj, endpoint: &Robj) -> RAccess {
+    let d = sexp(data);
+    RAccess {
+        client: conn::field(d, "client"),
+        endpoint: endpoint.as_str().map(str::to_string).or_else(|| conn::field_str(d, "endpoint")).filter(|s| !s.is_empty()),
+    }
+}
+
+fn connect_event(e: &crate::ops::conn::Event) -> Result<Robj> {
+    use crate::ops::conn::Event as E;
+    let (id, value): (&str, Robj) = match e {
+        E::NoGovernanceAttached => ("no_governance", ().into()),
+        E::RefUnresolved(why) => ("ref_unresolved", why.as_str().into()),
+        E::OldLocation { store_label, label, sunset_at } => (
+            "old_location",
+            super::list_named(&["store_label", "label", "sunset_at"], vec![store_label.as_str().into(), label.as_str().into(), sunset_at.as_str().into()])?,
+        ),
+        E::RefDiffers => ("ref_differs", ().into()),
+        E::MigratedElsewhere { to, from } => ("migrated_elsewhere", super::list_named(&["to", "from"], vec![to.as_str().into(), from.as_str().into()])?),
+        E::GovernedDataOnly { kind, root, url } => (
+            "governed_data_only",
+            super::list_named(&["type", "root", "url"], vec![kind.as_str().into(), root.as_str().into(), url.as_str().into()])?,
+        ),
+        E::Unverified(why) => ("unverified", why.as_str().into()),
+    };
+    super::list_named(&["id", "value"], vec![id.into(), value])
+}
+
+/// Connect (`ops::conn::connect`): `path` NULL for a reader; `data` the
+/// data component's access list (for a credentials-only component, a list
+/// of `endpoint` and `client` only); `gov` the governance component's
+/// access list or NULL. list(events = list(list(id, value)), failed = NULL
+/// or the error that stopped it, project_name, loc (the conn's data access
+/// list), path, data_repo_url, gov = NULL or list(access, url, path)).
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_connect(path: Robj, project_name: Robj, data: Robj, endpoint: Robj, gov_loc: Robj, gov_url: Robj, gov_local_path: Robj, token: Robj) -> Robj {
+    use crate::ops::conn;
+    guard(|| {
+        let d = sexp(&data);
+        let store_loc = if super::conn::field(d, "backend").is_some() { Some(super::conn::location(d)?) } else { None };
+        let access = access_of(&data, &endpoint);
+        let creds = creds(&token)?;
+        let path_s = path.as_str().map(std::path::PathBuf::from);
+        let local = gov_local_path.as_str().map(std::path::PathBuf::from);
+        let req = conn::Request {
+            path: path_s.as_deref(),
+            project_name: project_name.as_str(),
+            data: store_loc,
+            gov: if gov_loc.is_null() { None } else { Some(conn::StoreGov { store: gov_store(&gov_loc), url: gov_url.as_str(), local_path: local.as_deref() }) },
+            creds: &creds,
+            access: &access,
+        };
+        let out = conn::connect(&req);
+        let events = out.events.iter().map(connect_event).collect::<Result<Vec<_>>>()?;
+        let events: Robj = List::from_values(events).into();
+        let c = match out.result {
+            Ok(c) => c,
+            Err(e) => {
+                let name: Robj = out.project_name.map(Robj::from).unwrap_or_else(|| ().into());
+                return super::list_named(&["events", "failed", "project_name"], vec![events, super::result::error_robj(&e), name]);
+            }
+        };
+        let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
+        let loc = if c.from_ref {
+            let l = &c.data;
+            super::list_named(
+                &["backend", "root", "prefix", "region", "endpoint", "client"],
+                vec![l.kind.clone().into(), l.root.clone().into(), opt(l.prefix.clone()), opt(l.region.clone()), opt(access.endpoint.clone()), elt(&data, "client")],
+            )?
+        } else {
+            data.clone()
+        };
+        let gov = match &c.gov {
+            Some(g) => super::list_named(&["access", "url", "path"], vec![gov_loc.clone(), opt(g.url.clone()), opt(g.clone.as_ref().map(|p| p.display().to_string()))])?,
+            None => ().into(),
+        };
+        super::list_named(
+            &["events", "failed", "project_name", "loc", "path", "data_repo_url", "gov"],
+            vec![events, ().into(), c.project_name.into(), loc, path.clone(), opt(c.data_repo_url), gov],
+        )
+    })
+}
+
+/// Can a data location (an access list) be reached? An error when a local
+/// folder or S3 bucket is missing or refused; the reason (a string) when an
+/// S3 bucket could not be verified; else NULL.
+#[extendr]
+fn rs_check_reachable(loc: Robj) -> Robj {
+    guard(|| {
+        let l = conn::location(sexp(&loc))?;
+        Ok(match crate::ops::conn::check_reachable(&l, &access_of(&loc, &().into()))? {
+            Some(why) => why.into(),
+            None => ().into(),
+        })
+    })
+}
+
+/// The governance a data clone records, against the store's
+/// (`ops::conn::governance_of`): NULL, or list(url = the store's URL, else
+/// the recorded one; path = the gov clone).
+#[extendr]
+fn rs_governance_of(path: &str, name: &str, has_component: bool, store_url: Robj, local_path: Robj) -> Robj {
+    guard(|| {
+        let local = local_path.as_str().map(std::path::PathBuf::from);
+        match crate::ops::conn::governance_of(Path::new(path), name, has_component, store_url.as_str(), local.as_deref())? {
+            Some(g) => super::list_named(&["url", "path"], vec![g.store_url.into(), g.clone.display().to_string().into()]),
+            None => Ok(().into()),
+        }
+    })
+}
+
+/// The gov clone of a store next to a data clone (`ops::conn::gov_clone_path`):
+/// `local_path`, or a sibling of the data clone named after the repo `url`.
+#[extendr]
+fn rs_gov_clone_path(local_path: Robj, data_path: &str, url: Robj) -> Robj {
+    guard(|| {
+        let local = local_path.as_str().map(std::path::PathBuf::from);
+        let url = match (&local, url.as_str()) {
+            (Some(_), u) => u.unwrap_or(""),
+            (None, Some(u)) => u,
+            (None, None) => return Err(crate::error::Error::input("No governance repo URL: the gov clone path cannot be derived.")),
+        };
+        Ok(crate::ops::conn::gov_clone_path(local.as_deref(), Path::new(data_path), url).display().to_string().into())
+    })
+}
+
+/// The checks of `datom_init_repo()` before any side effect
+/// (`ops::init::preflight`): no project at `path`, and (unless `force`) a
+/// free data store namespace for `name` at the access list `loc`.
+#[extendr]
+fn rs_init_preflight(path: &str, name: &str, loc: Robj, force: bool) -> Robj {
+    guard(|| {
+        let p = conn::project_at(name, sexp(&loc))?;
+        crate::ops::init::preflight(&p, Path::new(path), force)?;
+        Ok(true.into())
+    })
+}
+
+/// The gov clone of a governed init, up to date (cloned when absent, else
+/// pulled), and `name` not registered in it yet (`ops::gov::prepare_register`).
+#[extendr]
+fn rs_gov_prepare_register(url: &str, clone: &str, token: Robj, name: &str) -> Robj {
+    guard(|| {
+        gov::prepare_register(url, Path::new(clone), &creds(&token)?, name)?;
+        Ok(true.into())
+    })
+}
+
+/// Bring a conn's gov clone up to date (`ops::gov::refresh`): clone it when
+/// absent, else fetch and fast-forward. list(cloned, pulled).
+#[extendr]
+fn rs_gov_refresh(conn: Robj) -> Robj {
+    guard(|| {
+        let c = sexp(&conn);
+        let (Some(url), Some(clone)) = (conn::field_str(c, "gov_repo_url"), conn::field_str(c, "gov_local_path")) else {
+            return Err(crate::error::Error::input("The connection has no governance repo URL and clone path to refresh.")
+                .with_hint("Rebuild the connection with datom_get_conn() and a store with gov_repo_url and gov_local_path."));
+        };
+        let creds = Creds { token: super::secret::secret_field(c, "github_pat")? };
+        let r = gov::refresh(&url, Path::new(&clone), &creds)?;
+        super::list_named(&["cloned", "pulled"], vec![r.is_none().into(), (r.unwrap_or(0) as i32).into()])
+    })
 }
 
 /// Run `f` on the governance repo of a call: its store, clone, URL and token.
@@ -26,14 +214,15 @@ fn with_gov<T>(gov_loc: &Robj, url: &str, clone: &str, token: &Robj, f: impl FnO
     f(&Gov { clone: Path::new(clone), url, creds: &c, store: &store })
 }
 
-fn ref_to_r(name: Option<&str>, r: &RefJson) -> Result<Robj> {
-    ref_to_r_against(name, r, None)
+/// A listed project's ref with its registration time (`registered_at`).
+fn ref_to_r(name: Option<&str>, r: &RefJson, registered_at: Option<String>) -> Result<Robj> {
+    ref_to_r_against(name, r, None, registered_at)
 }
 
 /// A ref as an R list; with a store location, also where that store stands
 /// (`store_is`: "current", "previous" or "elsewhere"; for "previous" the
 /// old location's label and sunset date).
-fn ref_to_r_against(name: Option<&str>, r: &RefJson, store: Option<&crate::model::Location>) -> Result<Robj> {
+fn ref_to_r_against(name: Option<&str>, r: &RefJson, store: Option<&crate::model::Location>, registered_at: Option<String>) -> Result<Robj> {
     let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
     let prev = r.previous.first();
     let (store_is, old_label, old_sunset) = match store.map(|s| gov::store_against_ref(r, s)) {
@@ -43,7 +232,7 @@ fn ref_to_r_against(name: Option<&str>, r: &RefJson, store: Option<&crate::model
         Some(gov::StoreAgainstRef::Previous(p)) => (Some("previous"), Some(p.location.label()), Some(p.sunset_at.clone().unwrap_or_else(|| "unknown".into()))),
     };
     super::list_named(
-        &["name", "type", "root", "prefix", "region", "previous_root", "previous_sunset_at", "label", "store_is", "store_label", "store_sunset_at"],
+        &["name", "type", "root", "prefix", "region", "previous_root", "previous_sunset_at", "label", "store_is", "store_label", "store_sunset_at", "registered_at"],
         vec![
             opt(name.map(|s| s.to_string())),
             r.current.kind.clone().into(),
@@ -56,6 +245,7 @@ fn ref_to_r_against(name: Option<&str>, r: &RefJson, store: Option<&crate::model
             opt(store_is.map(|s| s.to_string())),
             opt(old_label),
             opt(old_sunset),
+            opt(registered_at),
         ],
     )
 }
@@ -128,7 +318,7 @@ fn rs_gov_ref(gov_loc: Robj, clone: Robj, name: &str, store_loc: Robj) -> Robj {
         let r = gov::read_ref(&gov_store(&gov_loc)?, clone.as_str().map(Path::new), name)?;
         let store = if store_loc.is_null() { None } else { Some(conn::location(sexp(&store_loc))?) };
         match r {
-            Some(r) => ref_to_r_against(Some(name), &r, store.as_ref()),
+            Some(r) => ref_to_r_against(Some(name), &r, store.as_ref(), None),
             None => Ok(().into()),
         }
     })
@@ -145,7 +335,11 @@ fn rs_gov_projects(gov_loc: Robj, clone: Robj) -> Robj {
         let mut rows: Vec<Robj> = Vec::new();
         for (n, r) in &list {
             rows.push(match r {
-                Ok(r) => ref_to_r(Some(n), r)?,
+                // when the registration was committed (the gov clone's history; NULL from the store)
+                Ok(r) => ref_to_r(Some(n), r, match clone.as_str() {
+                    Some(c) => gov::registered_at(Path::new(c), n)?,
+                    None => None,
+                })?,
                 Err(e) => super::list_named(&["name", "error"], vec![n.clone().into(), e.message.clone().into()])?,
             });
         }
@@ -198,8 +392,7 @@ fn rs_migrate(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token
         if !(sunset_days.is_finite() && sunset_days >= 0.0) {
             return Err(crate::error::Error::input("`sunset_days` must be a single non-negative number"));
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        let sunset_at = crate::model::format_utc((now + sunset_days * 86_400.0).floor() as i64);
+        let sunset_at = crate::model::utc_after_days(sunset_days);
         let label = |p: &crate::ops::Project| {
             let l = p.location.as_ref().expect("conn project has a location");
             crate::layout::namespace_label(&l.kind, &l.root, l.prefix_norm())
@@ -243,34 +436,45 @@ fn rs_location_label(x: Robj) -> Robj {
 }
 
 /// Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is a conn
-/// list on the original's store (its 0.1.x root is derived here), `to` the
-/// destination's; `remove = TRUE` deletes the old objects of a completed
-/// adoption instead. `dry_run`: the plan only.
+/// list on the original's store (its 0.1.x root is derived here; its
+/// governance, when `gov_root` is set, is registered or told of the move),
+/// `to` the destination's; `remove = TRUE` deletes the old objects of a
+/// completed adoption instead. `dry_run`: the plan only. With a move, the
+/// old location sunsets `sunset_days` from now (UTC). The result names the
+/// old and new namespaces (`old_root`, `new_root`).
 #[extendr]
 #[allow(clippy::too_many_arguments)]
-fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: Robj, details: Robj, sunset_at: &str, message: &str, dry_run: bool, remove: bool) -> Robj {
+fn rs_adopt(from: Robj, to: Robj, sunset_days: f64, message: &str, dry_run: bool, remove: bool) -> Robj {
     use crate::ops::adopt;
     guard(|| {
         let mut a = conn::project(sexp(&from))?;
-        a.root = crate::layout::v01::project_root(a.location.as_ref().and_then(|l| l.prefix_norm()));
+        let old_loc = a.location.clone().expect("conn project has a location");
+        a.root = crate::layout::v01::project_root(old_loc.prefix_norm());
         let b = conn::project(sexp(&to))?;
+        let new_loc = b.location.clone().expect("conn project has a location");
         let data_clone = conn::clone_ctx(sexp(&from))?;
-        let details = if details.is_null() { crate::identity::rvalue::RValue::Null } else { super::value::to_rvalue(sexp(&details), "details")? };
+        if !(sunset_days.is_finite() && sunset_days >= 0.0) {
+            return Err(crate::error::Error::input("`sunset_days` must be a single non-negative number"));
+        }
+        let (old_root, new_root) = adopt::labels(&old_loc, &new_loc, &a.name);
+        let details = adopt::details(&old_root, &new_root);
+        let sunset_at = crate::model::utc_after_days(sunset_days);
         let run = |g: Option<&Gov<'_>>| -> Result<(adopt::Plan, Option<adopt::Adopted>, Option<adopt::Removed>)> {
             if remove {
                 let (p, r) = adopt::remove_old(&a, &b, &data_clone, g, dry_run)?;
                 return Ok((p, None, Some(r)));
             }
-            let ag = g.map(|g| adopt::AdoptGov { gov: g, details: details.clone(), sunset_at: sunset_at.to_string() });
+            let ag = g.map(|g| adopt::AdoptGov { gov: g, details: details.clone(), sunset_at: sunset_at.clone() });
             let out = adopt::adopt(&a, &b, &data_clone, ag, message, dry_run)?;
             Ok((out.plan.clone(), Some(out), None))
         };
-        let (plan, done, removed) = if gov_loc.is_null() {
+        let f = sexp(&from);
+        let (plan, done, removed) = if conn::field(f, "gov_root").is_none() {
             run(None)?
         } else {
-            let url = url.as_str().ok_or_else(|| crate::error::Error::input("gov_repo_url is missing"))?;
-            let clone = clone.as_str().ok_or_else(|| crate::error::Error::input("gov_local_path is missing"))?;
-            with_gov(&gov_loc, url, clone, &token, |g| run(Some(g)))?
+            let url = conn::field_str(f, "gov_repo_url").ok_or_else(|| crate::error::Error::input("gov_repo_url is missing"))?;
+            let clone = conn::field_str(f, "gov_local_path").ok_or_else(|| crate::error::Error::input("gov_local_path is missing"))?;
+            with_gov(&from, &url, &clone, &elt(&from, "github_pat"), |g| run(Some(g)))?
         };
         let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
         let o = &plan.objects;
@@ -306,7 +510,7 @@ fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: 
             &[
                 "project", "from", "to", "moves", "commit", "published_before", "objects", "old_mirrors", "mirrors", "skipped", "missing",
                 "repo_change", "governance", "recorded", "complete", "copied", "present", "verified", "published", "held", "repo_commit",
-                "deleted", "kept", "adopted_key",
+                "deleted", "kept", "adopted_key", "old_root", "new_root",
             ],
             vec![
                 plan.project.clone().into(),
@@ -333,6 +537,8 @@ fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: 
                 removed.as_ref().map(|r| r.deleted.clone()).unwrap_or_default().into(),
                 kept,
                 crate::layout::v01::ADOPTED.into(),
+                old_root.into(),
+                new_root.into(),
             ],
         )
     })
@@ -393,16 +599,17 @@ fn rs_governance_record(url: &str, gov_loc: Robj) -> Robj {
 }
 
 /// A teardown (`ops::gov::teardown`) of the conn's project: decommission
-/// (storage, governance when `gov_loc` is not NULL, data repo, clone) or
-/// repo delete. list(events = list(list(id, value, error)), failed =
-/// NULL or the error value that stopped it).
+/// (storage, governance when the conn has it (`gov_root`), data repo,
+/// clone) or repo delete. list(events = list(list(id, value, error)),
+/// failed = NULL or the error value that stopped it).
 #[extendr]
-fn rs_teardown(conn: Robj, gov_loc: Robj, api_url: &str, decommission: bool, remove_untracked: bool) -> Robj {
+fn rs_teardown(conn: Robj, api_url: &str, decommission: bool, remove_untracked: bool) -> Robj {
     use gov::Event as E;
     guard(|| {
         let data = conn::project(sexp(&conn))?;
         let clone = conn::clone_ctx(sexp(&conn))?;
-        let gov_store = if gov_loc.is_null() { None } else { Some(gov_store(&gov_loc)?) };
+        let governed = decommission && conn::field(sexp(&conn), "gov_root").is_some();
+        let gov_store = if governed { Some(gov_store(&conn)?) } else { None };
         let url = conn::field_str(sexp(&conn), "gov_repo_url");
         let gov_clone = conn::field_str(sexp(&conn), "gov_local_path").map(std::path::PathBuf::from);
         let t = gov::Teardown {
@@ -549,4 +756,11 @@ extendr_module! {
     fn rs_location_label;
     fn rs_abs_path;
     fn rs_clean_prefix;
+    fn rs_connect;
+    fn rs_check_reachable;
+    fn rs_governance_of;
+    fn rs_gov_refresh;
+    fn rs_gov_clone_path;
+    fn rs_init_preflight;
+    fn rs_gov_prepare_register;
 }
