@@ -102,39 +102,23 @@ datom_adopt <- function(path, store, to = NULL, dry_run = TRUE, remove_old = FAL
   if (!is.null(to)) check_reachable(to_loc)
   # the governance the clone records, against the store's (ops::conn::governance_of)
   gov <- engine(rs_governance_of(path, name, !is.null(store$governance), store$gov_repo_url, store$gov_local_path))
-  if (!is.null(gov)) gov$access <- component_location(store$governance)
-  from <- new_datom_conn(project_name = name, loc = loc, path = path, role = "developer",
-                         github_pat = store$github_pat, github_api_url = store$github_api_url, gov = gov)
-  dest <- from
-  dest[c("backend", "root", "prefix", "region", "client", "endpoint")] <-
-    list(to_loc$backend, to_loc$root, to_loc$prefix, to_loc$region, to_loc$client, to_loc$endpoint)
-  if (!is.null(gov)) pull_gov_clone(from)
-  res <- engine(rs_adopt(from, dest, sunset_days, message %||% paste0("Adopt data store: ", name), dry_run, remove_old))
-  old_root <- res$old_root
-  new_root <- res$new_root
-  out <- adoption_result(res)
+  out <- engine(rs_adopt(c(loc, list(project_name = name, path = path, github_pat = store$github_pat)),
+                         c(to_loc, list(project_name = name)), if (!is.null(gov)) component_location(store$governance),
+                         gov$url, gov$path, sunset_days, message %||% paste0("Adopt data store: ", name), dry_run, remove_old))
+  if (out$gov_cloned) datom_inform("success", "Cloned gov repo to {.path {gov$path}}")
   if (remove_old) {
     report_removal(out, dry_run)
   } else if (dry_run) {
-    report_plan(out, old_root, new_root)
+    report_plan(out)
   } else {
-    report_adoption(out, old_root, new_root)
+    report_adoption(out)
   }
   invisible(out)
 }
 
-adoption_result <- function(res) {
-  df <- function(x) as.data.frame(x, stringsAsFactors = FALSE)
-  res$objects <- df(res$objects)
-  res$missing <- df(res$missing)
-  res$copied <- df(res$copied)
-  res$kept <- df(res$kept)
-  res
-}
-
 fmt_bytes <- function(x) format(sum(x), big.mark = ",", scientific = FALSE)
 
-report_plan <- function(r, old_root, new_root) {
+report_plan <- function(r, old_root = r$old_root, new_root = r$new_root) {
   name <- r$project
   if (isTRUE(r$complete)) {
     datom_inform("success", "{.val {name}} is already adopted into {.path {new_root}}: nothing to do.")
@@ -172,7 +156,7 @@ gov_plan_line <- function(r) {
   )
 }
 
-report_adoption <- function(r, old_root, new_root) {
+report_adoption <- function(r, old_root = r$old_root, new_root = r$new_root) {
   name <- r$project
   if (isTRUE(r$complete)) {
     datom_inform("success", "{.val {name}} is already adopted into {.path {new_root}}: nothing to do.")

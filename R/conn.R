@@ -49,13 +49,10 @@ datom_get_conn <- function(path = NULL, store = NULL, project_name = NULL, endpo
   # the engine resolves the location (the store, or ref.json of a governed
   # project), checks it and the data repo's remote (ops::conn::connect)
   res <- engine(rs_connect(path, if (is.null(path)) project_name, data, endpoint, gov, store$gov_repo_url,
-                           store$gov_local_path, store$github_pat))
+                           store$gov_local_path, store$github_pat, store$github_api_url))
   connect_inform(res$events, res$project_name %||% project_name)
   if (!is.null(res$failed)) engine(res$failed)
-  dev <- !is.null(path)
-  new_datom_conn(project_name = res$project_name, loc = res$loc, path = path, role = if (dev) "developer" else "reader",
-    data_repo_url = res$data_repo_url, github_pat = if (dev) store$github_pat, github_api_url = store$github_api_url,
-    gov = res$gov)
+  res$conn
 }
 
 # What connecting told (the events of rs_connect, in order).
@@ -77,19 +74,6 @@ connect_inform <- function(events, project) {
       unverified = cli::cli_warn(c("Could not verify data store reachability; proceeding.", i = esc(v)))
     )
   }
-}
-
-new_datom_conn <- function(project_name, loc, path, role, endpoint = NULL, data_repo_url = NULL,
-                           github_pat = NULL, github_api_url = NULL, gov = NULL) {
-  g <- gov$access
-  structure(list(
-    project_name = project_name, backend = loc$backend, root = loc$root, prefix = loc$prefix,
-    region = loc$region, client = loc$client, path = path, role = role, endpoint = loc$endpoint,
-    gov_root = g$root, gov_prefix = g$prefix, gov_region = g$region, gov_client = g$client,
-    gov_backend = g$backend, gov_endpoint = g$endpoint, gov_local_path = gov$path, gov_repo_url = gov$url,
-    data_repo_url = data_repo_url, github_pat = github_pat,
-    github_api_url = github_api_url %||% "https://api.github.com"
-  ), class = "datom_conn")
 }
 
 is_datom_conn <- function(x) inherits(x, "datom_conn")

@@ -224,7 +224,11 @@ rs_gov_delete_mirror <- function(gov_loc, name) .Call(wrap__rs_gov_delete_mirror
 # holds one, else the gov store's (`ops::gov::read_ref`).
 rs_gov_ref <- function(gov_loc, clone, name, store_loc) .Call(wrap__rs_gov_ref, gov_loc, clone, name, store_loc)
 
-# Registered projects, from the gov clone (when `clone` is a string) or the gov store.
+# Registered projects, from the gov clone (when `clone` is a string) or
+# the gov store (`gov_loc`: an access list or a conn): list(projects = a
+# data frame sorted by name (name, data_backend, data_root, data_prefix,
+# registered_at: the commit time of the registration in the clone, NA
+# from the store), skipped = list(list(name, error)) of unreadable refs).
 rs_gov_projects <- function(gov_loc, clone) .Call(wrap__rs_gov_projects, gov_loc, clone)
 
 # Gov side of datom_sync_dispatch: (file, error message or NULL) pairs.
@@ -247,14 +251,18 @@ rs_gov_mirror_status <- function(gov_loc, gov_local_path, name) .Call(wrap__rs_g
 # commit, sunset_at).
 rs_migrate <- function(from, to, gov_loc, url, clone, token, sunset_days, message) .Call(wrap__rs_migrate, from, to, gov_loc, url, clone, token, sunset_days, message)
 
-# Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is a conn
-# list on the original's store (its 0.1.x root is derived here; its
-# governance, when `gov_root` is set, is registered or told of the move),
-# `to` the destination's; `remove = TRUE` deletes the old objects of a
-# completed adoption instead. `dry_run`: the plan only. With a move, the
-# old location sunsets `sunset_days` from now (UTC). The result names the
-# old and new namespaces (`old_root`, `new_root`).
-rs_adopt <- function(from, to, sunset_days, message, dry_run, remove) .Call(wrap__rs_adopt, from, to, sunset_days, message, dry_run, remove)
+# Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is the
+# original store's access list with `project_name`, `path` (the data
+# clone) and `github_pat` (its 0.1.x root is derived here), `to` the
+# destination's access list; a governed project names its governance
+# store (`gov_loc`, an access list; its S3 endpoint defaults to the data's),
+# repo URL and clone (brought up to date first: `gov_cloned` when it was
+# cloned). `remove = TRUE` deletes the old objects of a completed adoption
+# instead. `dry_run`: the plan only. With a move, the old location sunsets
+# `sunset_days` from now (UTC). The result names the old and new
+# namespaces (`old_root`, `new_root`); `objects`, `missing`, `copied` and
+# `kept` are data frames.
+rs_adopt <- function(from, to, gov_loc, url, clone, sunset_days, message, dry_run, remove) .Call(wrap__rs_adopt, from, to, gov_loc, url, clone, sunset_days, message, dry_run, remove)
 
 # Do two locations (conns, access lists, project configs or refs) name the
 # same place? The one rule: `Location::same_place` (type, root resolved,
@@ -286,9 +294,17 @@ rs_recorded_governance <- function(path) .Call(wrap__rs_recorded_governance, pat
 # list(written, commit, mirror_error).
 rs_attach_pointer <- function(conn, url, gov_loc, message) .Call(wrap__rs_attach_pointer, conn, url, gov_loc, message)
 
-# Attach governance to the conn's project (`ops::gov::attach`): list(registered,
-# written, commit, mirror_error).
-rs_attach_gov <- function(conn, gov_loc, url, gov_clone, message) .Call(wrap__rs_attach_gov, conn, gov_loc, url, gov_clone, message)
+# Attach governance to the conn's project (`ops::gov::attach`) at the
+# repo `url` (as datom records it) and the gov clone `gov_local_path`
+# (default: a sibling of the data clone named after the repo):
+# list(registered, written, commit, mirror_error, conn = the conn with
+# its governance).
+rs_attach_gov <- function(conn, gov_loc, url, gov_local_path, message) .Call(wrap__rs_attach_gov, conn, gov_loc, url, gov_local_path, message)
+
+# Is the conn's project attached to governance already
+# (`ops::gov::attached_to`)? FALSE: not attached; TRUE: attached to `url`
+# (or `url` is NULL); a conflict when attached to another repo.
+rs_attached <- function(conn, url) .Call(wrap__rs_attached, conn, url)
 
 # The datom namespace of a location (a conn, access list, config or ref),
 # for messages: `s3://bucket/{P/}datom/` or `{root}/{P/}datom/`.
@@ -305,11 +321,10 @@ rs_clean_prefix <- function(prefix) .Call(wrap__rs_clean_prefix, prefix)
 
 # Connect (`ops::conn::connect`): `path` NULL for a reader; `data` the
 # data component's access list (for a credentials-only component, a list
-# of `endpoint` and `client` only); `gov` the governance component's
+# of `endpoint` and `client` only); `gov_loc` the governance component's
 # access list or NULL. list(events = list(list(id, value)), failed = NULL
-# or the error that stopped it, project_name, loc (the conn's data access
-# list), path, data_repo_url, gov = NULL or list(access, url, path)).
-rs_connect <- function(path, project_name, data, endpoint, gov_loc, gov_url, gov_local_path, token) .Call(wrap__rs_connect, path, project_name, data, endpoint, gov_loc, gov_url, gov_local_path, token)
+# or the error that stopped it, project_name, conn).
+rs_connect <- function(path, project_name, data, endpoint, gov_loc, gov_url, gov_local_path, token, api_url) .Call(wrap__rs_connect, path, project_name, data, endpoint, gov_loc, gov_url, gov_local_path, token, api_url)
 
 # Can a data location (an access list) be reached? An error when a local
 # folder or S3 bucket is missing or refused; the reason (a string) when an

@@ -137,23 +137,12 @@ datom_projects <- function(x) {
   } else {
     datom_abort("input", "{.arg x} must be a datom_conn or datom_store.")
   }
-  rows <- rs_gov_projects(access, clone)
-  if (inherits(rows, "datom_engine_error")) {
-    datom_abort(rows$kind, "Failed to list projects from governance store.", esc(rows$message))
+  res <- rs_gov_projects(access, clone)
+  if (inherits(res, "datom_engine_error")) {
+    datom_abort(res$kind, "Failed to list projects from governance store.", esc(res$message))
   }
-  bad <- vapply(rows, function(r) !is.null(r$error), TRUE)
-  for (r in rows[bad]) cli::cli_warn("Skipping {r$name}: {esc(r$error)}")
-  rows <- rows[!bad]
-  out <- data.frame(
-    name = vapply(rows, function(r) r$name, ""),
-    data_backend = vapply(rows, function(r) r$type, ""),
-    data_root = vapply(rows, function(r) r$root, ""),
-    data_prefix = vapply(rows, function(r) r$prefix %||% NA_character_, ""),
-    # the commit time of the registration in the gov clone (NA from the store)
-    registered_at = vapply(rows, function(r) r$registered_at %||% NA_character_, ""),
-    stringsAsFactors = FALSE
-  )
-  out  # the engine lists projects sorted by name
+  for (r in res$skipped) cli::cli_warn("Skipping {r$name}: {esc(r$error)}")
+  res$projects  # sorted by name; registered_at: the registration's commit time in the gov clone
 }
 
 #' Delete a project's data repository and local clone
@@ -330,16 +319,10 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
     datom_abort("input", "{.arg gov_repo_url} and {.arg create_repo} = TRUE are mutually exclusive.")
   }
   name <- conn$project_name
-  engine(rs_read_config(conn$path))
-  recorded <- recorded_governance(conn$path)
-  if (!is.null(recorded) || !is.null(conn$gov_root)) {
-    rec_url <- recorded$gov_repo_url %||% conn$gov_repo_url
-    if (is.null(gov_repo_url) || same_url(gov_repo_url, rec_url)) {
-      datom_inform("info", "Project {.val {name}} is already attached to governance")
-      return(invisible(conn))
-    }
-    datom_abort("conflict", "Project {.val {name}} is already attached to a different gov repo (recorded {.url {rec_url}}, requested {.url {gov_repo_url}}).",
-      "Governance cannot be detached or swapped.")
+  # attached already: to this repo nothing to do, to another a conflict (ops::gov::attached_to)
+  if (engine(rs_attached(conn, gov_repo_url))) {
+    datom_inform("info", "Project {.val {name}} is already attached to governance")
+    return(invisible(conn))
   }
   if (!isTRUE(create_repo) && is.null(gov_repo_url)) {
     datom_abort("input", "No governance repo URL available.", "Pass gov_repo_url, or create_repo = TRUE.")
@@ -347,28 +330,18 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
   if (isTRUE(create_repo)) {
     check_string(repo_name %||% "", "repo_name")
     if (is.null(conn$github_pat)) datom_abort("input", "create_repo = TRUE requires a GitHub PAT on the store.")
-  }
-  gov_loc <- component_location(gov_store)
-  if (isTRUE(create_repo)) {
     gov_repo_url <- datom_init_gov(gov_store, gov_local_path = gov_local_path %||% file.path(dirname(conn$path), repo_name),
       create_repo = TRUE, repo_name = repo_name, github_pat = conn$github_pat, github_org = github_org,
       private = private, github_api_url = conn$github_api_url)
   }
-  gov_repo_url <- repo_url(gov_repo_url)$url
-  gov_path <- abs_path(gov_local_path %||% file.path(dirname(conn$path), repo_url(gov_repo_url)$name))
   # the engine brings the gov clone up to date, registers the project (a
   # name registered elsewhere is refused) and records the pointer (ops::gov::attach)
-  res <- engine(rs_attach_gov(conn, gov_loc, gov_repo_url, gov_path, paste0("Attach governance: ", name)))
+  res <- engine(rs_attach_gov(conn, component_location(gov_store), gov_repo_url, gov_local_path,
+                              paste0("Attach governance: ", name)))
   if (isTRUE(res$registered)) datom_inform("success", "Registered project {.val {name}} in gov repo")
   pointer_inform(res, name)
   datom_inform("success", "Attached governance to project {.val {name}}")
-  new <- conn
-  new[c("gov_root", "gov_prefix", "gov_region", "gov_client", "gov_backend")] <-
-    list(gov_loc$root, gov_loc$prefix, gov_loc$region, gov_loc$client, gov_loc$backend)
-  new["gov_endpoint"] <- list(gov_loc$endpoint)
-  new["gov_local_path"] <- list(gov_path)
-  new["gov_repo_url"] <- list(gov_repo_url)
-  invisible(new)
+  invisible(res$conn)
 }
 
 #' Record the data-side governance pointer of a project

@@ -196,6 +196,28 @@ pub fn prepare_register(url: &str, clone: &Path, creds: &Creds, name: &str) -> R
     Ok(())
 }
 
+/// Is a data clone attached to governance already? `false`: not attached;
+/// `true`: attached to `url` (or no `url` asked for); a conflict when it is
+/// attached to another repo (governance cannot be swapped). `conn_url`: the
+/// governance of the connection (when it has one), the pointer's otherwise.
+pub fn attached_to(clone: &Path, project: &str, conn_gov: Option<Option<&str>>, url: Option<&str>) -> Result<bool> {
+    super::read_config(clone)?;
+    let recorded = read_pointer(clone)?.map(|p| p.url);
+    if recorded.is_none() && conn_gov.is_none() {
+        return Ok(false);
+    }
+    let rec = recorded.or_else(|| conn_gov.flatten().map(str::to_string)).unwrap_or_default();
+    match url {
+        None => Ok(true),
+        Some(u) if git::RepoUrl::same_repo(u, &rec) => Ok(true),
+        Some(u) => Err(Error::new(
+            Kind::Conflict,
+            format!("Project \"{project}\" is already attached to a different gov repo (recorded <{rec}>, requested <{u}>)."),
+        )
+        .with_hint("Governance cannot be detached or swapped.")),
+    }
+}
+
 /// When a project was registered: the commit time (UTC) of the last commit
 /// of the gov clone that added its `ref.json` (`None` when no commit did,
 /// e.g. a registration not committed yet).
@@ -1145,6 +1167,20 @@ mod tests {
         let e = prepare_register(url, &a, &creds, "STUDY_002").unwrap_err();
         assert_eq!((e.kind, e.message.as_str()), (Kind::Conflict, "Project \"STUDY_002\" is already registered in the governance repo."));
         prepare_register(url, &a, &creds, "STUDY_009").unwrap();
+        // attached_to: the pointer (or the conn's governance) against the asked repo
+        let dc = d.join("dc");
+        std::fs::create_dir_all(dc.join(".datom")).unwrap();
+        std::fs::write(dc.join(layout::repo::PROJECT_YAML), "project_name: P\nstorage:\n  data:\n    type: local\n    root: /x\nrepos:\n  data:\n    remote_url: u\n").unwrap();
+        assert_eq!(super::super::read_config(&dc).unwrap().project_name, "P");
+        assert!(!attached_to(&dc, "P", None, Some(url)).unwrap());
+        assert!(attached_to(&dc, "P", Some(Some(url)), None).unwrap());
+        assert!(attached_to(&dc, "P", Some(Some(url)), Some(&format!("{url}/"))).unwrap());
+        std::fs::write(dc.join(layout::repo::GOVERNANCE), format!("{{\"gov_repo_url\": \"{url}\"}}")).unwrap();
+        assert!(attached_to(&dc, "P", None, Some(url)).unwrap());
+        let e = attached_to(&dc, "P", None, Some("https://h/other.git")).unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        assert_eq!(e.message, format!("Project \"P\" is already attached to a different gov repo (recorded <{url}>, requested <https://h/other.git>)."));
+        assert_eq!(attached_to(&d.join("nothing"), "P", None, None).unwrap_err().kind, Kind::NotFound);
         // refresh clones an absent clone
         let c = d.join("c");
         assert_eq!(refresh(url, &c, &creds).unwrap(), None);

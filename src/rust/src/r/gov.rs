@@ -24,6 +24,37 @@ fn elt(x: &Robj, name: &str) -> Robj {
     x.as_list().and_then(|l| l.iter().find(|(n, _)| *n == name).map(|(_, v)| v)).unwrap_or_else(|| ().into())
 }
 
+/// A data frame of equal-length columns (row names as `as.data.frame()` sets them).
+fn data_frame(names: &[&str], cols: Vec<Robj>, n: usize) -> Result<Robj> {
+    let mut df = super::list_named(names, cols)?;
+    let rn: Robj = if n == 0 { Robj::from(Vec::<i32>::new()) } else { Robj::from(vec![i32::MIN, -(n as i32)]) };
+    df.set_attrib("row.names", rn).map_err(super::result::rerr)?;
+    df.set_attrib("class", "data.frame").map_err(super::result::rerr)?;
+    Ok(df)
+}
+
+/// A conn (class `datom_conn`): the data location's access list `loc`, the
+/// governance `gov` (access list, URL, clone path) and the rest.
+#[allow(clippy::too_many_arguments)]
+fn conn_list(project_name: Robj, loc: &Robj, path: Robj, role: &str, gov: Option<(&Robj, Robj, Robj)>, data_repo_url: Robj, github_pat: Robj, api_url: Robj) -> Result<Robj> {
+    let g = |k: &str| gov.as_ref().map(|(a, _, _)| elt(a, k)).unwrap_or_else(|| ().into());
+    let gov_fields = [g("root"), g("prefix"), g("region"), g("client"), g("backend"), g("endpoint")];
+    let (gov_url, gov_path) = gov.map(|(_, u, p)| (u, p)).unwrap_or_else(|| (().into(), ().into()));
+    let api = if api_url.is_null() { Robj::from("https://api.github.com") } else { api_url };
+    let mut vals = vec![project_name, elt(loc, "backend"), elt(loc, "root"), elt(loc, "prefix"), elt(loc, "region"), elt(loc, "client"), path, role.into(), elt(loc, "endpoint")];
+    vals.extend(gov_fields);
+    vals.extend([gov_path, gov_url, data_repo_url, github_pat, api]);
+    let mut c = super::list_named(
+        &[
+            "project_name", "backend", "root", "prefix", "region", "client", "path", "role", "endpoint", "gov_root", "gov_prefix", "gov_region",
+            "gov_client", "gov_backend", "gov_endpoint", "gov_local_path", "gov_repo_url", "data_repo_url", "github_pat", "github_api_url",
+        ],
+        vals,
+    )?;
+    c.set_attrib("class", "datom_conn").map_err(super::result::rerr)?;
+    Ok(c)
+}
+
 /// Data locations opened with the data component's credentials and endpoint.
 struct RAccess {
     client: Option<extendr_ffi::SEXP>,
@@ -72,13 +103,12 @@ fn connect_event(e: &crate::ops::conn::Event) -> Result<Robj> {
 
 /// Connect (`ops::conn::connect`): `path` NULL for a reader; `data` the
 /// data component's access list (for a credentials-only component, a list
-/// of `endpoint` and `client` only); `gov` the governance component's
+/// of `endpoint` and `client` only); `gov_loc` the governance component's
 /// access list or NULL. list(events = list(list(id, value)), failed = NULL
-/// or the error that stopped it, project_name, loc (the conn's data access
-/// list), path, data_repo_url, gov = NULL or list(access, url, path)).
+/// or the error that stopped it, project_name, conn).
 #[extendr]
 #[allow(clippy::too_many_arguments)]
-fn rs_connect(path: Robj, project_name: Robj, data: Robj, endpoint: Robj, gov_loc: Robj, gov_url: Robj, gov_local_path: Robj, token: Robj) -> Robj {
+fn rs_connect(path: Robj, project_name: Robj, data: Robj, endpoint: Robj, gov_loc: Robj, gov_url: Robj, gov_local_path: Robj, token: Robj, api_url: Robj) -> Robj {
     use crate::ops::conn;
     guard(|| {
         let d = sexp(&data);
@@ -98,14 +128,11 @@ fn rs_connect(path: Robj, project_name: Robj, data: Robj, endpoint: Robj, gov_lo
         let out = conn::connect(&req);
         let events = out.events.iter().map(connect_event).collect::<Result<Vec<_>>>()?;
         let events: Robj = List::from_values(events).into();
+        let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
         let c = match out.result {
             Ok(c) => c,
-            Err(e) => {
-                let name: Robj = out.project_name.map(Robj::from).unwrap_or_else(|| ().into());
-                return super::list_named(&["events", "failed", "project_name"], vec![events, super::result::error_robj(&e), name]);
-            }
+            Err(e) => return super::list_named(&["events", "failed", "project_name"], vec![events, super::result::error_robj(&e), opt(out.project_name)]),
         };
-        let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
         let loc = if c.from_ref {
             let l = &c.data;
             super::list_named(
@@ -115,14 +142,20 @@ fn rs_connect(path: Robj, project_name: Robj, data: Robj, endpoint: Robj, gov_lo
         } else {
             data.clone()
         };
-        let gov = match &c.gov {
-            Some(g) => super::list_named(&["access", "url", "path"], vec![gov_loc.clone(), opt(g.url.clone()), opt(g.clone.as_ref().map(|p| p.display().to_string()))])?,
-            None => ().into(),
-        };
-        super::list_named(
-            &["events", "failed", "project_name", "loc", "path", "data_repo_url", "gov"],
-            vec![events, ().into(), c.project_name.into(), loc, path.clone(), opt(c.data_repo_url), gov],
-        )
+        let dev = !path.is_null();
+        let gov = c.gov.as_ref().map(|g| (&gov_loc, opt(g.url.clone()), opt(g.clone.as_ref().map(|p| p.display().to_string()))));
+        let name: Robj = c.project_name.clone().into();
+        let conn = conn_list(
+            name.clone(),
+            &loc,
+            path.clone(),
+            if dev { "developer" } else { "reader" },
+            gov,
+            opt(c.data_repo_url),
+            if dev { token.clone() } else { ().into() },
+            api_url,
+        )?;
+        super::list_named(&["events", "failed", "project_name", "conn"], vec![events, ().into(), name, conn])
     })
 }
 
@@ -214,15 +247,10 @@ fn with_gov<T>(gov_loc: &Robj, url: &str, clone: &str, token: &Robj, f: impl FnO
     f(&Gov { clone: Path::new(clone), url, creds: &c, store: &store })
 }
 
-/// A listed project's ref with its registration time (`registered_at`).
-fn ref_to_r(name: Option<&str>, r: &RefJson, registered_at: Option<String>) -> Result<Robj> {
-    ref_to_r_against(name, r, None, registered_at)
-}
-
 /// A ref as an R list; with a store location, also where that store stands
 /// (`store_is`: "current", "previous" or "elsewhere"; for "previous" the
 /// old location's label and sunset date).
-fn ref_to_r_against(name: Option<&str>, r: &RefJson, store: Option<&crate::model::Location>, registered_at: Option<String>) -> Result<Robj> {
+fn ref_to_r_against(name: Option<&str>, r: &RefJson, store: Option<&crate::model::Location>) -> Result<Robj> {
     let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
     let prev = r.previous.first();
     let (store_is, old_label, old_sunset) = match store.map(|s| gov::store_against_ref(r, s)) {
@@ -232,7 +260,7 @@ fn ref_to_r_against(name: Option<&str>, r: &RefJson, store: Option<&crate::model
         Some(gov::StoreAgainstRef::Previous(p)) => (Some("previous"), Some(p.location.label()), Some(p.sunset_at.clone().unwrap_or_else(|| "unknown".into()))),
     };
     super::list_named(
-        &["name", "type", "root", "prefix", "region", "previous_root", "previous_sunset_at", "label", "store_is", "store_label", "store_sunset_at", "registered_at"],
+        &["name", "type", "root", "prefix", "region", "previous_root", "previous_sunset_at", "label", "store_is", "store_label", "store_sunset_at"],
         vec![
             opt(name.map(|s| s.to_string())),
             r.current.kind.clone().into(),
@@ -245,7 +273,6 @@ fn ref_to_r_against(name: Option<&str>, r: &RefJson, store: Option<&crate::model
             opt(store_is.map(|s| s.to_string())),
             opt(old_label),
             opt(old_sunset),
-            opt(registered_at),
         ],
     )
 }
@@ -318,13 +345,17 @@ fn rs_gov_ref(gov_loc: Robj, clone: Robj, name: &str, store_loc: Robj) -> Robj {
         let r = gov::read_ref(&gov_store(&gov_loc)?, clone.as_str().map(Path::new), name)?;
         let store = if store_loc.is_null() { None } else { Some(conn::location(sexp(&store_loc))?) };
         match r {
-            Some(r) => ref_to_r_against(Some(name), &r, store.as_ref(), None),
+            Some(r) => ref_to_r_against(Some(name), &r, store.as_ref()),
             None => Ok(().into()),
         }
     })
 }
 
-/// Registered projects, from the gov clone (when `clone` is a string) or the gov store.
+/// Registered projects, from the gov clone (when `clone` is a string) or
+/// the gov store (`gov_loc`: an access list or a conn): list(projects = a
+/// data frame sorted by name (name, data_backend, data_root, data_prefix,
+/// registered_at: the commit time of the registration in the clone, NA
+/// from the store), skipped = list(list(name, error)) of unreadable refs).
 #[extendr]
 fn rs_gov_projects(gov_loc: Robj, clone: Robj) -> Robj {
     guard(|| {
@@ -332,18 +363,31 @@ fn rs_gov_projects(gov_loc: Robj, clone: Robj) -> Robj {
             Some(c) => gov::projects_clone(Path::new(c))?,
             None => gov::projects_store(&gov_store(&gov_loc)?)?,
         };
-        let mut rows: Vec<Robj> = Vec::new();
+        let mut skipped: Vec<Robj> = Vec::new();
+        let (mut name, mut kind, mut root, mut prefix, mut at) = (vec![], vec![], vec![], vec![], vec![]);
+        let na = |o: Option<String>| o.map(|s| Rstr::from(s.as_str())).unwrap_or_else(Rstr::na);
         for (n, r) in &list {
-            rows.push(match r {
-                // when the registration was committed (the gov clone's history; NULL from the store)
-                Ok(r) => ref_to_r(Some(n), r, match clone.as_str() {
-                    Some(c) => gov::registered_at(Path::new(c), n)?,
-                    None => None,
-                })?,
-                Err(e) => super::list_named(&["name", "error"], vec![n.clone().into(), e.message.clone().into()])?,
-            });
+            match r {
+                Ok(r) => {
+                    name.push(n.clone());
+                    kind.push(r.current.kind.clone());
+                    root.push(r.current.root.clone());
+                    prefix.push(na(r.current.prefix.clone()));
+                    at.push(na(match clone.as_str() {
+                        Some(c) => gov::registered_at(Path::new(c), n)?,
+                        None => None,
+                    }));
+                }
+                Err(e) => skipped.push(super::list_named(&["name", "error"], vec![n.clone().into(), e.message.clone().into()])?),
+            }
         }
-        Ok(List::from_values(rows).into())
+        let n = name.len();
+        let projects = data_frame(
+            &["name", "data_backend", "data_root", "data_prefix", "registered_at"],
+            vec![name.into(), kind.into(), root.into(), prefix.into_iter().collect::<Strings>().into(), at.into_iter().collect::<Strings>().into()],
+            n,
+        )?;
+        super::list_named(&["projects", "skipped"], vec![projects, List::from_values(skipped).into()])
     })
 }
 
@@ -435,16 +479,20 @@ fn rs_location_label(x: Robj) -> Robj {
     })
 }
 
-/// Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is a conn
-/// list on the original's store (its 0.1.x root is derived here; its
-/// governance, when `gov_root` is set, is registered or told of the move),
-/// `to` the destination's; `remove = TRUE` deletes the old objects of a
-/// completed adoption instead. `dry_run`: the plan only. With a move, the
-/// old location sunsets `sunset_days` from now (UTC). The result names the
-/// old and new namespaces (`old_root`, `new_root`).
+/// Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is the
+/// original store's access list with `project_name`, `path` (the data
+/// clone) and `github_pat` (its 0.1.x root is derived here), `to` the
+/// destination's access list; a governed project names its governance
+/// store (`gov_loc`, an access list; its S3 endpoint defaults to the data's),
+/// repo URL and clone (brought up to date first: `gov_cloned` when it was
+/// cloned). `remove = TRUE` deletes the old objects of a completed adoption
+/// instead. `dry_run`: the plan only. With a move, the old location sunsets
+/// `sunset_days` from now (UTC). The result names the old and new
+/// namespaces (`old_root`, `new_root`); `objects`, `missing`, `copied` and
+/// `kept` are data frames.
 #[extendr]
 #[allow(clippy::too_many_arguments)]
-fn rs_adopt(from: Robj, to: Robj, sunset_days: f64, message: &str, dry_run: bool, remove: bool) -> Robj {
+fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, sunset_days: f64, message: &str, dry_run: bool, remove: bool) -> Robj {
     use crate::ops::adopt;
     guard(|| {
         let mut a = conn::project(sexp(&from))?;
@@ -468,17 +516,22 @@ fn rs_adopt(from: Robj, to: Robj, sunset_days: f64, message: &str, dry_run: bool
             let out = adopt::adopt(&a, &b, &data_clone, ag, message, dry_run)?;
             Ok((out.plan.clone(), Some(out), None))
         };
-        let f = sexp(&from);
-        let (plan, done, removed) = if conn::field(f, "gov_root").is_none() {
+        let mut gov_cloned = false;
+        let (plan, done, removed) = if gov_loc.is_null() {
             run(None)?
         } else {
-            let url = conn::field_str(f, "gov_repo_url").ok_or_else(|| crate::error::Error::input("gov_repo_url is missing"))?;
-            let clone = conn::field_str(f, "gov_local_path").ok_or_else(|| crate::error::Error::input("gov_local_path is missing"))?;
-            with_gov(&from, &url, &clone, &elt(&from, "github_pat"), |g| run(Some(g)))?
+            let url = url.as_str().ok_or_else(|| crate::error::Error::input("gov_repo_url is missing"))?;
+            let clone = clone.as_str().ok_or_else(|| crate::error::Error::input("gov_local_path is missing"))?;
+            let gl = conn::location(sexp(&gov_loc))?;
+            let endpoint = conn::field_str(sexp(&gov_loc), "endpoint").or_else(|| conn::field_str(sexp(&from), "endpoint")).filter(|e| !e.is_empty());
+            let (st, newline, display) = conn::open_store_with(&gl, conn::field(sexp(&gov_loc), "client"), endpoint)?;
+            let store = gov::gov_store(st, gl.prefix_norm(), newline, display);
+            gov_cloned = gov::refresh(url, Path::new(clone), &data_clone.creds)?.is_none();
+            run(Some(&Gov { clone: Path::new(clone), url, creds: &data_clone.creds, store: &store }))?
         };
         let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
         let o = &plan.objects;
-        let objects = super::list_named(
+        let objects = data_frame(
             &["key", "bytes", "kind", "action"],
             vec![
                 o.iter().map(|x| x.key.clone()).collect::<Vec<_>>().into(),
@@ -486,31 +539,35 @@ fn rs_adopt(from: Robj, to: Robj, sunset_days: f64, message: &str, dry_run: bool
                 o.iter().map(|x| x.kind.to_string()).collect::<Vec<_>>().into(),
                 o.iter().map(|x| x.action.to_string()).collect::<Vec<_>>().into(),
             ],
+            o.len(),
         )?;
         let m = &plan.missing;
-        let missing = super::list_named(
+        let missing = data_frame(
             &["table", "version", "key"],
             vec![
                 m.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(),
                 m.iter().map(|x| x.1.clone()).collect::<Vec<_>>().into(),
                 m.iter().map(|x| x.2.clone()).collect::<Vec<_>>().into(),
             ],
+            m.len(),
         )?;
         let copied = done.as_ref().map(|d| d.copied.clone()).unwrap_or_default();
-        let copied = super::list_named(
+        let copied = data_frame(
             &["key", "bytes"],
             vec![copied.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(), copied.iter().map(|x| x.1 as f64).collect::<Vec<_>>().into()],
+            copied.len(),
         )?;
         let kept = removed.as_ref().map(|r| r.kept.clone()).unwrap_or_default();
-        let kept = super::list_named(
+        let kept = data_frame(
             &["key", "issue"],
             vec![kept.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(), kept.iter().map(|x| x.1.clone()).collect::<Vec<_>>().into()],
+            kept.len(),
         )?;
         super::list_named(
             &[
                 "project", "from", "to", "moves", "commit", "published_before", "objects", "old_mirrors", "mirrors", "skipped", "missing",
                 "repo_change", "governance", "recorded", "complete", "copied", "present", "verified", "published", "held", "repo_commit",
-                "deleted", "kept", "adopted_key", "old_root", "new_root",
+                "deleted", "kept", "adopted_key", "old_root", "new_root", "gov_cloned",
             ],
             vec![
                 plan.project.clone().into(),
@@ -539,6 +596,7 @@ fn rs_adopt(from: Robj, to: Robj, sunset_days: f64, message: &str, dry_run: bool
                 crate::layout::v01::ADOPTED.into(),
                 old_root.into(),
                 new_root.into(),
+                gov_cloned.into(),
             ],
         )
     })
@@ -691,20 +749,47 @@ fn rs_attach_pointer(conn: Robj, url: &str, gov_loc: Robj, message: &str) -> Rob
     })
 }
 
-/// Attach governance to the conn's project (`ops::gov::attach`): list(registered,
-/// written, commit, mirror_error).
+/// Is the conn's project attached to governance already
+/// (`ops::gov::attached_to`)? FALSE: not attached; TRUE: attached to `url`
+/// (or `url` is NULL); a conflict when attached to another repo.
 #[extendr]
-fn rs_attach_gov(conn: Robj, gov_loc: Robj, url: &str, gov_clone: &str, message: &str) -> Robj {
+fn rs_attached(conn: Robj, url: Robj) -> Robj {
+    guard(|| {
+        let c = sexp(&conn);
+        let clone = conn::clone_ctx(c)?;
+        let name = conn::field_str(c, "project_name").ok_or_else(|| crate::error::Error::input("conn has no project_name"))?;
+        let conn_url = conn::field_str(c, "gov_repo_url");
+        let conn_gov = conn::field(c, "gov_root").map(|_| conn_url.as_deref());
+        Ok(gov::attached_to(&clone.path, &name, conn_gov, url.as_str())?.into())
+    })
+}
+
+/// Attach governance to the conn's project (`ops::gov::attach`) at the
+/// repo `url` (as datom records it) and the gov clone `gov_local_path`
+/// (default: a sibling of the data clone named after the repo):
+/// list(registered, written, commit, mirror_error, conn = the conn with
+/// its governance).
+#[extendr]
+fn rs_attach_gov(conn: Robj, gov_loc: Robj, url: &str, gov_local_path: Robj, message: &str) -> Robj {
     guard(|| {
         let data = conn::project(sexp(&conn))?;
         let clone = conn::clone_ctx(sexp(&conn))?;
         let gl = conn::location(sexp(&gov_loc))?;
         let store = gov_store(&gov_loc)?;
-        let g = Gov { clone: Path::new(gov_clone), url, creds: &clone.creds, store: &store };
+        let url = crate::git::RepoUrl::parse(url).normalized(url);
+        let local = gov_local_path.as_str().map(std::path::PathBuf::from);
+        let gov_clone = crate::git::absolute_path(&crate::ops::conn::gov_clone_path(local.as_deref(), &clone.path, &url));
+        let g = Gov { clone: &gov_clone, url: &url, creds: &clone.creds, store: &store };
         let a = gov::attach(&g, &data, &clone, &gl, message)?;
         let mut v = vec![Robj::from(a.registered)];
         v.extend(pointer_to_r(&a.pointer)?);
-        super::list_named(&["registered", "written", "commit", "mirror_error"], v)
+        let gov_path: Robj = gov_clone.display().to_string().into();
+        let new = conn_list(
+            elt(&conn, "project_name"), &conn, elt(&conn, "path"), "developer", Some((&gov_loc, url.as_str().into(), gov_path)),
+            elt(&conn, "data_repo_url"), elt(&conn, "github_pat"), elt(&conn, "github_api_url"),
+        )?;
+        v.push(new);
+        super::list_named(&["registered", "written", "commit", "mirror_error", "conn"], v)
     })
 }
 
@@ -753,6 +838,7 @@ extendr_module! {
     fn rs_recorded_governance;
     fn rs_attach_pointer;
     fn rs_attach_gov;
+    fn rs_attached;
     fn rs_location_label;
     fn rs_abs_path;
     fn rs_clean_prefix;
