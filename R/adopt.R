@@ -94,18 +94,16 @@ datom_adopt <- function(path, store, to = NULL, dry_run = TRUE, remove_old = FAL
   if (!is.null(to)) check_location_component(to, "to")
   path <- abs_path(path)
   if (!dir.exists(path)) datom_abort("input", "No data repo clone at {.path {path}}.", "Clone the original's data repo first (git clone).")
-  cfg <- engine(rs_read_config(path))
-  name <- cfg$project_name
+  engine(rs_read_config(path))  # a datom clone, before the stores are checked
   loc <- component_location(store$data)
   check_reachable(loc)
   to_loc <- if (is.null(to)) loc else component_location(to)
   if (!is.null(to)) check_reachable(to_loc)
-  # the governance the clone records, against the store's (ops::conn::governance_of)
-  gov <- engine(rs_governance_of(path, name, !is.null(store$governance), store$gov_repo_url, store$gov_local_path))
-  out <- engine(rs_adopt(c(loc, list(project_name = name, path = path, github_pat = store$github_pat)),
-                         c(to_loc, list(project_name = name)), if (!is.null(gov)) component_location(store$governance),
-                         gov$url, gov$path, sunset_days, message %||% paste0("Adopt data store: ", name), dry_run, remove_old))
-  if (out$gov_cloned) datom_inform("success", "Cloned gov repo to {.path {gov$path}}")
+  # the engine checks the governance the clone records against the store's
+  # (ops::conn::governance_of), brings the gov clone up to date and adopts
+  out <- engine(rs_adopt(path, loc, to_loc, if (!is.null(store$governance)) component_location(store$governance),
+                         store$gov_repo_url, store$gov_local_path, store$github_pat, sunset_days, message, dry_run, remove_old))
+  if (out$gov_cloned) datom_inform("success", "Cloned gov repo to {.path {out$gov_path}}")
   if (remove_old) {
     report_removal(out, dry_run)
   } else if (dry_run) {

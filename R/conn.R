@@ -130,27 +130,13 @@ check_name <- function(x, arg, call = sys.call(-1)) {
 
 #' @export
 print.datom_conn <- function(x, ...) {
+  # the engine decides the lines (ops::conn::display_rows); value styles: val, path, url
+  rows <- engine(rs_conn_rows(x))
+  b <- vapply(seq_along(rows), function(i) sprintf(if (nzchar(rows[[i]]$style)) "%s: {.%s {rows[[%d]]$value}}" else "%s: %s{rows[[%d]]$value}",
+                                                   rows[[i]]$label, rows[[i]]$style, i), "")
   cli_print({
     cli::cli_h3("datom connection")
-    b <- c(
-      "*" = "Project: {.val {x$project_name}}",
-      "*" = "Role: {.val {x$role}}",
-      "*" = "Backend: {.val {x$backend}}",
-      "*" = "Data root: {.path {x$root}}"
-    )
-    if (!is.null(norm_prefix(x$prefix))) b <- c(b, "*" = "Data prefix: {.val {x$prefix}}")
-    if (identical(x$backend, "s3")) b <- c(b, "*" = "Data region: {.val {x$region}}")
-    if (is.null(x$gov_root)) {
-      b <- c(b, "*" = "Governance: not attached")
-    } else {
-      b <- c(b, "*" = "Gov backend: {.val {x$gov_backend}}", "*" = "Gov root: {.path {x$gov_root}}")
-      if (!is.null(norm_prefix(x$gov_prefix))) b <- c(b, "*" = "Gov prefix: {.val {x$gov_prefix}}")
-      if (!is.null(x$gov_region) && !identical(x$gov_region, x$region)) b <- c(b, "*" = "Gov region: {.val {x$gov_region}}")
-    }
-    if (!is.null(x$endpoint)) b <- c(b, "*" = "Endpoint: {.url {x$endpoint}}")
-    if (!is.null(x$path)) b <- c(b, "*" = "Path: {.path {x$path}}")
-    if (!is.null(x$data_repo_url)) b <- c(b, "*" = "Data repo: {.url {x$data_repo_url}}")
-    cli::cli_bullets(b)
+    cli::cli_bullets(stats::setNames(b, rep("*", length(b))))
   })
   invisible(x)
 }

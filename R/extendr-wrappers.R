@@ -199,8 +199,11 @@ rs_bench_reader_requests <- function(conn, table) .Call(wrap__rs_bench_reader_re
 # (`list(phase, seconds)`): where a call's time went (`make bench`).
 rs_progress_trace <- function() .Call(wrap__rs_progress_trace)
 
-# Initialise (or adopt) the governance repo and its local clone.
-rs_gov_init <- function(url, clone, token) .Call(wrap__rs_gov_init, url, clone, token)
+# Initialise (or adopt) the governance repo (`url`, recorded as datom
+# records it) and its local clone (`clone`, or a folder named after the
+# repo in `default_dir`): list(state, url, path, fresh = the clone did not
+# exist before).
+rs_gov_init <- function(url, clone, default_dir, token) .Call(wrap__rs_gov_init, url, clone, default_dir, token)
 
 # Clone the gov repo if absent (TRUE), else check its remote (FALSE).
 rs_gov_ensure_clone <- function(url, clone, token) .Call(wrap__rs_gov_ensure_clone, url, clone, token)
@@ -224,12 +227,12 @@ rs_gov_delete_mirror <- function(gov_loc, name) .Call(wrap__rs_gov_delete_mirror
 # holds one, else the gov store's (`ops::gov::read_ref`).
 rs_gov_ref <- function(gov_loc, clone, name, store_loc) .Call(wrap__rs_gov_ref, gov_loc, clone, name, store_loc)
 
-# Registered projects, from the gov clone (when `clone` is a string) or
-# the gov store (`gov_loc`: an access list or a conn): list(projects = a
+# Registered projects of `x`: a conn's gov clone when it exists, else its
+# gov store; or the gov store of an access list: list(projects = a
 # data frame sorted by name (name, data_backend, data_root, data_prefix,
 # registered_at: the commit time of the registration in the clone, NA
 # from the store), skipped = list(list(name, error)) of unreadable refs).
-rs_gov_projects <- function(gov_loc, clone) .Call(wrap__rs_gov_projects, gov_loc, clone)
+rs_gov_projects <- function(x) .Call(wrap__rs_gov_projects, x)
 
 # Gov side of datom_sync_dispatch: (file, error message or NULL) pairs.
 rs_gov_sync_dispatch <- function(gov_loc, url, clone, token, name, data_loc) .Call(wrap__rs_gov_sync_dispatch, gov_loc, url, clone, token, name, data_loc)
@@ -251,18 +254,20 @@ rs_gov_mirror_status <- function(gov_loc, gov_local_path, name) .Call(wrap__rs_g
 # commit, sunset_at).
 rs_migrate <- function(from, to, gov_loc, url, clone, token, sunset_days, message) .Call(wrap__rs_migrate, from, to, gov_loc, url, clone, token, sunset_days, message)
 
-# Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is the
-# original store's access list with `project_name`, `path` (the data
-# clone) and `github_pat` (its 0.1.x root is derived here), `to` the
-# destination's access list; a governed project names its governance
-# store (`gov_loc`, an access list; its S3 endpoint defaults to the data's),
-# repo URL and clone (brought up to date first: `gov_cloned` when it was
-# cloned). `remove = TRUE` deletes the old objects of a completed adoption
-# instead. `dry_run`: the plan only. With a move, the old location sunsets
-# `sunset_days` from now (UTC). The result names the old and new
-# namespaces (`old_root`, `new_root`); `objects`, `missing`, `copied` and
-# `kept` are data frames.
-rs_adopt <- function(from, to, gov_loc, url, clone, sunset_days, message, dry_run, remove) .Call(wrap__rs_adopt, from, to, gov_loc, url, clone, sunset_days, message, dry_run, remove)
+# Adopt a project written by datom 0.1.x (`ops::adopt`): the data clone
+# `path` (its project.yaml names the project), the original store's
+# access list `data` (its 0.1.x root is derived here), the destination's
+# `to`; a governed project (`.datom/governance.json`) needs the store's
+# governance store `gov_loc` (its S3 endpoint defaults to the data's), and
+# its URL and clone are checked against the record
+# (`ops::conn::governance_of`); the clone is brought up to date first
+# (`gov_cloned`: it was cloned, at `gov_path`). `remove = TRUE` deletes the
+# old objects of a completed adoption instead. `dry_run`: the plan only.
+# With a move, the old location sunsets `sunset_days` from now (UTC);
+# `message` (NULL: `Adopt data store: NAME`) commits the move. The result
+# names the old and new namespaces (`old_root`, `new_root`); `objects`,
+# `missing`, `copied` and `kept` are data frames.
+rs_adopt <- function(path, data, to, gov_loc, gov_url, gov_local_path, token, sunset_days, message, dry_run, remove) .Call(wrap__rs_adopt, path, data, to, gov_loc, gov_url, gov_local_path, token, sunset_days, message, dry_run, remove)
 
 # Do two locations (conns, access lists, project configs or refs) name the
 # same place? The one rule: `Location::same_place` (type, root resolved,
@@ -306,6 +311,19 @@ rs_attach_gov <- function(conn, gov_loc, url, gov_local_path, message) .Call(wra
 # (or `url` is NULL); a conflict when attached to another repo.
 rs_attached <- function(conn, url) .Call(wrap__rs_attached, conn, url)
 
+# The default `.gitignore` patterns of a data repository (`ops::init::DEFAULT_GITIGNORE`).
+rs_default_git_ignore <- function() .Call(wrap__rs_default_git_ignore)
+
+# The lines of a printed conn (`ops::conn::display_rows`):
+# list(list(label, value, style)).
+rs_conn_rows <- function(x) .Call(wrap__rs_conn_rows, x)
+
+# The governance side of a governed init (`ops::init::register_governed`):
+# the project (`name` at the access list `data_loc`, data clone `path`)
+# registered in the gov repo: list(mirror_error = NULL, or the error of
+# publishing `.datom/governance.json` to the data store).
+rs_init_register <- function(gov_loc, url, gov_clone, token, name, data_loc, path) .Call(wrap__rs_init_register, gov_loc, url, gov_clone, token, name, data_loc, path)
+
 # The datom namespace of a location (a conn, access list, config or ref),
 # for messages: `s3://bucket/{P/}datom/` or `{root}/{P/}datom/`.
 rs_location_label <- function(x) .Call(wrap__rs_location_label, x)
@@ -330,11 +348,6 @@ rs_connect <- function(path, project_name, data, endpoint, gov_loc, gov_url, gov
 # folder or S3 bucket is missing or refused; the reason (a string) when an
 # S3 bucket could not be verified; else NULL.
 rs_check_reachable <- function(loc) .Call(wrap__rs_check_reachable, loc)
-
-# The governance a data clone records, against the store's
-# (`ops::conn::governance_of`): NULL, or list(url = the store's URL, else
-# the recorded one; path = the gov clone).
-rs_governance_of <- function(path, name, has_component, store_url, local_path) .Call(wrap__rs_governance_of, path, name, has_component, store_url, local_path)
 
 # Bring a conn's gov clone up to date (`ops::gov::refresh`): clone it when
 # absent, else fetch and fast-forward. list(cloned, pulled).

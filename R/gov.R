@@ -45,22 +45,27 @@ datom_init_gov <- function(gov_store, gov_repo_url = NULL, gov_local_path = NULL
   if (isTRUE(create_repo)) {
     check_string(repo_name %||% "", "repo_name")
     if (is.null(github_pat)) datom_abort("input", "{.arg create_repo} = TRUE needs {.arg github_pat}.")
-    api <- sub("/+$", "", github_api_url %||% default_github_api_url())
-    res <- engine(rs_github_ensure_repo(api, github_pat, github_org, repo_name, isTRUE(private)))
-    datom_inform(if (isTRUE(res$created)) "success" else "info",
-                 if (isTRUE(res$created)) "Created GitHub repo {res$full_name}" else "Reusing empty GitHub repo {res$full_name}")
-    gov_repo_url <- res$clone_url
+    gov_repo_url <- github_repo(github_api_url %||% default_github_api_url(), github_pat, github_org, repo_name, private)
   }
-  gov_repo_url <- repo_url(gov_repo_url)$url
-  path <- abs_path(gov_local_path %||% file.path(tools::R_user_dir("datom", "data"), repo_url(gov_repo_url)$name))
-  if (!dir.exists(path)) datom_inform("info", "Cloning gov repo to {.path {path}}")
-  state <- engine(rs_gov_init(gov_repo_url, path, github_pat))
-  switch(state,
+  # the clone: gov_local_path, or a folder named after the repo in datom's user data directory
+  res <- engine(rs_gov_init(gov_repo_url, gov_local_path, tools::R_user_dir("datom", "data"), github_pat))
+  path <- res$path
+  gov_repo_url <- res$url
+  if (res$fresh) datom_inform("info", "Cloning gov repo to {.path {path}}")
+  switch(res$state,
     already = datom_inform("info", "Governance repository already initialised at {.path {path}}"),
     repushed = datom_inform("info", "Local skeleton exists but remote is empty -- re-pushed to {.url {gov_repo_url}}"),
     datom_inform("success", "Governance repository initialised at {.path {path}}")
   )
   invisible(gov_repo_url)
+}
+
+# Create (or reuse an empty) GitHub repository; its clone URL.
+github_repo <- function(api_url, pat, org, name, private = TRUE, call = sys.call(-1)) {
+  res <- engine(rs_github_ensure_repo(api_url, pat, org, name, isTRUE(private)), call = call)
+  datom_inform(if (res$created) "success" else "info",
+               if (res$created) "Created GitHub repo {res$full_name}" else "Reusing empty GitHub repo {res$full_name}")
+  res$clone_url
 }
 
 # A repository URL parsed by the engine (git::RepoUrl): list(url = as datom
@@ -123,21 +128,18 @@ pull_gov_clone <- function(conn, call = sys.call(-1)) {
 #' @examples
 #' # see vignette("governing-a-portfolio")
 datom_projects <- function(x) {
-  clone <- NULL
   if (is_datom_conn(x)) {
     if (is.null(x$gov_root)) {
       datom_abort("input", "datom_projects() requires governance, but this project has no governance attached.",
         "Attach one with datom_attach_gov().")
     }
-    access <- x  # the engine reads the conn's governance store
-    if (!is.null(x$gov_local_path) && dir.exists(x$gov_local_path)) clone <- x$gov_local_path
-  } else if (is_datom_store(x)) {
-    if (is.null(x$governance)) datom_abort("input", "The store has no governance component.")
-    access <- component_location(x$governance)
-  } else {
+  } else if (!is_datom_store(x)) {
     datom_abort("input", "{.arg x} must be a datom_conn or datom_store.")
+  } else if (is.null(x$governance)) {
+    datom_abort("input", "The store has no governance component.")
   }
-  res <- rs_gov_projects(access, clone)
+  # a conn's gov clone when it exists, else the gov store
+  res <- rs_gov_projects(if (is_datom_conn(x)) x else component_location(x$governance))
   if (inherits(res, "datom_engine_error")) {
     datom_abort(res$kind, "Failed to list projects from governance store.", esc(res$message))
   }
@@ -330,7 +332,8 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
   if (isTRUE(create_repo)) {
     check_string(repo_name %||% "", "repo_name")
     if (is.null(conn$github_pat)) datom_abort("input", "create_repo = TRUE requires a GitHub PAT on the store.")
-    gov_repo_url <- datom_init_gov(gov_store, gov_local_path = gov_local_path %||% file.path(dirname(conn$path), repo_name),
+    # the clone: gov_local_path, or a sibling of the data clone named after the repo
+    gov_repo_url <- datom_init_gov(gov_store, gov_local_path = gov_clone_path(list(gov_local_path = gov_local_path), conn$path, repo_name),
       create_repo = TRUE, repo_name = repo_name, github_pat = conn$github_pat, github_org = github_org,
       private = private, github_api_url = conn$github_api_url)
   }

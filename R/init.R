@@ -81,32 +81,15 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
     engine(rs_gov_prepare_register(store$gov_repo_url, gov_path, store$github_pat, project_name))
     governance <- engine(rs_governance_record(store$gov_repo_url, gov_loc))
   }
-  remote <- store$data_repo_url
-  if (isTRUE(create_repo)) {
-    owner <- store$github_org
-    res <- engine(rs_github_ensure_repo(store$github_api_url, store$github_pat, owner, repo_name, TRUE))
-    if (isTRUE(res$created)) {
-      datom_inform("success", "Created GitHub repo {res$full_name}")
-    } else {
-      datom_inform("info", "Reusing empty GitHub repo {res$full_name}")
-    }
-    remote <- res$clone_url
-  }
+  remote <- if (isTRUE(create_repo)) github_repo(store$github_api_url, store$github_pat, store$github_org, repo_name) else store$data_repo_url
   engine(rs_init_repo(path, project_name, loc, remote, as.numeric(max_file_size_gb), git_ignore, isTRUE(.force),
                       datom_version(), store$github_pat, governance))
   if (governed) {
-    reg <- rs_gov_register(gov_loc, store$gov_repo_url, gov_path, store$github_pat, project_name, loc)
-    if (inherits(reg, "datom_engine_error")) {
-      datom_abort(reg$kind, "Data repo pushed but gov registration failed: {esc(reg$message)}",
-        "The local clone is intact at {path}; after fixing the cause run datom_sync_dispatch(conn) to register.")
-    }
+    # registered (a failure says the clone is intact), then governance.json published to the data store
+    mirror_error <- engine(rs_init_register(gov_loc, store$gov_repo_url, gov_path, store$github_pat, project_name, loc, path))$mirror_error
     datom_inform("success", "Registered project {.val {project_name}} in gov repo")
-    ok <- rs_failpoint_hit("register.governance")  # tests only
-    if (!inherits(ok, "datom_engine_error")) {
-      ok <- rs_mirror_governance(c(loc, list(project_name = project_name, path = path)))
-    }
-    if (inherits(ok, "datom_engine_error")) {
-      cli::cli_warn(c("Could not mirror governance.json to the data store (the git copy is canonical).", i = esc(ok$message),
+    if (!is.null(mirror_error)) {
+      cli::cli_warn(c("Could not mirror governance.json to the data store (the git copy is canonical).", i = esc(mirror_error$message),
                       i = "Repair: datom_validate(conn, fix = TRUE) publishes it."))
     }
   }
@@ -118,10 +101,6 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
 #' @return A character vector.
 #' @keywords internal
 #' @export
-default_git_ignore <- function() {
-  c(".Rprofile", ".Renviron", ".Rhistory", ".Rapp.history", ".Rproj.user/", ".DS_Store",
-    "*.csv", "*.tsv", "*.rds", "*.txt", "*.parquet", "*.sas7bdat", ".RData", ".RDataTmp",
-    "*.html", "*.png", "*.pdf", ".vscode/", "rsconnect/")
-}
+default_git_ignore <- function() rs_default_git_ignore()  # the engine's list (ops::init::DEFAULT_GITIGNORE)
 
 datom_version <- function() as.character(utils::packageVersion("datom"))

@@ -299,6 +299,62 @@ fn reader(req: &Request<'_>, ev: &mut Vec<Event>) -> Result<Connection> {
     Ok(Connection { project_name: name.to_string(), data: loc, from_ref, data_repo_url: None, gov })
 }
 
+/// What a conn shows when printed (the fields `print.datom_conn` reads).
+#[derive(Clone, Debug, Default)]
+pub struct ConnView {
+    pub project_name: Option<String>,
+    pub role: Option<String>,
+    pub data: Location,
+    /// The governance store's location, when attached.
+    pub gov: Option<Location>,
+    pub endpoint: Option<String>,
+    pub path: Option<String>,
+    pub data_repo_url: Option<String>,
+}
+
+/// One line of a printed conn: label, value (`None`: R's NULL) and the cli
+/// style of the value (`val`, `path`, `url`; empty for plain text).
+pub type Row = (&'static str, Option<String>, &'static str);
+
+/// The lines of a printed conn, in order: a prefix only when there is one,
+/// an S3 region, the governance store (its region only when it differs
+/// from the data's), the endpoint, clone path and data repo when set.
+pub fn display_rows(c: &ConnView) -> Vec<Row> {
+    let some_prefix = |l: &Location| !layout::clean_prefix(l.prefix.as_deref()).is_empty();
+    let d = &c.data;
+    let mut rows: Vec<Row> = vec![
+        ("Project", c.project_name.clone(), "val"),
+        ("Role", c.role.clone(), "val"),
+        ("Backend", Some(d.kind.clone()), "val"),
+        ("Data root", Some(d.root.clone()), "path"),
+    ];
+    if some_prefix(d) {
+        rows.push(("Data prefix", d.prefix.clone(), "val"));
+    }
+    if d.kind == "s3" {
+        rows.push(("Data region", d.region.clone(), "val"));
+    }
+    match &c.gov {
+        None => rows.push(("Governance", Some("not attached".into()), "")),
+        Some(g) => {
+            rows.push(("Gov backend", Some(g.kind.clone()), "val"));
+            rows.push(("Gov root", Some(g.root.clone()), "path"));
+            if some_prefix(g) {
+                rows.push(("Gov prefix", g.prefix.clone(), "val"));
+            }
+            if g.region.is_some() && g.region != d.region {
+                rows.push(("Gov region", g.region.clone(), "val"));
+            }
+        }
+    }
+    for (label, v, style) in [("Endpoint", &c.endpoint, "url"), ("Path", &c.path, "path"), ("Data repo", &c.data_repo_url, "url")] {
+        if v.is_some() {
+            rows.push((label, v.clone(), style));
+        }
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +383,28 @@ mod tests {
     fn write(p: &Path, text: &str) {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn a_printed_conn_shows_what_is_set() {
+        let labels = |c: &ConnView| display_rows(c).iter().map(|r| r.0).collect::<Vec<_>>();
+        let s3 = |root: &str, prefix: Option<&str>, region: &str| Location { kind: "s3".into(), root: root.into(), prefix: prefix.map(str::to_string), region: Some(region.into()) };
+        let mut c = ConnView { project_name: Some("P".into()), role: Some("reader".into()), data: local(Path::new("/d")), ..Default::default() };
+        assert_eq!(labels(&c), ["Project", "Role", "Backend", "Data root", "Governance"]);
+        assert_eq!(display_rows(&c)[4], ("Governance", Some("not attached".to_string()), ""));
+        // a prefix "/" is no prefix; the gov region only when it differs
+        c.data = s3("b", Some("/"), "eu-west-1");
+        c.gov = Some(s3("g", Some("team"), "eu-west-1"));
+        assert_eq!(labels(&c), ["Project", "Role", "Backend", "Data root", "Data region", "Gov backend", "Gov root", "Gov prefix"]);
+        c.gov = Some(s3("g", None, "us-east-1"));
+        c.path = Some("/clone".into());
+        c.data_repo_url = Some("u".into());
+        c.data.prefix = Some("p".into());
+        assert_eq!(
+            labels(&c),
+            ["Project", "Role", "Backend", "Data root", "Data prefix", "Data region", "Gov backend", "Gov root", "Gov region", "Path", "Data repo"]
+        );
+        assert_eq!(display_rows(&c)[3], ("Data root", Some("b".to_string()), "path"));
     }
 
     #[test]

@@ -35,6 +35,24 @@ pub struct InitOutcome {
     pub created_remote: bool,
 }
 
+/// The governance side of a governed init, once the data repo is pushed:
+/// register the project (a failure says the clone is intact and how to
+/// finish), then publish `.datom/governance.json` to the data store. A
+/// failure of that publication is returned, not raised (the git copy is
+/// canonical; `datom_validate(fix = TRUE)` publishes it).
+pub fn register_governed(g: &super::gov::Gov<'_>, project: &Project, clone: &CloneCtx) -> Result<Option<Error>> {
+    let data = project.location.as_ref().ok_or_else(|| Error::internal("register_governed: the project has no location"))?;
+    super::gov::register(g, &project.name, data).map_err(|e| {
+        Error::new(e.kind, format!("Data repo pushed but gov registration failed: {}", e.message)).with_hint(format!(
+            "The local clone is intact at {}; after fixing the cause run datom_sync_dispatch(conn) to register.",
+            clone.path.display()
+        ))
+    })?;
+    let mirrored = crate::failpoint::hit("register.governance")
+        .and_then(|_| super::collab::mirror_clone_json(project, clone, layout::repo::GOVERNANCE, layout::data::GOVERNANCE));
+    Ok(mirrored.err())
+}
+
 /// The times an init records, from the UTC clock: the date of
 /// project.yaml's `created_at` and the initial manifest's time.
 pub fn init_times() -> (String, String) {
@@ -270,6 +288,39 @@ mod tests {
         std::fs::write(clone.join(layout::repo::PROJECT_YAML), "x").unwrap();
         let e = preflight(&p, &clone, true).unwrap_err();
         assert_eq!(e.message, format!("A datom repository already exists at '{}'.", clone.display()));
+    }
+
+    #[test]
+    fn a_governed_init_registers_and_publishes_the_pointer() {
+        use crate::ops::gov;
+        let d = crate::testutil::scratch_dir("init-register");
+        let url = d.join("remotes/gov.git").display().to_string();
+        let creds = crate::git::Creds::default();
+        let gclone = d.join("gov");
+        gov::init_gov(&url, &gclone, &creds).unwrap();
+        let gs = gov::gov_store(Box::new(LocalStore::new(d.join("gov-store"))), None, true, String::new());
+        let g = gov::Gov { clone: &gclone, url: &url, creds: &creds, store: &gs };
+        let loc = Location { kind: "local".into(), root: d.join("data").display().to_string(), prefix: None, region: None };
+        let mut p = Project::new("P", Box::new(LocalStore::new(d.join("data"))), None, true, String::new());
+        p.location = Some(loc);
+        let clone = CloneCtx { path: d.join("clone"), creds: creds.clone() };
+        std::fs::create_dir_all(clone.path.join(".datom")).unwrap();
+        std::fs::write(clone.path.join(layout::repo::GOVERNANCE), "{\"gov_repo_url\": \"x\"}\n").unwrap();
+        assert_eq!(register_governed(&g, &p, &clone).unwrap(), None);
+        assert!(gov::is_registered(&gclone, "P"));
+        assert!(p.get_json(layout::data::GOVERNANCE).unwrap().is_some());
+        // registered already: the error says the clone is intact
+        let e = register_governed(&g, &p, &clone).unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        assert!(e.message.starts_with("Data repo pushed but gov registration failed: "), "{}", e.message);
+        assert!(e.hint.unwrap().starts_with(&format!("The local clone is intact at {}", clone.path.display())));
+    }
+
+    #[test]
+    fn the_default_gitignore_keeps_data_files_and_session_files_out() {
+        for p in ["*.parquet", "*.csv", ".Rhistory", ".Renviron", "rsconnect/"] {
+            assert!(DEFAULT_GITIGNORE.contains(&p), "{p}");
+        }
     }
 
     #[test]

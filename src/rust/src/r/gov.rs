@@ -173,20 +173,6 @@ fn rs_check_reachable(loc: Robj) -> Robj {
     })
 }
 
-/// The governance a data clone records, against the store's
-/// (`ops::conn::governance_of`): NULL, or list(url = the store's URL, else
-/// the recorded one; path = the gov clone).
-#[extendr]
-fn rs_governance_of(path: &str, name: &str, has_component: bool, store_url: Robj, local_path: Robj) -> Robj {
-    guard(|| {
-        let local = local_path.as_str().map(std::path::PathBuf::from);
-        match crate::ops::conn::governance_of(Path::new(path), name, has_component, store_url.as_str(), local.as_deref())? {
-            Some(g) => super::list_named(&["url", "path"], vec![g.store_url.into(), g.clone.display().to_string().into()]),
-            None => Ok(().into()),
-        }
-    })
-}
-
 /// The gov clone of a store next to a data clone (`ops::conn::gov_clone_path`):
 /// `local_path`, or a sibling of the data clone named after the repo `url`.
 #[extendr]
@@ -222,6 +208,60 @@ fn rs_gov_prepare_register(url: &str, clone: &str, token: Robj, name: &str) -> R
         gov::prepare_register(url, Path::new(clone), &creds(&token)?, name)?;
         Ok(true.into())
     })
+}
+
+/// The governance side of a governed init (`ops::init::register_governed`):
+/// the project (`name` at the access list `data_loc`, data clone `path`)
+/// registered in the gov repo: list(mirror_error = NULL, or the error of
+/// publishing `.datom/governance.json` to the data store).
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_init_register(gov_loc: Robj, url: &str, gov_clone: &str, token: Robj, name: &str, data_loc: Robj, path: &str) -> Robj {
+    guard(|| {
+        let project = conn::project_at(name, sexp(&data_loc))?;
+        let clone = crate::ops::CloneCtx { path: path.into(), creds: creds(&token)? };
+        with_gov(&gov_loc, url, gov_clone, &token, |g| {
+            let e = crate::ops::init::register_governed(g, &project, &clone)?;
+            // in a list: an error value returned alone would be raised by engine()
+            super::list_named(&["mirror_error"], vec![e.map(|e| super::result::error_robj(&e)).unwrap_or_else(|| ().into())])
+        })
+    })
+}
+
+/// The lines of a printed conn (`ops::conn::display_rows`):
+/// list(list(label, value, style)).
+#[extendr]
+fn rs_conn_rows(x: Robj) -> Robj {
+    guard(|| {
+        let c = sexp(&x);
+        let f = |k: &str| conn::field_str(c, k);
+        let loc = |p: &str| crate::model::Location {
+            kind: f(&format!("{p}backend")).unwrap_or_default(),
+            root: f(&format!("{p}root")).unwrap_or_default(),
+            prefix: f(&format!("{p}prefix")),
+            region: f(&format!("{p}region")),
+        };
+        let view = crate::ops::conn::ConnView {
+            project_name: f("project_name"),
+            role: f("role"),
+            data: loc(""),
+            gov: f("gov_root").map(|_| loc("gov_")),
+            endpoint: f("endpoint"),
+            path: f("path"),
+            data_repo_url: f("data_repo_url"),
+        };
+        let rows = crate::ops::conn::display_rows(&view)
+            .into_iter()
+            .map(|(label, value, style)| super::list_named(&["label", "value", "style"], vec![label.into(), value.map(Robj::from).unwrap_or_else(|| ().into()), style.into()]))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(List::from_values(rows).into())
+    })
+}
+
+/// The default `.gitignore` patterns of a data repository (`ops::init::DEFAULT_GITIGNORE`).
+#[extendr]
+fn rs_default_git_ignore() -> Vec<String> {
+    crate::ops::init::DEFAULT_GITIGNORE.iter().map(|s| s.to_string()).collect()
 }
 
 /// Bring a conn's gov clone up to date (`ops::gov::refresh`): clone it when
@@ -277,17 +317,27 @@ fn ref_to_r_against(name: Option<&str>, r: &RefJson, store: Option<&crate::model
     )
 }
 
-/// Initialise (or adopt) the governance repo and its local clone.
+/// Initialise (or adopt) the governance repo (`url`, recorded as datom
+/// records it) and its local clone (`clone`, or a folder named after the
+/// repo in `default_dir`): list(state, url, path, fresh = the clone did not
+/// exist before).
 #[extendr]
-fn rs_gov_init(url: &str, clone: &str, token: Robj) -> Robj {
+fn rs_gov_init(url: &str, clone: Robj, default_dir: &str, token: Robj) -> Robj {
     guard(|| {
-        let s = match gov::init_gov(url, Path::new(clone), &creds(&token)?)? {
+        let u = crate::git::RepoUrl::parse(url);
+        let url = u.normalized(url);
+        let path = match clone.as_str() {
+            Some(c) => crate::git::absolute_path(Path::new(c)),
+            None => crate::git::absolute_path(&Path::new(default_dir).join(u.name())),
+        };
+        let fresh = !path.exists();
+        let s = match gov::init_gov(&url, &path, &creds(&token)?)? {
             gov::InitGov::Created => "created",
             gov::InitGov::AlreadyInitialised => "already",
             gov::InitGov::Repushed => "repushed",
             gov::InitGov::Cloned => "cloned",
         };
-        Ok(s.into())
+        super::list_named(&["state", "url", "path", "fresh"], vec![s.into(), url.into(), path.display().to_string().into(), fresh.into()])
     })
 }
 
@@ -351,17 +401,18 @@ fn rs_gov_ref(gov_loc: Robj, clone: Robj, name: &str, store_loc: Robj) -> Robj {
     })
 }
 
-/// Registered projects, from the gov clone (when `clone` is a string) or
-/// the gov store (`gov_loc`: an access list or a conn): list(projects = a
+/// Registered projects of `x`: a conn's gov clone when it exists, else its
+/// gov store; or the gov store of an access list: list(projects = a
 /// data frame sorted by name (name, data_backend, data_root, data_prefix,
 /// registered_at: the commit time of the registration in the clone, NA
 /// from the store), skipped = list(list(name, error)) of unreadable refs).
 #[extendr]
-fn rs_gov_projects(gov_loc: Robj, clone: Robj) -> Robj {
+fn rs_gov_projects(x: Robj) -> Robj {
     guard(|| {
-        let list = match clone.as_str() {
+        let clone = conn::is_conn(sexp(&x)).then(|| conn::field_str(sexp(&x), "gov_local_path")).flatten().filter(|p| Path::new(p).is_dir());
+        let list = match &clone {
             Some(c) => gov::projects_clone(Path::new(c))?,
-            None => gov::projects_store(&gov_store(&gov_loc)?)?,
+            None => gov::projects_store(&gov_store(&x)?)?,
         };
         let mut skipped: Vec<Robj> = Vec::new();
         let (mut name, mut kind, mut root, mut prefix, mut at) = (vec![], vec![], vec![], vec![], vec![]);
@@ -373,7 +424,7 @@ fn rs_gov_projects(gov_loc: Robj, clone: Robj) -> Robj {
                     kind.push(r.current.kind.clone());
                     root.push(r.current.root.clone());
                     prefix.push(na(r.current.prefix.clone()));
-                    at.push(na(match clone.as_str() {
+                    at.push(na(match &clone {
                         Some(c) => gov::registered_at(Path::new(c), n)?,
                         None => None,
                     }));
@@ -479,31 +530,38 @@ fn rs_location_label(x: Robj) -> Robj {
     })
 }
 
-/// Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is the
-/// original store's access list with `project_name`, `path` (the data
-/// clone) and `github_pat` (its 0.1.x root is derived here), `to` the
-/// destination's access list; a governed project names its governance
-/// store (`gov_loc`, an access list; its S3 endpoint defaults to the data's),
-/// repo URL and clone (brought up to date first: `gov_cloned` when it was
-/// cloned). `remove = TRUE` deletes the old objects of a completed adoption
-/// instead. `dry_run`: the plan only. With a move, the old location sunsets
-/// `sunset_days` from now (UTC). The result names the old and new
-/// namespaces (`old_root`, `new_root`); `objects`, `missing`, `copied` and
-/// `kept` are data frames.
+/// Adopt a project written by datom 0.1.x (`ops::adopt`): the data clone
+/// `path` (its project.yaml names the project), the original store's
+/// access list `data` (its 0.1.x root is derived here), the destination's
+/// `to`; a governed project (`.datom/governance.json`) needs the store's
+/// governance store `gov_loc` (its S3 endpoint defaults to the data's), and
+/// its URL and clone are checked against the record
+/// (`ops::conn::governance_of`); the clone is brought up to date first
+/// (`gov_cloned`: it was cloned, at `gov_path`). `remove = TRUE` deletes the
+/// old objects of a completed adoption instead. `dry_run`: the plan only.
+/// With a move, the old location sunsets `sunset_days` from now (UTC);
+/// `message` (NULL: `Adopt data store: NAME`) commits the move. The result
+/// names the old and new namespaces (`old_root`, `new_root`); `objects`,
+/// `missing`, `copied` and `kept` are data frames.
 #[extendr]
 #[allow(clippy::too_many_arguments)]
-fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, sunset_days: f64, message: &str, dry_run: bool, remove: bool) -> Robj {
+fn rs_adopt(path: &str, data: Robj, to: Robj, gov_loc: Robj, gov_url: Robj, gov_local_path: Robj, token: Robj, sunset_days: f64, message: Robj, dry_run: bool, remove: bool) -> Robj {
     use crate::ops::adopt;
     guard(|| {
-        let mut a = conn::project(sexp(&from))?;
-        let old_loc = a.location.clone().expect("conn project has a location");
+        let name = crate::ops::read_config(Path::new(path))?.project_name;
+        let mut a = conn::project_at(&name, sexp(&data))?;
+        let old_loc = a.location.clone().expect("project_at sets the location");
         a.root = crate::layout::v01::project_root(old_loc.prefix_norm());
-        let b = conn::project(sexp(&to))?;
-        let new_loc = b.location.clone().expect("conn project has a location");
-        let data_clone = conn::clone_ctx(sexp(&from))?;
+        let b = conn::project_at(&name, sexp(&to))?;
+        let new_loc = b.location.clone().expect("project_at sets the location");
+        let data_clone = crate::ops::CloneCtx { path: path.into(), creds: creds(&token)? };
         if !(sunset_days.is_finite() && sunset_days >= 0.0) {
             return Err(crate::error::Error::input("`sunset_days` must be a single non-negative number"));
         }
+        let local = gov_local_path.as_str().map(std::path::PathBuf::from);
+        let governance = crate::ops::conn::governance_of(Path::new(path), &name, !gov_loc.is_null(), gov_url.as_str(), local.as_deref())?;
+        let message = message.as_str().map(str::to_string).unwrap_or_else(|| format!("Adopt data store: {name}"));
+        let message = message.as_str();
         let (old_root, new_root) = adopt::labels(&old_loc, &new_loc, &a.name);
         let details = adopt::details(&old_root, &new_root);
         let sunset_at = crate::model::utc_after_days(sunset_days);
@@ -517,18 +575,18 @@ fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, sunset_
             Ok((out.plan.clone(), Some(out), None))
         };
         let mut gov_cloned = false;
-        let (plan, done, removed) = if gov_loc.is_null() {
-            run(None)?
-        } else {
-            let url = url.as_str().ok_or_else(|| crate::error::Error::input("gov_repo_url is missing"))?;
-            let clone = clone.as_str().ok_or_else(|| crate::error::Error::input("gov_local_path is missing"))?;
-            let gl = conn::location(sexp(&gov_loc))?;
-            let endpoint = conn::field_str(sexp(&gov_loc), "endpoint").or_else(|| conn::field_str(sexp(&from), "endpoint")).filter(|e| !e.is_empty());
-            let (st, newline, display) = conn::open_store_with(&gl, conn::field(sexp(&gov_loc), "client"), endpoint)?;
-            let store = gov::gov_store(st, gl.prefix_norm(), newline, display);
-            gov_cloned = gov::refresh(url, Path::new(clone), &data_clone.creds)?.is_none();
-            run(Some(&Gov { clone: Path::new(clone), url, creds: &data_clone.creds, store: &store }))?
+        let (plan, done, removed) = match &governance {
+            None => run(None)?,
+            Some(gv) => {
+                let gl = conn::location(sexp(&gov_loc))?;
+                let endpoint = conn::field_str(sexp(&gov_loc), "endpoint").or_else(|| conn::field_str(sexp(&data), "endpoint")).filter(|e| !e.is_empty());
+                let (st, newline, display) = conn::open_store_with(&gl, conn::field(sexp(&gov_loc), "client"), endpoint)?;
+                let store = gov::gov_store(st, gl.prefix_norm(), newline, display);
+                gov_cloned = gov::refresh(&gv.store_url, &gv.clone, &data_clone.creds)?.is_none();
+                run(Some(&Gov { clone: &gv.clone, url: &gv.store_url, creds: &data_clone.creds, store: &store }))?
+            }
         };
+        let gov_path: Robj = governance.as_ref().map(|g| Robj::from(g.clone.display().to_string())).unwrap_or_else(|| ().into());
         let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
         let o = &plan.objects;
         let objects = data_frame(
@@ -567,7 +625,7 @@ fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, sunset_
             &[
                 "project", "from", "to", "moves", "commit", "published_before", "objects", "old_mirrors", "mirrors", "skipped", "missing",
                 "repo_change", "governance", "recorded", "complete", "copied", "present", "verified", "published", "held", "repo_commit",
-                "deleted", "kept", "adopted_key", "old_root", "new_root", "gov_cloned",
+                "deleted", "kept", "adopted_key", "old_root", "new_root", "gov_cloned", "gov_path",
             ],
             vec![
                 plan.project.clone().into(),
@@ -597,6 +655,7 @@ fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, sunset_
                 old_root.into(),
                 new_root.into(),
                 gov_cloned.into(),
+                gov_path,
             ],
         )
     })
@@ -839,12 +898,14 @@ extendr_module! {
     fn rs_attach_pointer;
     fn rs_attach_gov;
     fn rs_attached;
+    fn rs_default_git_ignore;
+    fn rs_conn_rows;
+    fn rs_init_register;
     fn rs_location_label;
     fn rs_abs_path;
     fn rs_clean_prefix;
     fn rs_connect;
     fn rs_check_reachable;
-    fn rs_governance_of;
     fn rs_gov_refresh;
     fn rs_gov_clone_path;
     fn rs_init_preflight;
