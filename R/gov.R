@@ -72,13 +72,12 @@ github_repo <- function(api_url, pat, org, name, private = TRUE, call = sys.call
 # records it, a local path made absolute; local; name).
 repo_url <- function(url, call = sys.call(-1)) engine(rs_repo_url(url), call = call)
 
-same_url <- function(a, b) engine(rs_same_url(a, b))
-
 # The gov clone of a store next to a data clone: `gov_local_path`, or a
 # sibling of the data clone named after the gov repo (ops::conn::gov_clone_path).
 gov_clone_path <- function(store, data_path, url = store$gov_repo_url) engine(rs_gov_clone_path(store$gov_local_path, data_path, url))
 
-# Engine access list of a conn's gov store.
+# Engine access list of a conn's gov store (bindings of r/gov.rs also read
+# a conn's gov fields directly).
 conn_gov_access <- function(conn) {
   list(backend = conn$gov_backend, root = conn$gov_root, prefix = conn$gov_prefix,
        region = conn$gov_region, endpoint = conn$gov_endpoint %||% conn$endpoint, client = conn$gov_client)
