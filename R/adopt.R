@@ -94,62 +94,29 @@ datom_adopt <- function(path, store, to = NULL, dry_run = TRUE, remove_old = FAL
   if (!is.null(to)) check_location_component(to, "to")
   path <- abs_path(path)
   if (!dir.exists(path)) datom_abort("input", "No data repo clone at {.path {path}}.", "Clone the original's data repo first (git clone).")
-  cfg <- engine(rs_read_config(path))
-  name <- cfg$project_name
+  engine(rs_read_config(path))  # a datom clone, before the stores are checked
   loc <- component_location(store$data)
   check_reachable(loc)
   to_loc <- if (is.null(to)) loc else component_location(to)
   if (!is.null(to)) check_reachable(to_loc)
-  gov <- NULL
-  gfile <- file.path(path, ".datom", "governance.json")
-  if (file.exists(gfile)) {
-    g <- jsonlite_read(gfile)
-    if (is.null(store$governance)) {
-      datom_abort("input", "Project {.val {name}} is governed but no governance store was supplied.",
-        "Add governance = <{g$gov_storage$type} store at {g$gov_storage$root}> and gov_repo_url = \"{g$gov_repo_url}\" to datom_store().")
-    }
-    url <- store$gov_repo_url %||% g$gov_repo_url
-    if (!same_url(url, g$gov_repo_url)) {
-      datom_abort("input", "Governance URL mismatch: the project records {.url {g$gov_repo_url}} but the store has {.url {url}}.")
-    }
-    gov <- list(access = component_location(store$governance), url = url, path = gov_clone_path(store, path, url))
-  }
-  from <- new_datom_conn(project_name = name, loc = loc, path = path, role = "developer",
-                         github_pat = store$github_pat, github_api_url = store$github_api_url, gov = gov)
-  dest <- from
-  dest[c("backend", "root", "prefix", "region", "client", "endpoint")] <-
-    list(to_loc$backend, to_loc$root, to_loc$prefix, to_loc$region, to_loc$client, to_loc$endpoint)
-  if (!is.null(gov)) pull_gov_clone(from)
-  old_root <- location_label(loc)
-  new_root <- paste0(location_label(to_loc), name, "/")
-  details <- list(from = old_root, to = new_root, layout = "datom 0.1.x -> project-scoped")
-  sunset <- format(Sys.time() + sunset_days * 86400, "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
-  res <- engine(rs_adopt(from, dest, if (is.null(gov)) NULL else conn_gov_access(from), gov$url, gov$path,
-                         store$github_pat, details, sunset, message %||% paste0("Adopt data store: ", name),
-                         dry_run, remove_old))
-  out <- adoption_result(res)
+  # the engine checks the governance the clone records against the store's
+  # (ops::conn::governance_of), brings the gov clone up to date and adopts
+  out <- engine(rs_adopt(path, loc, to_loc, if (!is.null(store$governance)) component_location(store$governance),
+                         store$gov_repo_url, store$gov_local_path, store$github_pat, sunset_days, message, dry_run, remove_old))
+  if (out$gov_cloned) datom_inform("success", "Cloned gov repo to {.path {out$gov_path}}")
   if (remove_old) {
     report_removal(out, dry_run)
   } else if (dry_run) {
-    report_plan(out, old_root, new_root)
+    report_plan(out)
   } else {
-    report_adoption(out, old_root, new_root)
+    report_adoption(out)
   }
   invisible(out)
 }
 
-adoption_result <- function(res) {
-  df <- function(x) as.data.frame(x, stringsAsFactors = FALSE)
-  res$objects <- df(res$objects)
-  res$missing <- df(res$missing)
-  res$copied <- df(res$copied)
-  res$kept <- df(res$kept)
-  res
-}
-
 fmt_bytes <- function(x) format(sum(x), big.mark = ",", scientific = FALSE)
 
-report_plan <- function(r, old_root, new_root) {
+report_plan <- function(r, old_root = r$old_root, new_root = r$new_root) {
   name <- r$project
   if (isTRUE(r$complete)) {
     datom_inform("success", "{.val {name}} is already adopted into {.path {new_root}}: nothing to do.")
@@ -187,7 +154,7 @@ gov_plan_line <- function(r) {
   )
 }
 
-report_adoption <- function(r, old_root, new_root) {
+report_adoption <- function(r, old_root = r$old_root, new_root = r$new_root) {
   name <- r$project
   if (isTRUE(r$complete)) {
     datom_inform("success", "{.val {name}} is already adopted into {.path {new_root}}: nothing to do.")

@@ -31,8 +31,9 @@ rs_parquet_read <- function(path, expected_sha) .Call(wrap__rs_parquet_read, pat
 
 rs_engine_version <- function() .Call(wrap__rs_engine_version)
 
-# Create a solo project's data clone, first commit, push and manifest mirror.
-rs_init_repo <- function(path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token, governance) .Call(wrap__rs_init_repo, path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, created_date, local_now_z, token, governance)
+# Create a solo project's data clone, first commit, push and manifest
+# mirror (its times from the UTC clock).
+rs_init_repo <- function(path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, token, governance) .Call(wrap__rs_init_repo, path, project_name, loc, remote_url, max_gb, git_ignore, force, datom_version, token, governance)
 
 # Is the data-store namespace of a project occupied? NULL or the owner.
 rs_namespace_owner <- function(conn) .Call(wrap__rs_namespace_owner, conn)
@@ -202,8 +203,11 @@ rs_bench_reader_requests <- function(conn, table) .Call(wrap__rs_bench_reader_re
 # (`list(phase, seconds)`): where a call's time went (`make bench`).
 rs_progress_trace <- function() .Call(wrap__rs_progress_trace)
 
-# Initialise (or adopt) the governance repo and its local clone.
-rs_gov_init <- function(url, clone, token) .Call(wrap__rs_gov_init, url, clone, token)
+# Initialise (or adopt) the governance repo (`url`, recorded as datom
+# records it) and its local clone (`clone`, or a folder named after the
+# repo in `default_dir`): list(state, url, path, fresh = the clone did not
+# exist before).
+rs_gov_init <- function(url, clone, default_dir, token) .Call(wrap__rs_gov_init, url, clone, default_dir, token)
 
 # Clone the gov repo if absent (TRUE), else check its remote (FALSE).
 rs_gov_ensure_clone <- function(url, clone, token) .Call(wrap__rs_gov_ensure_clone, url, clone, token)
@@ -227,8 +231,12 @@ rs_gov_delete_mirror <- function(gov_loc, name) .Call(wrap__rs_gov_delete_mirror
 # holds one, else the gov store's (`ops::gov::read_ref`).
 rs_gov_ref <- function(gov_loc, clone, name, store_loc) .Call(wrap__rs_gov_ref, gov_loc, clone, name, store_loc)
 
-# Registered projects, from the gov clone (when `clone` is a string) or the gov store.
-rs_gov_projects <- function(gov_loc, clone) .Call(wrap__rs_gov_projects, gov_loc, clone)
+# Registered projects of `x`: a conn's gov clone when it exists, else its
+# gov store; or the gov store of an access list: list(projects = a
+# data frame sorted by name (name, data_backend, data_root, data_prefix,
+# registered_at: the commit time of the registration in the clone, NA
+# from the store), skipped = list(list(name, error)) of unreadable refs).
+rs_gov_projects <- function(x) .Call(wrap__rs_gov_projects, x)
 
 # Gov side of datom_sync_dispatch: (file, error message or NULL) pairs.
 rs_gov_sync_dispatch <- function(gov_loc, url, clone, token, name, data_loc) .Call(wrap__rs_gov_sync_dispatch, gov_loc, url, clone, token, name, data_loc)
@@ -250,11 +258,20 @@ rs_gov_mirror_status <- function(gov_loc, gov_local_path, name) .Call(wrap__rs_g
 # commit, sunset_at).
 rs_migrate <- function(from, to, gov_loc, url, clone, token, sunset_days, message) .Call(wrap__rs_migrate, from, to, gov_loc, url, clone, token, sunset_days, message)
 
-# Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is a conn
-# list on the original's store (its 0.1.x root is derived here), `to` the
-# destination's; `remove = TRUE` deletes the old objects of a completed
-# adoption instead. `dry_run`: the plan only.
-rs_adopt <- function(from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove) .Call(wrap__rs_adopt, from, to, gov_loc, url, clone, token, details, sunset_at, message, dry_run, remove)
+# Adopt a project written by datom 0.1.x (`ops::adopt`): the data clone
+# `path` (its project.yaml names the project), the original store's
+# access list `data` (its 0.1.x root is derived here), the destination's
+# `to`; a governed project (`.datom/governance.json`) needs the store's
+# governance store `gov_loc` (its S3 endpoint defaults to the data's), and
+# its URL and clone are checked against the record
+# (`ops::conn::governance_of`); the clone is brought up to date first
+# (`gov_cloned`: it was cloned, at `gov_path`). `remove = TRUE` deletes the
+# old objects of a completed adoption instead. `dry_run`: the plan only.
+# With a move, the old location sunsets `sunset_days` from now (UTC);
+# `message` (NULL: `Adopt data store: NAME`) commits the move. The result
+# names the old and new namespaces (`old_root`, `new_root`); `objects`,
+# `missing`, `copied` and `kept` are data frames.
+rs_adopt <- function(path, data, to, gov_loc, gov_url, gov_local_path, token, sunset_days, message, dry_run, remove) .Call(wrap__rs_adopt, path, data, to, gov_loc, gov_url, gov_local_path, token, sunset_days, message, dry_run, remove)
 
 # Do two locations (conns, access lists, project configs or refs) name the
 # same place? The one rule: `Location::same_place` (type, root resolved,
@@ -273,10 +290,10 @@ rs_same_url <- function(a, b) .Call(wrap__rs_same_url, a, b)
 rs_governance_record <- function(url, gov_loc) .Call(wrap__rs_governance_record, url, gov_loc)
 
 # A teardown (`ops::gov::teardown`) of the conn's project: decommission
-# (storage, governance when `gov_loc` is not NULL, data repo, clone) or
-# repo delete. list(events = list(list(id, value, error)), failed =
-# NULL or the error value that stopped it).
-rs_teardown <- function(conn, gov_loc, api_url, decommission, remove_untracked) .Call(wrap__rs_teardown, conn, gov_loc, api_url, decommission, remove_untracked)
+# (storage, governance when the conn has it (`gov_root`), data repo,
+# clone) or repo delete. list(events = list(list(id, value, error)),
+# failed = NULL or the error value that stopped it).
+rs_teardown <- function(conn, api_url, decommission, remove_untracked) .Call(wrap__rs_teardown, conn, api_url, decommission, remove_untracked)
 
 # The clone's governance pointer (`.datom/governance.json`): NULL, or
 # list(gov_repo_url, gov_storage = list(type, root, prefix, region)).
@@ -286,9 +303,30 @@ rs_recorded_governance <- function(path) .Call(wrap__rs_recorded_governance, pat
 # list(written, commit, mirror_error).
 rs_attach_pointer <- function(conn, url, gov_loc, message) .Call(wrap__rs_attach_pointer, conn, url, gov_loc, message)
 
-# Attach governance to the conn's project (`ops::gov::attach`): list(registered,
-# written, commit, mirror_error).
-rs_attach_gov <- function(conn, gov_loc, url, gov_clone, message) .Call(wrap__rs_attach_gov, conn, gov_loc, url, gov_clone, message)
+# Attach governance to the conn's project (`ops::gov::attach`) at the
+# repo `url` (as datom records it) and the gov clone `gov_local_path`
+# (default: a sibling of the data clone named after the repo):
+# list(registered, written, commit, mirror_error, conn = the conn with
+# its governance).
+rs_attach_gov <- function(conn, gov_loc, url, gov_local_path, message) .Call(wrap__rs_attach_gov, conn, gov_loc, url, gov_local_path, message)
+
+# Is the conn's project attached to governance already
+# (`ops::gov::attached_to`)? FALSE: not attached; TRUE: attached to `url`
+# (or `url` is NULL); a conflict when attached to another repo.
+rs_attached <- function(conn, url) .Call(wrap__rs_attached, conn, url)
+
+# The default `.gitignore` patterns of a data repository (`ops::init::DEFAULT_GITIGNORE`).
+rs_default_git_ignore <- function() .Call(wrap__rs_default_git_ignore)
+
+# The lines of a printed conn (`ops::conn::display_rows`):
+# list(list(label, value, style)).
+rs_conn_rows <- function(x) .Call(wrap__rs_conn_rows, x)
+
+# The governance side of a governed init (`ops::init::register_governed`):
+# the project (`name` at the access list `data_loc`, data clone `path`)
+# registered in the gov repo: list(mirror_error = NULL, or the error of
+# publishing `.datom/governance.json` to the data store).
+rs_init_register <- function(gov_loc, url, gov_clone, token, name, data_loc, path) .Call(wrap__rs_init_register, gov_loc, url, gov_clone, token, name, data_loc, path)
 
 # The datom namespace of a location (a conn, access list, config or ref),
 # for messages: `s3://bucket/{P/}datom/` or `{root}/{P/}datom/`.
@@ -302,6 +340,35 @@ rs_abs_path <- function(path) .Call(wrap__rs_abs_path, path)
 # A store prefix as the layout reads it (`layout::clean_prefix`) with one
 # trailing `/`; NULL for none (`p`, `p/` and `/p//` are the same place).
 rs_clean_prefix <- function(prefix) .Call(wrap__rs_clean_prefix, prefix)
+
+# Connect (`ops::conn::connect`): `path` NULL for a reader; `data` the
+# data component's access list (for a credentials-only component, a list
+# of `endpoint` and `client` only); `gov_loc` the governance component's
+# access list or NULL. list(events = list(list(id, value)), failed = NULL
+# or the error that stopped it, project_name, conn).
+rs_connect <- function(path, project_name, data, endpoint, gov_loc, gov_url, gov_local_path, token, api_url) .Call(wrap__rs_connect, path, project_name, data, endpoint, gov_loc, gov_url, gov_local_path, token, api_url)
+
+# Can a data location (an access list) be reached? An error when a local
+# folder or S3 bucket is missing or refused; the reason (a string) when an
+# S3 bucket could not be verified; else NULL.
+rs_check_reachable <- function(loc) .Call(wrap__rs_check_reachable, loc)
+
+# Bring a conn's gov clone up to date (`ops::gov::refresh`): clone it when
+# absent, else fetch and fast-forward. list(cloned, pulled).
+rs_gov_refresh <- function(conn) .Call(wrap__rs_gov_refresh, conn)
+
+# The gov clone of a store next to a data clone (`ops::conn::gov_clone_path`):
+# `local_path`, or a sibling of the data clone named after the repo `url`.
+rs_gov_clone_path <- function(local_path, data_path, url) .Call(wrap__rs_gov_clone_path, local_path, data_path, url)
+
+# The checks of `datom_init_repo()` before any side effect
+# (`ops::init::preflight`): no project at `path`, and (unless `force`) a
+# free data store namespace for `name` at the access list `loc`.
+rs_init_preflight <- function(path, name, loc, force) .Call(wrap__rs_init_preflight, path, name, loc, force)
+
+# The gov clone of a governed init, up to date (cloned when absent, else
+# pulled), and `name` not registered in it yet (`ops::gov::prepare_register`).
+rs_gov_prepare_register <- function(url, clone, token, name) .Call(wrap__rs_gov_prepare_register, url, clone, token, name)
 
 # The parent records and source lineage `datom_write()` stores:
 # list(parents, source_lineage). A `.source_lineage` of class

@@ -45,17 +45,14 @@ datom_init_gov <- function(gov_store, gov_repo_url = NULL, gov_local_path = NULL
   if (isTRUE(create_repo)) {
     check_string(repo_name %||% "", "repo_name")
     if (is.null(github_pat)) datom_abort("input", "{.arg create_repo} = TRUE needs {.arg github_pat}.")
-    api <- sub("/+$", "", github_api_url %||% default_github_api_url())
-    res <- engine(rs_github_ensure_repo(api, github_pat, github_org, repo_name, isTRUE(private)))
-    datom_inform(if (isTRUE(res$created)) "success" else "info",
-                 if (isTRUE(res$created)) "Created GitHub repo {res$full_name}" else "Reusing empty GitHub repo {res$full_name}")
-    gov_repo_url <- res$clone_url
+    gov_repo_url <- github_repo(github_api_url %||% default_github_api_url(), github_pat, github_org, repo_name, private)
   }
-  gov_repo_url <- repo_url(gov_repo_url)$url
-  path <- abs_path(gov_local_path %||% file.path(tools::R_user_dir("datom", "data"), repo_url(gov_repo_url)$name))
-  if (!dir.exists(path)) datom_inform("info", "Cloning gov repo to {.path {path}}")
-  state <- engine(rs_gov_init(gov_repo_url, path, github_pat))
-  switch(state,
+  # the clone: gov_local_path, or a folder named after the repo in datom's user data directory
+  res <- engine(rs_gov_init(gov_repo_url, gov_local_path, tools::R_user_dir("datom", "data"), github_pat))
+  path <- res$path
+  gov_repo_url <- res$url
+  if (res$fresh) datom_inform("info", "Cloning gov repo to {.path {path}}")
+  switch(res$state,
     already = datom_inform("info", "Governance repository already initialised at {.path {path}}"),
     repushed = datom_inform("info", "Local skeleton exists but remote is empty -- re-pushed to {.url {gov_repo_url}}"),
     datom_inform("success", "Governance repository initialised at {.path {path}}")
@@ -63,20 +60,24 @@ datom_init_gov <- function(gov_store, gov_repo_url = NULL, gov_local_path = NULL
   invisible(gov_repo_url)
 }
 
+# Create (or reuse an empty) GitHub repository; its clone URL.
+github_repo <- function(api_url, pat, org, name, private = TRUE, call = sys.call(-1)) {
+  res <- engine(rs_github_ensure_repo(api_url, pat, org, name, isTRUE(private)), call = call)
+  datom_inform(if (res$created) "success" else "info",
+               if (res$created) "Created GitHub repo {res$full_name}" else "Reusing empty GitHub repo {res$full_name}")
+  res$clone_url
+}
+
 # A repository URL parsed by the engine (git::RepoUrl): list(url = as datom
 # records it, a local path made absolute; local; name).
 repo_url <- function(url, call = sys.call(-1)) engine(rs_repo_url(url), call = call)
 
-same_url <- function(a, b) engine(rs_same_url(a, b))
-
 # The gov clone of a store next to a data clone: `gov_local_path`, or a
-# sibling of the data clone named after the gov repo.
-gov_clone_path <- function(store, data_path, url = store$gov_repo_url) {
-  if (!is.null(store$gov_local_path)) return(store$gov_local_path)
-  file.path(dirname(data_path), repo_url(url)$name)
-}
+# sibling of the data clone named after the gov repo (ops::conn::gov_clone_path).
+gov_clone_path <- function(store, data_path, url = store$gov_repo_url) engine(rs_gov_clone_path(store$gov_local_path, data_path, url))
 
-# Engine access list of a conn's gov store.
+# Engine access list of a conn's gov store (bindings of r/gov.rs also read
+# a conn's gov fields directly).
 conn_gov_access <- function(conn) {
   list(backend = conn$gov_backend, root = conn$gov_root, prefix = conn$gov_prefix,
        region = conn$gov_region, endpoint = conn$gov_endpoint %||% conn$endpoint, client = conn$gov_client)
@@ -107,18 +108,12 @@ datom_pull_gov <- function(conn) {
   invisible(TRUE)
 }
 
+# Clone the gov clone when absent, else fetch and fast-forward it
+# (ops::gov::refresh); the number of commits pulled.
 pull_gov_clone <- function(conn, call = sys.call(-1)) {
-  # NULL fields never reach the engine (extendr would refuse them unclassed)
-  if (is.null(conn$gov_local_path) || is.null(conn$gov_repo_url)) {
-    datom_abort("input", "The connection has no governance repo URL and clone path to refresh.",
-      "Rebuild the connection with datom_get_conn() and a store with gov_repo_url and gov_local_path.", call = call)
-  }
-  if (!dir.exists(conn$gov_local_path)) {
-    engine(rs_gov_ensure_clone(conn$gov_repo_url, conn$gov_local_path, conn$github_pat))
-    datom_inform("success", "Cloned gov repo to {.path {conn$gov_local_path}}")
-  } else {
-    engine(rs_gov_pull(conn$gov_local_path, conn$github_pat))
-  }
+  res <- engine(rs_gov_refresh(conn), call = call)
+  if (res$cloned) datom_inform("success", "Cloned gov repo to {.path {conn$gov_local_path}}")
+  invisible(res$pulled)
 }
 
 #' The portfolio: every project registered in the governance repo
@@ -132,37 +127,23 @@ pull_gov_clone <- function(conn, call = sys.call(-1)) {
 #' @examples
 #' # see vignette("governing-a-portfolio")
 datom_projects <- function(x) {
-  clone <- NULL
   if (is_datom_conn(x)) {
     if (is.null(x$gov_root)) {
       datom_abort("input", "datom_projects() requires governance, but this project has no governance attached.",
         "Attach one with datom_attach_gov().")
     }
-    access <- conn_gov_access(x)
-    if (!is.null(x$gov_local_path) && dir.exists(x$gov_local_path)) clone <- x$gov_local_path
-  } else if (is_datom_store(x)) {
-    if (is.null(x$governance)) datom_abort("input", "The store has no governance component.")
-    access <- component_location(x$governance)
-  } else {
+  } else if (!is_datom_store(x)) {
     datom_abort("input", "{.arg x} must be a datom_conn or datom_store.")
+  } else if (is.null(x$governance)) {
+    datom_abort("input", "The store has no governance component.")
   }
-  rows <- rs_gov_projects(access, clone)
-  if (inherits(rows, "datom_engine_error")) {
-    datom_abort(rows$kind, "Failed to list projects from governance store.", esc(rows$message))
+  # a conn's gov clone when it exists, else the gov store
+  res <- rs_gov_projects(if (is_datom_conn(x)) x else component_location(x$governance))
+  if (inherits(res, "datom_engine_error")) {
+    datom_abort(res$kind, "Failed to list projects from governance store.", esc(res$message))
   }
-  bad <- vapply(rows, function(r) !is.null(r$error), TRUE)
-  for (r in rows[bad]) cli::cli_warn("Skipping {r$name}: {esc(r$error)}")
-  rows <- rows[!bad]
-  out <- data.frame(
-    name = vapply(rows, function(r) r$name, ""),
-    data_backend = vapply(rows, function(r) r$type, ""),
-    data_root = vapply(rows, function(r) r$root, ""),
-    data_prefix = vapply(rows, function(r) r$prefix %||% NA_character_, ""),
-    stringsAsFactors = FALSE
-  )
-  out$registered_at <- if (is.null(clone) || nrow(out) == 0L) rep(NA_character_, nrow(out)) else
-    format(file.mtime(file.path(clone, "projects", out$name, "ref.json")), "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
-  out  # the engine lists projects sorted by name
+  for (r in res$skipped) cli::cli_warn("Skipping {r$name}: {esc(r$error)}")
+  res$projects  # sorted by name; registered_at: the registration's commit time in the gov clone
 }
 
 #' Delete a project's data repository and local clone
@@ -205,7 +186,7 @@ datom_repo_delete <- function(conn, confirm, force_gov_attached = FALSE, remove_
   # ownership before any side effect (the clone's `origin` must be the data
   # repo recorded in project.yaml and, when local, a bare repo datom
   # created), then the data repo and the clone (ops::gov::teardown)
-  res <- engine(rs_teardown(conn, NULL, conn$github_api_url %||% default_github_api_url(), FALSE, isTRUE(remove_untracked)))
+  res <- engine(rs_teardown(conn, conn$github_api_url %||% default_github_api_url(), FALSE, isTRUE(remove_untracked)))
   teardown_inform(res, conn)
 }
 
@@ -283,8 +264,7 @@ datom_decommission <- function(conn, confirm = NULL, remove_untracked = FALSE) {
   # the engine checks everything first (ownership of the data repo; the
   # location ref.json or project.yaml names), then runs the steps in order
   # and stops at the first that fails (ops::gov::teardown)
-  gov <- if (is.null(conn$gov_root)) NULL else conn_gov_access(conn)
-  res <- engine(rs_teardown(conn, gov, conn$github_api_url %||% default_github_api_url(), TRUE, isTRUE(remove_untracked)))
+  res <- engine(rs_teardown(conn, conn$github_api_url %||% default_github_api_url(), TRUE, isTRUE(remove_untracked)))
   teardown_inform(res, conn)
 }
 
@@ -340,16 +320,10 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
     datom_abort("input", "{.arg gov_repo_url} and {.arg create_repo} = TRUE are mutually exclusive.")
   }
   name <- conn$project_name
-  engine(rs_read_config(conn$path))
-  recorded <- recorded_governance(conn$path)
-  if (!is.null(recorded) || !is.null(conn$gov_root)) {
-    rec_url <- recorded$gov_repo_url %||% conn$gov_repo_url
-    if (is.null(gov_repo_url) || same_url(gov_repo_url, rec_url)) {
-      datom_inform("info", "Project {.val {name}} is already attached to governance")
-      return(invisible(conn))
-    }
-    datom_abort("conflict", "Project {.val {name}} is already attached to a different gov repo (recorded {.url {rec_url}}, requested {.url {gov_repo_url}}).",
-      "Governance cannot be detached or swapped.")
+  # attached already: to this repo nothing to do, to another a conflict (ops::gov::attached_to)
+  if (engine(rs_attached(conn, gov_repo_url))) {
+    datom_inform("info", "Project {.val {name}} is already attached to governance")
+    return(invisible(conn))
   }
   if (!isTRUE(create_repo) && is.null(gov_repo_url)) {
     datom_abort("input", "No governance repo URL available.", "Pass gov_repo_url, or create_repo = TRUE.")
@@ -357,28 +331,19 @@ datom_attach_gov <- function(conn, gov_store, gov_repo_url = NULL, gov_local_pat
   if (isTRUE(create_repo)) {
     check_string(repo_name %||% "", "repo_name")
     if (is.null(conn$github_pat)) datom_abort("input", "create_repo = TRUE requires a GitHub PAT on the store.")
-  }
-  gov_loc <- component_location(gov_store)
-  if (isTRUE(create_repo)) {
-    gov_repo_url <- datom_init_gov(gov_store, gov_local_path = gov_local_path %||% file.path(dirname(conn$path), repo_name),
+    # the clone: gov_local_path, or a sibling of the data clone named after the repo
+    gov_repo_url <- datom_init_gov(gov_store, gov_local_path = gov_clone_path(list(gov_local_path = gov_local_path), conn$path, repo_name),
       create_repo = TRUE, repo_name = repo_name, github_pat = conn$github_pat, github_org = github_org,
       private = private, github_api_url = conn$github_api_url)
   }
-  gov_repo_url <- repo_url(gov_repo_url)$url
-  gov_path <- abs_path(gov_local_path %||% file.path(dirname(conn$path), repo_url(gov_repo_url)$name))
   # the engine brings the gov clone up to date, registers the project (a
   # name registered elsewhere is refused) and records the pointer (ops::gov::attach)
-  res <- engine(rs_attach_gov(conn, gov_loc, gov_repo_url, gov_path, paste0("Attach governance: ", name)))
+  res <- engine(rs_attach_gov(conn, component_location(gov_store), gov_repo_url, gov_local_path,
+                              paste0("Attach governance: ", name)))
   if (isTRUE(res$registered)) datom_inform("success", "Registered project {.val {name}} in gov repo")
   pointer_inform(res, name)
   datom_inform("success", "Attached governance to project {.val {name}}")
-  new <- conn
-  new[c("gov_root", "gov_prefix", "gov_region", "gov_client", "gov_backend")] <-
-    list(gov_loc$root, gov_loc$prefix, gov_loc$region, gov_loc$client, gov_loc$backend)
-  new["gov_endpoint"] <- list(gov_loc$endpoint)
-  new["gov_local_path"] <- list(gov_path)
-  new["gov_repo_url"] <- list(gov_repo_url)
-  invisible(new)
+  invisible(res$conn)
 }
 
 #' Record the data-side governance pointer of a project

@@ -70,62 +70,26 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
   path <- abs_path(path)
   loc <- component_location(store$data)
   check_reachable(loc)
-  if (file.exists(file.path(path, ".datom", "project.yaml"))) {
-    datom_abort("conflict", "A datom repository already exists at {.path {path}}.",
-      "Delete its .datom folder to re-initialise, or connect with datom_get_conn().")
-  }
-  if (!isTRUE(.force)) {
-    owner <- engine(rs_namespace_owner(c(loc, list(project_name = project_name))))
-    if (!is.null(owner)) {
-      where <- location_label(loc)
-      datom_abort("conflict", "The data store namespace of {.val {project_name}} at {.path {where}} is already occupied by project {owner}.",
-        "Each project needs its own namespace: use another prefix or bucket, or .force = TRUE for a deliberate takeover.")
-    }
-  }
+  # no project at path, a free namespace (unless .force): ops::init::preflight
+  engine(rs_init_preflight(path, project_name, loc, isTRUE(.force)))
   governance <- NULL
   if (governed) {
     gov_path <- gov_clone_path(store, path)
     gov_loc <- component_location(store$governance)
     if (!dir.exists(gov_path)) datom_inform("info", "Cloning gov repo to {.path {gov_path}}")
-    if (!engine(rs_gov_ensure_clone(store$gov_repo_url, gov_path, store$github_pat))) {
-      engine(rs_gov_pull(gov_path, store$github_pat))
-    }
-    if (engine(rs_gov_is_registered(gov_path, project_name))) {
-      datom_abort("conflict", "Project {.val {project_name}} is already registered in the governance repo.",
-        "Choose a different name, or decommission the old project first.")
-    }
+    # cloned or pulled, and the name not registered yet
+    engine(rs_gov_prepare_register(store$gov_repo_url, gov_path, store$github_pat, project_name))
     governance <- engine(rs_governance_record(store$gov_repo_url, gov_loc))
   }
-  remote <- store$data_repo_url
-  if (isTRUE(create_repo)) {
-    owner <- store$github_org
-    res <- engine(rs_github_ensure_repo(store$github_api_url, store$github_pat, owner, repo_name, TRUE))
-    if (isTRUE(res$created)) {
-      datom_inform("success", "Created GitHub repo {res$full_name}")
-    } else {
-      datom_inform("info", "Reusing empty GitHub repo {res$full_name}")
-    }
-    remote <- res$clone_url
-  }
-  now <- Sys.time()
-  engine(rs_init_repo(
-    path, project_name, loc, remote,
-    as.numeric(max_file_size_gb), git_ignore, isTRUE(.force), datom_version(),
-    format(now, "%Y-%m-%d", tz = "UTC"), format(now, "%Y-%m-%dT%H:%M:%SZ", tz = "UTC"), store$github_pat, governance
-  ))
+  remote <- if (isTRUE(create_repo)) github_repo(store$github_api_url, store$github_pat, store$github_org, repo_name) else store$data_repo_url
+  engine(rs_init_repo(path, project_name, loc, remote, as.numeric(max_file_size_gb), git_ignore, isTRUE(.force),
+                      datom_version(), store$github_pat, governance))
   if (governed) {
-    reg <- rs_gov_register(gov_loc, store$gov_repo_url, gov_path, store$github_pat, project_name, loc)
-    if (inherits(reg, "datom_engine_error")) {
-      datom_abort(reg$kind, "Data repo pushed but gov registration failed: {esc(reg$message)}",
-        "The local clone is intact at {path}; after fixing the cause run datom_sync_dispatch(conn) to register.")
-    }
+    # registered (a failure says the clone is intact), then governance.json published to the data store
+    mirror_error <- engine(rs_init_register(gov_loc, store$gov_repo_url, gov_path, store$github_pat, project_name, loc, path))$mirror_error
     datom_inform("success", "Registered project {.val {project_name}} in gov repo")
-    ok <- rs_failpoint_hit("register.governance")  # tests only
-    if (!inherits(ok, "datom_engine_error")) {
-      ok <- rs_mirror_governance(c(loc, list(project_name = project_name, path = path)))
-    }
-    if (inherits(ok, "datom_engine_error")) {
-      cli::cli_warn(c("Could not mirror governance.json to the data store (the git copy is canonical).", i = esc(ok$message),
+    if (!is.null(mirror_error)) {
+      cli::cli_warn(c("Could not mirror governance.json to the data store (the git copy is canonical).", i = esc(mirror_error$message),
                       i = "Repair: datom_validate(conn, fix = TRUE) publishes it."))
     }
   }
@@ -137,10 +101,6 @@ datom_init_repo <- function(path = ".", project_name, store, create_repo = FALSE
 #' @return A character vector.
 #' @keywords internal
 #' @export
-default_git_ignore <- function() {
-  c(".Rprofile", ".Renviron", ".Rhistory", ".Rapp.history", ".Rproj.user/", ".DS_Store",
-    "*.csv", "*.tsv", "*.rds", "*.txt", "*.parquet", "*.sas7bdat", ".RData", ".RDataTmp",
-    "*.html", "*.png", "*.pdf", ".vscode/", "rsconnect/")
-}
+default_git_ignore <- function() rs_default_git_ignore()  # the engine's list (ops::init::DEFAULT_GITIGNORE)
 
 datom_version <- function() as.character(utils::packageVersion("datom"))

@@ -60,6 +60,12 @@ pub fn now_utc() -> String {
     format_utc(secs)
 }
 
+/// The UTC time `days` days from now (a sunset), as datom writes timestamps.
+pub fn utc_after_days(days: f64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    format_utc((now + days * 86_400.0).floor() as i64)
+}
+
 // ------------------------------------------------------------- RValue ----
 
 /// A named list's value for `key`.

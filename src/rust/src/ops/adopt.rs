@@ -401,6 +401,23 @@ fn verify_one(source: &Project, dest: &Project, o: &PlannedObject) -> Result<Opt
     }
 }
 
+/// The old namespace of an adoption (the 0.1.x root, `{root}/{P/}datom/`)
+/// and the new one (`{root'}/{P'/}datom/{project}/`), for messages and the
+/// migration record.
+pub fn labels(from: &model::Location, to: &model::Location, project: &str) -> (String, String) {
+    let label = |l: &model::Location| layout::namespace_label(&l.kind, &l.root, l.prefix_norm());
+    (label(from), format!("{}{project}/", label(to)))
+}
+
+/// The migration record's details of an adoption (`migration_history.json`).
+pub fn details(old_root: &str, new_root: &str) -> RValue {
+    RValue::named(vec![
+        ("from", RValue::str(old_root)),
+        ("to", RValue::str(new_root)),
+        ("layout", RValue::str("datom 0.1.x -> project-scoped")),
+    ])
+}
+
 /// Adopt the 0.1.x project at `source` into `dest` (see the module docs).
 /// `dry_run`: the plan only. Order, every check first ([`plan`]), then
 /// under the clone's writer lock:
@@ -590,6 +607,17 @@ pub fn remove_old(source: &Project, dest: &Project, clone: &CloneCtx, gov: Optio
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn adoption_labels_and_details() {
+        let l = |kind: &str, root: &str, prefix: Option<&str>| model::Location { kind: kind.into(), root: root.into(), prefix: prefix.map(str::to_string), region: None };
+        let (old, new) = labels(&l("local", "/srv/s/", None), &l("s3", "bkt", Some("/team/")), "P");
+        assert_eq!((old.as_str(), new.as_str()), ("/srv/s/datom/", "s3://bkt/team/datom/P/"));
+        assert_eq!(
+            model::json_text(&details(&old, &new), false),
+            "{\n  \"from\": \"/srv/s/datom/\",\n  \"to\": \"s3://bkt/team/datom/P/\",\n  \"layout\": \"datom 0.1.x -> project-scoped\"\n}"
+        );
+    }
+
     use super::*;
     use crate::git::Creds;
     use crate::model::{Location, ProjectConfig};

@@ -172,6 +172,70 @@ pub fn is_initialised(clone: &Path) -> bool {
     clone.join(layout::gov::REPO_GITKEEP).exists()
 }
 
+/// Bring the gov clone up to date: clone it when absent (`None`), else
+/// fetch and fast-forward (`Some(commits pulled)`).
+pub fn refresh(url: &str, clone: &Path, creds: &Creds) -> Result<Option<usize>> {
+    if !clone.exists() {
+        ensure_clone(url, clone, creds)?;
+        return Ok(None);
+    }
+    pull(clone, creds).map(Some)
+}
+
+/// Before registering `name` from a new project: the gov clone up to date
+/// (cloned when absent, else its remote checked and pulled), and the name
+/// not registered yet.
+pub fn prepare_register(url: &str, clone: &Path, creds: &Creds, name: &str) -> Result<()> {
+    if !ensure_clone(url, clone, creds)? {
+        pull(clone, creds)?;
+    }
+    if is_registered(clone, name) {
+        return Err(Error::new(Kind::Conflict, format!("Project \"{name}\" is already registered in the governance repo."))
+            .with_hint("Choose a different name, or decommission the old project first."));
+    }
+    Ok(())
+}
+
+/// Is a data clone attached to governance already? `false`: not attached;
+/// `true`: attached to `url` (or no `url` asked for); a conflict when it is
+/// attached to another repo (governance cannot be swapped). `conn_url`: the
+/// governance of the connection (when it has one), the pointer's otherwise.
+pub fn attached_to(clone: &Path, project: &str, conn_gov: Option<Option<&str>>, url: Option<&str>) -> Result<bool> {
+    super::read_config(clone)?;
+    let recorded = read_pointer(clone)?.map(|p| p.url);
+    if recorded.is_none() && conn_gov.is_none() {
+        return Ok(false);
+    }
+    let rec = recorded.or_else(|| conn_gov.flatten().map(str::to_string)).unwrap_or_default();
+    match url {
+        None => Ok(true),
+        Some(u) if git::RepoUrl::same_repo(u, &rec) => Ok(true),
+        Some(u) => Err(Error::new(
+            Kind::Conflict,
+            format!("Project \"{project}\" is already attached to a different gov repo (recorded <{rec}>, requested <{u}>)."),
+        )
+        .with_hint("Governance cannot be detached or swapped.")),
+    }
+}
+
+/// When a project was registered: the commit time (UTC) of the last commit
+/// of the gov clone that added its `ref.json` (`None` when no commit did,
+/// e.g. a registration not committed yet).
+pub fn registered_at(clone: &Path, name: &str) -> Result<Option<String>> {
+    let repo = Repo::open(clone)?;
+    let Some(head) = repo.head_sha() else { return Ok(None) };
+    let log = repo.path_log(&rel(name, "ref.json"), None, &head)?;
+    let mut added = None;
+    let mut present = false;
+    for (_, time, bytes) in &log {
+        if bytes.is_some() && !present {
+            added = Some(*time);
+        }
+        present = bytes.is_some();
+    }
+    Ok(added.map(model::format_utc))
+}
+
 /// Fetch + fast-forward the gov clone; the number of commits pulled.
 pub fn pull(clone: &Path, creds: &Creds) -> Result<usize> {
     let repo = Repo::open(clone)?;
@@ -1093,7 +1157,34 @@ mod tests {
         let gb = Gov { clone: &b, url, creds: &creds, store: &st };
         register(&gb, "STUDY_002", &loc("/data", Some("p"))).unwrap();
         assert!(b.join("projects/STUDY_001/ref.json").exists());
-        assert_eq!(pull(&a, &creds).unwrap(), 1);
+        assert_eq!(refresh(url, &a, &creds).unwrap(), Some(1));
+        // registered_at: the commit time of the commit that added ref.json
+        let added = Repo::open(&a).unwrap().path_log("projects/STUDY_002/ref.json", None, &Repo::open(&a).unwrap().head_sha().unwrap()).unwrap();
+        assert_eq!(registered_at(&a, "STUDY_002").unwrap(), Some(model::format_utc(added[0].1)));
+        assert!(registered_at(&a, "STUDY_001").unwrap().unwrap().ends_with('Z'));
+        assert_eq!(registered_at(&a, "NOPE").unwrap(), None);
+        // a registered name is refused before registering it again
+        let e = prepare_register(url, &a, &creds, "STUDY_002").unwrap_err();
+        assert_eq!((e.kind, e.message.as_str()), (Kind::Conflict, "Project \"STUDY_002\" is already registered in the governance repo."));
+        prepare_register(url, &a, &creds, "STUDY_009").unwrap();
+        // attached_to: the pointer (or the conn's governance) against the asked repo
+        let dc = d.join("dc");
+        std::fs::create_dir_all(dc.join(".datom")).unwrap();
+        std::fs::write(dc.join(layout::repo::PROJECT_YAML), "project_name: P\nstorage:\n  data:\n    type: local\n    root: /x\nrepos:\n  data:\n    remote_url: u\n").unwrap();
+        assert_eq!(super::super::read_config(&dc).unwrap().project_name, "P");
+        assert!(!attached_to(&dc, "P", None, Some(url)).unwrap());
+        assert!(attached_to(&dc, "P", Some(Some(url)), None).unwrap());
+        assert!(attached_to(&dc, "P", Some(Some(url)), Some(&format!("{url}/"))).unwrap());
+        std::fs::write(dc.join(layout::repo::GOVERNANCE), format!("{{\"gov_repo_url\": \"{url}\"}}")).unwrap();
+        assert!(attached_to(&dc, "P", None, Some(url)).unwrap());
+        let e = attached_to(&dc, "P", None, Some("https://h/other.git")).unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        assert_eq!(e.message, format!("Project \"P\" is already attached to a different gov repo (recorded <{url}>, requested <https://h/other.git>)."));
+        assert_eq!(attached_to(&d.join("nothing"), "P", None, None).unwrap_err().kind, Kind::NotFound);
+        // refresh clones an absent clone
+        let c = d.join("c");
+        assert_eq!(refresh(url, &c, &creds).unwrap(), None);
+        assert!(c.join("projects/STUDY_002/ref.json").exists());
         let names: Vec<String> = projects_clone(&a).unwrap().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, vec!["STUDY_001", "STUDY_002"]);
         let names: Vec<String> = projects_store(&st).unwrap().into_iter().map(|(n, _)| n).collect();

@@ -35,6 +35,31 @@ pub struct InitOutcome {
     pub created_remote: bool,
 }
 
+/// The governance side of a governed init, once the data repo is pushed:
+/// register the project (a failure says the clone is intact and how to
+/// finish), then publish `.datom/governance.json` to the data store. A
+/// failure of that publication is returned, not raised (the git copy is
+/// canonical; `datom_validate(fix = TRUE)` publishes it).
+pub fn register_governed(g: &super::gov::Gov<'_>, project: &Project, clone: &CloneCtx) -> Result<Option<Error>> {
+    let data = project.location.as_ref().ok_or_else(|| Error::internal("register_governed: the project has no location"))?;
+    super::gov::register(g, &project.name, data).map_err(|e| {
+        Error::new(e.kind, format!("Data repo pushed but gov registration failed: {}", e.message)).with_hint(format!(
+            "The local clone is intact at {}; after fixing the cause run datom_sync_dispatch(conn) to register.",
+            clone.path.display()
+        ))
+    })?;
+    let mirrored = crate::failpoint::hit("register.governance")
+        .and_then(|_| super::collab::mirror_clone_json(project, clone, layout::repo::GOVERNANCE, layout::data::GOVERNANCE));
+    Ok(mirrored.err())
+}
+
+/// The times an init records, from the UTC clock: the date of
+/// project.yaml's `created_at` and the initial manifest's time.
+pub fn init_times() -> (String, String) {
+    let now = model::now_utc();
+    (now[..10].to_string(), now)
+}
+
 /// The namespace check of 9.2: `Some(owner)` when occupied.
 pub fn namespace_owner(project: &Project) -> Result<Option<String>> {
     let key = project.key(layout::data::MANIFEST);
@@ -133,23 +158,35 @@ impl Created {
     }
 }
 
-/// Initialise a solo project (governance registration is a separate step).
-pub fn init_repo(project: &Project, req: &InitRequest<'_>, creds: &crate::git::Creds) -> Result<InitOutcome> {
-    layout::check_name(&project.name, "project_name")?;
-    let path = req.path;
+/// The checks of an init before any side effect: no project at `path`
+/// yet, and (unless `force`) the data store namespace of the project is
+/// not occupied by another.
+pub fn preflight(project: &Project, path: &Path, force: bool) -> Result<()> {
     if path.join(layout::repo::PROJECT_YAML).exists() {
-        return Err(Error::new(Kind::Conflict, format!("A datom repository already exists at {}", path.display()))
-            .with_hint("Delete its .datom folder to re-initialise, or use datom_get_conn() to connect to it."));
+        return Err(Error::new(Kind::Conflict, format!("A datom repository already exists at '{}'.", path.display()))
+            .with_hint("Delete its .datom folder to re-initialise, or connect with datom_get_conn()."));
     }
-    if !req.force {
+    if !force {
         if let Some(owner) = namespace_owner(project)? {
+            let at = match &project.location {
+                Some(l) => layout::namespace_label(&l.kind, &l.root, l.prefix_norm()),
+                None => project.display.clone(),
+            };
             return Err(Error::new(
                 Kind::Conflict,
-                format!("The data store namespace {} is already occupied by project {owner}", project.display),
+                format!("The data store namespace of \"{}\" at '{at}' is already occupied by project {owner}.", project.name),
             )
             .with_hint("Each project needs its own namespace: use another prefix or bucket, or .force = TRUE for a deliberate takeover."));
         }
     }
+    Ok(())
+}
+
+/// Initialise a solo project (governance registration is a separate step).
+pub fn init_repo(project: &Project, req: &InitRequest<'_>, creds: &crate::git::Creds) -> Result<InitOutcome> {
+    layout::check_name(&project.name, "project_name")?;
+    let path = req.path;
+    preflight(project, path, req.force)?;
     if req.remote_url.is_empty() {
         return Err(Error::input("No remote URL available").with_hint("Set data_repo_url in datom_store(), or use create_repo = TRUE."));
     }
@@ -227,4 +264,69 @@ pub fn init_repo(project: &Project, req: &InitRequest<'_>, creds: &crate::git::C
         ))
     })?;
     Ok(InitOutcome { commit_sha: commit, created_remote })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::local::LocalStore;
+
+    #[test]
+    fn preflight_refuses_an_existing_project_and_an_occupied_namespace() {
+        let d = crate::testutil::scratch_dir("init-preflight");
+        let loc = Location { kind: "local".into(), root: d.display().to_string(), prefix: Some("p".into()), region: None };
+        let mut p = Project::new("P", Box::new(LocalStore::new(&d)), loc.prefix_norm(), true, String::new());
+        p.location = Some(loc);
+        let clone = d.join("clone");
+        preflight(&p, &clone, false).unwrap();
+        p.store.put(&p.key(layout::data::MANIFEST), br#"{"project_name": "OTHER"}"#).unwrap();
+        let e = preflight(&p, &clone, false).unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        assert_eq!(e.message, format!("The data store namespace of \"P\" at '{}/p/datom/' is already occupied by project OTHER.", d.display()));
+        preflight(&p, &clone, true).unwrap();
+        std::fs::create_dir_all(clone.join(".datom")).unwrap();
+        std::fs::write(clone.join(layout::repo::PROJECT_YAML), "x").unwrap();
+        let e = preflight(&p, &clone, true).unwrap_err();
+        assert_eq!(e.message, format!("A datom repository already exists at '{}'.", clone.display()));
+    }
+
+    #[test]
+    fn a_governed_init_registers_and_publishes_the_pointer() {
+        use crate::ops::gov;
+        let d = crate::testutil::scratch_dir("init-register");
+        let url = d.join("remotes/gov.git").display().to_string();
+        let creds = crate::git::Creds::default();
+        let gclone = d.join("gov");
+        gov::init_gov(&url, &gclone, &creds).unwrap();
+        let gs = gov::gov_store(Box::new(LocalStore::new(d.join("gov-store"))), None, true, String::new());
+        let g = gov::Gov { clone: &gclone, url: &url, creds: &creds, store: &gs };
+        let loc = Location { kind: "local".into(), root: d.join("data").display().to_string(), prefix: None, region: None };
+        let mut p = Project::new("P", Box::new(LocalStore::new(d.join("data"))), None, true, String::new());
+        p.location = Some(loc);
+        let clone = CloneCtx { path: d.join("clone"), creds: creds.clone() };
+        std::fs::create_dir_all(clone.path.join(".datom")).unwrap();
+        std::fs::write(clone.path.join(layout::repo::GOVERNANCE), "{\"gov_repo_url\": \"x\"}\n").unwrap();
+        assert_eq!(register_governed(&g, &p, &clone).unwrap(), None);
+        assert!(gov::is_registered(&gclone, "P"));
+        assert!(p.get_json(layout::data::GOVERNANCE).unwrap().is_some());
+        // registered already: the error says the clone is intact
+        let e = register_governed(&g, &p, &clone).unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        assert!(e.message.starts_with("Data repo pushed but gov registration failed: "), "{}", e.message);
+        assert!(e.hint.unwrap().starts_with(&format!("The local clone is intact at {}", clone.path.display())));
+    }
+
+    #[test]
+    fn the_default_gitignore_keeps_data_files_and_session_files_out() {
+        for p in ["*.parquet", "*.csv", ".Rhistory", ".Renviron", "rsconnect/"] {
+            assert!(DEFAULT_GITIGNORE.contains(&p), "{p}");
+        }
+    }
+
+    #[test]
+    fn init_times_are_the_utc_date_and_time() {
+        let (date, now) = super::init_times();
+        assert!(now.starts_with(&date) && now.ends_with('Z') && now.len() == 20, "{date} {now}");
+        assert!(crate::model::parse_utc(&now).is_some());
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod adopt;
 pub mod collab;
+pub mod conn;
 pub mod diff;
 pub mod gov;
 pub mod init;

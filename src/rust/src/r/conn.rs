@@ -46,18 +46,44 @@ pub fn any_location(x: SEXP) -> Result<Location> {
 /// A store for a location; `x` (a conn or an access list) carries the S3
 /// endpoint and credentials.
 pub fn open_store(loc: &Location, x: SEXP) -> Result<(Box<dyn crate::store::Store>, bool, String)> {
+    open_store_with(loc, field(x, "client"), field_str(x, "endpoint").filter(|s| !s.is_empty()))
+}
+
+/// A store for a location with S3 credentials (`client`) and endpoint.
+pub fn open_store_with(loc: &Location, client: Option<SEXP>, endpoint: Option<String>) -> Result<(Box<dyn crate::store::Store>, bool, String)> {
     match loc.kind.as_str() {
         "local" => {
             let display = std::path::Path::new(&loc.root).join(layout::store_root(loc.prefix_norm())).display().to_string();
             Ok((Box::new(LocalStore::new(&loc.root)), true, display))
         }
         "s3" => {
-            let cfg = s3_config(loc, x)?;
+            let cfg = s3_config_with(loc, client, endpoint)?;
             let display = format!("s3://{}/{}/", loc.root, layout::store_root(loc.prefix_norm()));
             Ok((Box::new(crate::store::s3::S3Store::new(cfg)?), false, display))
         }
         other => Err(Error::new(Kind::Input, format!("unknown storage backend {other:?}"))),
     }
+}
+
+/// Is `x` a `datom_conn`?
+pub fn is_conn(x: SEXP) -> bool {
+    strings_owned(attr(x, "class")).iter().any(|c| c.as_deref() == Some("datom_conn"))
+}
+
+/// The governance store of a conn (its `gov_*` fields; the S3 endpoint is
+/// `gov_endpoint`, else the conn's), or of an access list: location and store.
+pub fn gov_store_of(x: SEXP) -> Result<(Location, Box<dyn crate::store::Store>, bool, String)> {
+    if !is_conn(x) {
+        let l = location(x)?;
+        let (s, n, d) = open_store(&l, x)?;
+        return Ok((l, s, n, d));
+    }
+    let kind = field_str(x, "gov_backend").ok_or_else(|| Error::input("The connection has no governance attached."))?;
+    let root = field_str(x, "gov_root").ok_or_else(|| Error::input("conn has no governance root"))?;
+    let l = Location { kind, root, prefix: field_str(x, "gov_prefix").filter(|p| !p.is_empty()), region: field_str(x, "gov_region") };
+    let endpoint = field_str(x, "gov_endpoint").or_else(|| field_str(x, "endpoint")).filter(|s| !s.is_empty());
+    let (s, n, d) = open_store_with(&l, field(x, "gov_client"), endpoint)?;
+    Ok((l, s, n, d))
 }
 
 /// The S3 store of a conn or access list (its location, endpoint and credentials).
@@ -69,14 +95,17 @@ pub fn s3_store(x: SEXP) -> Result<(Location, crate::store::s3::S3Store)> {
 
 /// S3 settings of a conn or access list: endpoint and `client` credentials.
 pub fn s3_config(loc: &Location, x: SEXP) -> Result<crate::store::s3::S3Config> {
-    let client = field(x, "client");
+    s3_config_with(loc, field(x, "client"), field_str(x, "endpoint").filter(|s| !s.is_empty()))
+}
+
+/// S3 settings of a location with `client` credentials and an endpoint.
+pub fn s3_config_with(loc: &Location, client: Option<SEXP>, endpoint: Option<String>) -> Result<crate::store::s3::S3Config> {
     let cred = |k: &str| -> Result<Option<String>> {
         Ok(match client {
             Some(c) => super::secret::secret_field(c, k)?.filter(|s| !s.is_empty()),
             None => None,
         })
     };
-    let endpoint = field_str(x, "endpoint").filter(|s| !s.is_empty());
     Ok(crate::store::s3::S3Config {
         bucket: loc.root.clone(),
         region: loc.region.clone().unwrap_or_else(|| "us-east-1".to_string()),

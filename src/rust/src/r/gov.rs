@@ -13,10 +13,271 @@ fn creds(token: &Robj) -> Result<Creds> {
     Ok(Creds { token: super::secret::secret_value(super::sexp::sexp(token))? })
 }
 
+/// The governance store of a conn (its `gov_*` fields) or of an access list.
 fn gov_store(loc: &Robj) -> Result<crate::ops::Project> {
-    let l = conn::location(sexp(loc))?;
-    let (store, newline, display) = conn::open_store(&l, sexp(loc))?;
+    let (l, store, newline, display) = conn::gov_store_of(sexp(loc))?;
     Ok(gov::gov_store(store, l.prefix_norm(), newline, display))
+}
+
+/// Element `name` of an R list as it is (NULL when absent).
+fn elt(x: &Robj, name: &str) -> Robj {
+    x.as_list().and_then(|l| l.iter().find(|(n, _)| *n == name).map(|(_, v)| v)).unwrap_or_else(|| ().into())
+}
+
+/// A data frame of equal-length columns (row names as `as.data.frame()` sets them).
+fn data_frame(names: &[&str], cols: Vec<Robj>, n: usize) -> Result<Robj> {
+    let mut df = super::list_named(names, cols)?;
+    let rn: Robj = if n == 0 { Robj::from(Vec::<i32>::new()) } else { Robj::from(vec![i32::MIN, -(n as i32)]) };
+    df.set_attrib("row.names", rn).map_err(super::result::rerr)?;
+    df.set_attrib("class", "data.frame").map_err(super::result::rerr)?;
+    Ok(df)
+}
+
+/// A conn (class `datom_conn`): the data location's access list `loc`, the
+/// governance `gov` (access list, URL, clone path) and the rest.
+#[allow(clippy::too_many_arguments)]
+fn conn_list(project_name: Robj, loc: &Robj, path: Robj, role: &str, gov: Option<(&Robj, Robj, Robj)>, data_repo_url: Robj, github_pat: Robj, api_url: Robj) -> Result<Robj> {
+    let g = |k: &str| gov.as_ref().map(|(a, _, _)| elt(a, k)).unwrap_or_else(|| ().into());
+    let gov_fields = [g("root"), g("prefix"), g("region"), g("client"), g("backend"), g("endpoint")];
+    let (gov_url, gov_path) = gov.map(|(_, u, p)| (u, p)).unwrap_or_else(|| (().into(), ().into()));
+    let api = if api_url.is_null() { Robj::from("https://api.github.com") } else { api_url };
+    let mut vals = vec![project_name, elt(loc, "backend"), elt(loc, "root"), elt(loc, "prefix"), elt(loc, "region"), elt(loc, "client"), path, role.into(), elt(loc, "endpoint")];
+    vals.extend(gov_fields);
+    vals.extend([gov_path, gov_url, data_repo_url, github_pat, api]);
+    let mut c = super::list_named(
+        &[
+            "project_name", "backend", "root", "prefix", "region", "client", "path", "role", "endpoint", "gov_root", "gov_prefix", "gov_region",
+            "gov_client", "gov_backend", "gov_endpoint", "gov_local_path", "gov_repo_url", "data_repo_url", "github_pat", "github_api_url",
+        ],
+        vals,
+    )?;
+    c.set_attrib("class", "datom_conn").map_err(super::result::rerr)?;
+    Ok(c)
+}
+
+/// Data locations opened with the data component's credentials and endpoint.
+struct RAccess {
+    client: Option<extendr_ffi::SEXP>,
+    endpoint: Option<String>,
+}
+
+impl crate::ops::conn::DataAccess for RAccess {
+    fn project(&self, name: &str, loc: &crate::model::Location) -> Result<crate::ops::Project> {
+        let (store, newline, display) = conn::open_store_with(loc, self.client, self.endpoint.clone())?;
+        let mut p = crate::ops::Project::new(name, store, loc.prefix_norm(), newline, display);
+        p.location = Some(loc.clone());
+        Ok(p)
+    }
+    fn probe_bucket(&self, loc: &crate::model::Location) -> Result<std::result::Result<(), crate::error::Error>> {
+        crate::store::s3::S3Store::new(conn::s3_config_with(loc, self.client, self.endpoint.clone())?)?.probe_bucket()
+    }
+}
+
+fn access_of(data: &Robj, endpoint: &Robj) -> RAccess {
+    let d = sexp(data);
+    RAccess {
+        client: conn::field(d, "client"),
+        endpoint: endpoint.as_str().map(str::to_string).or_else(|| conn::field_str(d, "endpoint")).filter(|s| !s.is_empty()),
+    }
+}
+
+fn connect_event(e: &crate::ops::conn::Event) -> Result<Robj> {
+    use crate::ops::conn::Event as E;
+    let (id, value): (&str, Robj) = match e {
+        E::NoGovernanceAttached => ("no_governance", ().into()),
+        E::RefUnresolved(why) => ("ref_unresolved", why.as_str().into()),
+        E::OldLocation { store_label, label, sunset_at } => (
+            "old_location",
+            super::list_named(&["store_label", "label", "sunset_at"], vec![store_label.as_str().into(), label.as_str().into(), sunset_at.as_str().into()])?,
+        ),
+        E::RefDiffers => ("ref_differs", ().into()),
+        E::MigratedElsewhere { to, from } => ("migrated_elsewhere", super::list_named(&["to", "from"], vec![to.as_str().into(), from.as_str().into()])?),
+        E::GovernedDataOnly { kind, root, url } => (
+            "governed_data_only",
+            super::list_named(&["type", "root", "url"], vec![kind.as_str().into(), root.as_str().into(), url.as_str().into()])?,
+        ),
+        E::Unverified(why) => ("unverified", why.as_str().into()),
+    };
+    super::list_named(&["id", "value"], vec![id.into(), value])
+}
+
+/// Connect (`ops::conn::connect`): `path` NULL for a reader; `data` the
+/// data component's access list (for a credentials-only component, a list
+/// of `endpoint` and `client` only); `gov_loc` the governance component's
+/// access list or NULL. list(events = list(list(id, value)), failed = NULL
+/// or the error that stopped it, project_name, conn).
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_connect(path: Robj, project_name: Robj, data: Robj, endpoint: Robj, gov_loc: Robj, gov_url: Robj, gov_local_path: Robj, token: Robj, api_url: Robj) -> Robj {
+    use crate::ops::conn;
+    guard(|| {
+        let d = sexp(&data);
+        let store_loc = if super::conn::field(d, "backend").is_some() { Some(super::conn::location(d)?) } else { None };
+        let access = access_of(&data, &endpoint);
+        let creds = creds(&token)?;
+        let path_s = path.as_str().map(std::path::PathBuf::from);
+        let local = gov_local_path.as_str().map(std::path::PathBuf::from);
+        let req = conn::Request {
+            path: path_s.as_deref(),
+            project_name: project_name.as_str(),
+            data: store_loc,
+            gov: if gov_loc.is_null() { None } else { Some(conn::StoreGov { store: gov_store(&gov_loc), url: gov_url.as_str(), local_path: local.as_deref() }) },
+            creds: &creds,
+            access: &access,
+        };
+        let out = conn::connect(&req);
+        let events = out.events.iter().map(connect_event).collect::<Result<Vec<_>>>()?;
+        let events: Robj = List::from_values(events).into();
+        let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
+        let c = match out.result {
+            Ok(c) => c,
+            Err(e) => return super::list_named(&["events", "failed", "project_name"], vec![events, super::result::error_robj(&e), opt(out.project_name)]),
+        };
+        let loc = if c.from_ref {
+            let l = &c.data;
+            super::list_named(
+                &["backend", "root", "prefix", "region", "endpoint", "client"],
+                vec![l.kind.clone().into(), l.root.clone().into(), opt(l.prefix.clone()), opt(l.region.clone()), opt(access.endpoint.clone()), elt(&data, "client")],
+            )?
+        } else {
+            data.clone()
+        };
+        let dev = !path.is_null();
+        let gov = c.gov.as_ref().map(|g| (&gov_loc, opt(g.url.clone()), opt(g.clone.as_ref().map(|p| p.display().to_string()))));
+        let name: Robj = c.project_name.clone().into();
+        let conn = conn_list(
+            name.clone(),
+            &loc,
+            path.clone(),
+            if dev { "developer" } else { "reader" },
+            gov,
+            opt(c.data_repo_url),
+            if dev { token.clone() } else { ().into() },
+            api_url,
+        )?;
+        super::list_named(&["events", "failed", "project_name", "conn"], vec![events, ().into(), name, conn])
+    })
+}
+
+/// Can a data location (an access list) be reached? An error when a local
+/// folder or S3 bucket is missing or refused; the reason (a string) when an
+/// S3 bucket could not be verified; else NULL.
+#[extendr]
+fn rs_check_reachable(loc: Robj) -> Robj {
+    guard(|| {
+        let l = conn::location(sexp(&loc))?;
+        Ok(match crate::ops::conn::check_reachable(&l, &access_of(&loc, &().into()))? {
+            Some(why) => why.into(),
+            None => ().into(),
+        })
+    })
+}
+
+/// The gov clone of a store next to a data clone (`ops::conn::gov_clone_path`):
+/// `local_path`, or a sibling of the data clone named after the repo `url`.
+#[extendr]
+fn rs_gov_clone_path(local_path: Robj, data_path: &str, url: Robj) -> Robj {
+    guard(|| {
+        let local = local_path.as_str().map(std::path::PathBuf::from);
+        let url = match (&local, url.as_str()) {
+            (Some(_), u) => u.unwrap_or(""),
+            (None, Some(u)) => u,
+            (None, None) => return Err(crate::error::Error::input("No governance repo URL: the gov clone path cannot be derived.")),
+        };
+        Ok(crate::ops::conn::gov_clone_path(local.as_deref(), Path::new(data_path), url).display().to_string().into())
+    })
+}
+
+/// The checks of `datom_init_repo()` before any side effect
+/// (`ops::init::preflight`): no project at `path`, and (unless `force`) a
+/// free data store namespace for `name` at the access list `loc`.
+#[extendr]
+fn rs_init_preflight(path: &str, name: &str, loc: Robj, force: bool) -> Robj {
+    guard(|| {
+        let p = conn::project_at(name, sexp(&loc))?;
+        crate::ops::init::preflight(&p, Path::new(path), force)?;
+        Ok(true.into())
+    })
+}
+
+/// The gov clone of a governed init, up to date (cloned when absent, else
+/// pulled), and `name` not registered in it yet (`ops::gov::prepare_register`).
+#[extendr]
+fn rs_gov_prepare_register(url: &str, clone: &str, token: Robj, name: &str) -> Robj {
+    guard(|| {
+        gov::prepare_register(url, Path::new(clone), &creds(&token)?, name)?;
+        Ok(true.into())
+    })
+}
+
+/// The governance side of a governed init (`ops::init::register_governed`):
+/// the project (`name` at the access list `data_loc`, data clone `path`)
+/// registered in the gov repo: list(mirror_error = NULL, or the error of
+/// publishing `.datom/governance.json` to the data store).
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_init_register(gov_loc: Robj, url: &str, gov_clone: &str, token: Robj, name: &str, data_loc: Robj, path: &str) -> Robj {
+    guard(|| {
+        let project = conn::project_at(name, sexp(&data_loc))?;
+        let clone = crate::ops::CloneCtx { path: path.into(), creds: creds(&token)? };
+        with_gov(&gov_loc, url, gov_clone, &token, |g| {
+            let e = crate::ops::init::register_governed(g, &project, &clone)?;
+            // in a list: an error value returned alone would be raised by engine()
+            super::list_named(&["mirror_error"], vec![e.map(|e| super::result::error_robj(&e)).unwrap_or_else(|| ().into())])
+        })
+    })
+}
+
+/// The lines of a printed conn (`ops::conn::display_rows`):
+/// list(list(label, value, style)).
+#[extendr]
+fn rs_conn_rows(x: Robj) -> Robj {
+    guard(|| {
+        let c = sexp(&x);
+        let f = |k: &str| conn::field_str(c, k);
+        let loc = |p: &str| crate::model::Location {
+            kind: f(&format!("{p}backend")).unwrap_or_default(),
+            root: f(&format!("{p}root")).unwrap_or_default(),
+            prefix: f(&format!("{p}prefix")),
+            region: f(&format!("{p}region")),
+        };
+        let view = crate::ops::conn::ConnView {
+            project_name: f("project_name"),
+            role: f("role"),
+            data: loc(""),
+            gov: f("gov_root").map(|_| loc("gov_")),
+            endpoint: f("endpoint"),
+            path: f("path"),
+            data_repo_url: f("data_repo_url"),
+        };
+        let rows = crate::ops::conn::display_rows(&view)
+            .into_iter()
+            .map(|(label, value, style)| super::list_named(&["label", "value", "style"], vec![label.into(), value.map(Robj::from).unwrap_or_else(|| ().into()), style.into()]))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(List::from_values(rows).into())
+    })
+}
+
+/// The default `.gitignore` patterns of a data repository (`ops::init::DEFAULT_GITIGNORE`).
+#[extendr]
+fn rs_default_git_ignore() -> Vec<String> {
+    crate::ops::init::DEFAULT_GITIGNORE.iter().map(|s| s.to_string()).collect()
+}
+
+/// Bring a conn's gov clone up to date (`ops::gov::refresh`): clone it when
+/// absent, else fetch and fast-forward. list(cloned, pulled).
+#[extendr]
+fn rs_gov_refresh(conn: Robj) -> Robj {
+    guard(|| {
+        let c = sexp(&conn);
+        let (Some(url), Some(clone)) = (conn::field_str(c, "gov_repo_url"), conn::field_str(c, "gov_local_path")) else {
+            return Err(crate::error::Error::input("The connection has no governance repo URL and clone path to refresh.")
+                .with_hint("Rebuild the connection with datom_get_conn() and a store with gov_repo_url and gov_local_path."));
+        };
+        let creds = Creds { token: super::secret::secret_field(c, "github_pat")? };
+        let r = gov::refresh(&url, Path::new(&clone), &creds)?;
+        super::list_named(&["cloned", "pulled"], vec![r.is_none().into(), (r.unwrap_or(0) as i32).into()])
+    })
 }
 
 /// Run `f` on the governance repo of a call: its store, clone, URL and token.
@@ -24,10 +285,6 @@ fn with_gov<T>(gov_loc: &Robj, url: &str, clone: &str, token: &Robj, f: impl FnO
     let store = gov_store(gov_loc)?;
     let c = creds(token)?;
     f(&Gov { clone: Path::new(clone), url, creds: &c, store: &store })
-}
-
-fn ref_to_r(name: Option<&str>, r: &RefJson) -> Result<Robj> {
-    ref_to_r_against(name, r, None)
 }
 
 /// A ref as an R list; with a store location, also where that store stands
@@ -60,17 +317,27 @@ fn ref_to_r_against(name: Option<&str>, r: &RefJson, store: Option<&crate::model
     )
 }
 
-/// Initialise (or adopt) the governance repo and its local clone.
+/// Initialise (or adopt) the governance repo (`url`, recorded as datom
+/// records it) and its local clone (`clone`, or a folder named after the
+/// repo in `default_dir`): list(state, url, path, fresh = the clone did not
+/// exist before).
 #[extendr]
-fn rs_gov_init(url: &str, clone: &str, token: Robj) -> Robj {
+fn rs_gov_init(url: &str, clone: Robj, default_dir: &str, token: Robj) -> Robj {
     guard(|| {
-        let s = match gov::init_gov(url, Path::new(clone), &creds(&token)?)? {
+        let u = crate::git::RepoUrl::parse(url);
+        let url = u.normalized(url);
+        let path = match clone.as_str() {
+            Some(c) => crate::git::absolute_path(Path::new(c)),
+            None => crate::git::absolute_path(&Path::new(default_dir).join(u.name())),
+        };
+        let fresh = !path.exists();
+        let s = match gov::init_gov(&url, &path, &creds(&token)?)? {
             gov::InitGov::Created => "created",
             gov::InitGov::AlreadyInitialised => "already",
             gov::InitGov::Repushed => "repushed",
             gov::InitGov::Cloned => "cloned",
         };
-        Ok(s.into())
+        super::list_named(&["state", "url", "path", "fresh"], vec![s.into(), url.into(), path.display().to_string().into(), fresh.into()])
     })
 }
 
@@ -134,22 +401,44 @@ fn rs_gov_ref(gov_loc: Robj, clone: Robj, name: &str, store_loc: Robj) -> Robj {
     })
 }
 
-/// Registered projects, from the gov clone (when `clone` is a string) or the gov store.
+/// Registered projects of `x`: a conn's gov clone when it exists, else its
+/// gov store; or the gov store of an access list: list(projects = a
+/// data frame sorted by name (name, data_backend, data_root, data_prefix,
+/// registered_at: the commit time of the registration in the clone, NA
+/// from the store), skipped = list(list(name, error)) of unreadable refs).
 #[extendr]
-fn rs_gov_projects(gov_loc: Robj, clone: Robj) -> Robj {
+fn rs_gov_projects(x: Robj) -> Robj {
     guard(|| {
-        let list = match clone.as_str() {
+        let clone = conn::is_conn(sexp(&x)).then(|| conn::field_str(sexp(&x), "gov_local_path")).flatten().filter(|p| Path::new(p).is_dir());
+        let list = match &clone {
             Some(c) => gov::projects_clone(Path::new(c))?,
-            None => gov::projects_store(&gov_store(&gov_loc)?)?,
+            None => gov::projects_store(&gov_store(&x)?)?,
         };
-        let mut rows: Vec<Robj> = Vec::new();
+        let mut skipped: Vec<Robj> = Vec::new();
+        let (mut name, mut kind, mut root, mut prefix, mut at) = (vec![], vec![], vec![], vec![], vec![]);
+        let na = |o: Option<String>| o.map(|s| Rstr::from(s.as_str())).unwrap_or_else(Rstr::na);
         for (n, r) in &list {
-            rows.push(match r {
-                Ok(r) => ref_to_r(Some(n), r)?,
-                Err(e) => super::list_named(&["name", "error"], vec![n.clone().into(), e.message.clone().into()])?,
-            });
+            match r {
+                Ok(r) => {
+                    name.push(n.clone());
+                    kind.push(r.current.kind.clone());
+                    root.push(r.current.root.clone());
+                    prefix.push(na(r.current.prefix.clone()));
+                    at.push(na(match &clone {
+                        Some(c) => gov::registered_at(Path::new(c), n)?,
+                        None => None,
+                    }));
+                }
+                Err(e) => skipped.push(super::list_named(&["name", "error"], vec![n.clone().into(), e.message.clone().into()])?),
+            }
         }
-        Ok(List::from_values(rows).into())
+        let n = name.len();
+        let projects = data_frame(
+            &["name", "data_backend", "data_root", "data_prefix", "registered_at"],
+            vec![name.into(), kind.into(), root.into(), prefix.into_iter().collect::<Strings>().into(), at.into_iter().collect::<Strings>().into()],
+            n,
+        )?;
+        super::list_named(&["projects", "skipped"], vec![projects, List::from_values(skipped).into()])
     })
 }
 
@@ -198,8 +487,7 @@ fn rs_migrate(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token
         if !(sunset_days.is_finite() && sunset_days >= 0.0) {
             return Err(crate::error::Error::input("`sunset_days` must be a single non-negative number"));
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        let sunset_at = crate::model::format_utc((now + sunset_days * 86_400.0).floor() as i64);
+        let sunset_at = crate::model::utc_after_days(sunset_days);
         let label = |p: &crate::ops::Project| {
             let l = p.location.as_ref().expect("conn project has a location");
             crate::layout::namespace_label(&l.kind, &l.root, l.prefix_norm())
@@ -242,39 +530,66 @@ fn rs_location_label(x: Robj) -> Robj {
     })
 }
 
-/// Adopt a project written by datom 0.1.x (`ops::adopt`): `from` is a conn
-/// list on the original's store (its 0.1.x root is derived here), `to` the
-/// destination's; `remove = TRUE` deletes the old objects of a completed
-/// adoption instead. `dry_run`: the plan only.
+/// Adopt a project written by datom 0.1.x (`ops::adopt`): the data clone
+/// `path` (its project.yaml names the project), the original store's
+/// access list `data` (its 0.1.x root is derived here), the destination's
+/// `to`; a governed project (`.datom/governance.json`) needs the store's
+/// governance store `gov_loc` (its S3 endpoint defaults to the data's), and
+/// its URL and clone are checked against the record
+/// (`ops::conn::governance_of`); the clone is brought up to date first
+/// (`gov_cloned`: it was cloned, at `gov_path`). `remove = TRUE` deletes the
+/// old objects of a completed adoption instead. `dry_run`: the plan only.
+/// With a move, the old location sunsets `sunset_days` from now (UTC);
+/// `message` (NULL: `Adopt data store: NAME`) commits the move. The result
+/// names the old and new namespaces (`old_root`, `new_root`); `objects`,
+/// `missing`, `copied` and `kept` are data frames.
 #[extendr]
 #[allow(clippy::too_many_arguments)]
-fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: Robj, details: Robj, sunset_at: &str, message: &str, dry_run: bool, remove: bool) -> Robj {
+fn rs_adopt(path: &str, data: Robj, to: Robj, gov_loc: Robj, gov_url: Robj, gov_local_path: Robj, token: Robj, sunset_days: f64, message: Robj, dry_run: bool, remove: bool) -> Robj {
     use crate::ops::adopt;
     guard(|| {
-        let mut a = conn::project(sexp(&from))?;
-        a.root = crate::layout::v01::project_root(a.location.as_ref().and_then(|l| l.prefix_norm()));
-        let b = conn::project(sexp(&to))?;
-        let data_clone = conn::clone_ctx(sexp(&from))?;
-        let details = if details.is_null() { crate::identity::rvalue::RValue::Null } else { super::value::to_rvalue(sexp(&details), "details")? };
+        let name = crate::ops::read_config(Path::new(path))?.project_name;
+        let mut a = conn::project_at(&name, sexp(&data))?;
+        let old_loc = a.location.clone().expect("project_at sets the location");
+        a.root = crate::layout::v01::project_root(old_loc.prefix_norm());
+        let b = conn::project_at(&name, sexp(&to))?;
+        let new_loc = b.location.clone().expect("project_at sets the location");
+        let data_clone = crate::ops::CloneCtx { path: path.into(), creds: creds(&token)? };
+        if !(sunset_days.is_finite() && sunset_days >= 0.0) {
+            return Err(crate::error::Error::input("`sunset_days` must be a single non-negative number"));
+        }
+        let local = gov_local_path.as_str().map(std::path::PathBuf::from);
+        let governance = crate::ops::conn::governance_of(Path::new(path), &name, !gov_loc.is_null(), gov_url.as_str(), local.as_deref())?;
+        let message = message.as_str().map(str::to_string).unwrap_or_else(|| format!("Adopt data store: {name}"));
+        let message = message.as_str();
+        let (old_root, new_root) = adopt::labels(&old_loc, &new_loc, &a.name);
+        let details = adopt::details(&old_root, &new_root);
+        let sunset_at = crate::model::utc_after_days(sunset_days);
         let run = |g: Option<&Gov<'_>>| -> Result<(adopt::Plan, Option<adopt::Adopted>, Option<adopt::Removed>)> {
             if remove {
                 let (p, r) = adopt::remove_old(&a, &b, &data_clone, g, dry_run)?;
                 return Ok((p, None, Some(r)));
             }
-            let ag = g.map(|g| adopt::AdoptGov { gov: g, details: details.clone(), sunset_at: sunset_at.to_string() });
+            let ag = g.map(|g| adopt::AdoptGov { gov: g, details: details.clone(), sunset_at: sunset_at.clone() });
             let out = adopt::adopt(&a, &b, &data_clone, ag, message, dry_run)?;
             Ok((out.plan.clone(), Some(out), None))
         };
-        let (plan, done, removed) = if gov_loc.is_null() {
-            run(None)?
-        } else {
-            let url = url.as_str().ok_or_else(|| crate::error::Error::input("gov_repo_url is missing"))?;
-            let clone = clone.as_str().ok_or_else(|| crate::error::Error::input("gov_local_path is missing"))?;
-            with_gov(&gov_loc, url, clone, &token, |g| run(Some(g)))?
+        let mut gov_cloned = false;
+        let (plan, done, removed) = match &governance {
+            None => run(None)?,
+            Some(gv) => {
+                let gl = conn::location(sexp(&gov_loc))?;
+                let endpoint = conn::field_str(sexp(&gov_loc), "endpoint").or_else(|| conn::field_str(sexp(&data), "endpoint")).filter(|e| !e.is_empty());
+                let (st, newline, display) = conn::open_store_with(&gl, conn::field(sexp(&gov_loc), "client"), endpoint)?;
+                let store = gov::gov_store(st, gl.prefix_norm(), newline, display);
+                gov_cloned = gov::refresh(&gv.store_url, &gv.clone, &data_clone.creds)?.is_none();
+                run(Some(&Gov { clone: &gv.clone, url: &gv.store_url, creds: &data_clone.creds, store: &store }))?
+            }
         };
+        let gov_path: Robj = governance.as_ref().map(|g| Robj::from(g.clone.display().to_string())).unwrap_or_else(|| ().into());
         let opt = |o: Option<String>| -> Robj { o.map(Robj::from).unwrap_or_else(|| ().into()) };
         let o = &plan.objects;
-        let objects = super::list_named(
+        let objects = data_frame(
             &["key", "bytes", "kind", "action"],
             vec![
                 o.iter().map(|x| x.key.clone()).collect::<Vec<_>>().into(),
@@ -282,31 +597,35 @@ fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: 
                 o.iter().map(|x| x.kind.to_string()).collect::<Vec<_>>().into(),
                 o.iter().map(|x| x.action.to_string()).collect::<Vec<_>>().into(),
             ],
+            o.len(),
         )?;
         let m = &plan.missing;
-        let missing = super::list_named(
+        let missing = data_frame(
             &["table", "version", "key"],
             vec![
                 m.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(),
                 m.iter().map(|x| x.1.clone()).collect::<Vec<_>>().into(),
                 m.iter().map(|x| x.2.clone()).collect::<Vec<_>>().into(),
             ],
+            m.len(),
         )?;
         let copied = done.as_ref().map(|d| d.copied.clone()).unwrap_or_default();
-        let copied = super::list_named(
+        let copied = data_frame(
             &["key", "bytes"],
             vec![copied.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(), copied.iter().map(|x| x.1 as f64).collect::<Vec<_>>().into()],
+            copied.len(),
         )?;
         let kept = removed.as_ref().map(|r| r.kept.clone()).unwrap_or_default();
-        let kept = super::list_named(
+        let kept = data_frame(
             &["key", "issue"],
             vec![kept.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(), kept.iter().map(|x| x.1.clone()).collect::<Vec<_>>().into()],
+            kept.len(),
         )?;
         super::list_named(
             &[
                 "project", "from", "to", "moves", "commit", "published_before", "objects", "old_mirrors", "mirrors", "skipped", "missing",
                 "repo_change", "governance", "recorded", "complete", "copied", "present", "verified", "published", "held", "repo_commit",
-                "deleted", "kept", "adopted_key",
+                "deleted", "kept", "adopted_key", "old_root", "new_root", "gov_cloned", "gov_path",
             ],
             vec![
                 plan.project.clone().into(),
@@ -333,6 +652,10 @@ fn rs_adopt(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: 
                 removed.as_ref().map(|r| r.deleted.clone()).unwrap_or_default().into(),
                 kept,
                 crate::layout::v01::ADOPTED.into(),
+                old_root.into(),
+                new_root.into(),
+                gov_cloned.into(),
+                gov_path,
             ],
         )
     })
@@ -393,16 +716,17 @@ fn rs_governance_record(url: &str, gov_loc: Robj) -> Robj {
 }
 
 /// A teardown (`ops::gov::teardown`) of the conn's project: decommission
-/// (storage, governance when `gov_loc` is not NULL, data repo, clone) or
-/// repo delete. list(events = list(list(id, value, error)), failed =
-/// NULL or the error value that stopped it).
+/// (storage, governance when the conn has it (`gov_root`), data repo,
+/// clone) or repo delete. list(events = list(list(id, value, error)),
+/// failed = NULL or the error value that stopped it).
 #[extendr]
-fn rs_teardown(conn: Robj, gov_loc: Robj, api_url: &str, decommission: bool, remove_untracked: bool) -> Robj {
+fn rs_teardown(conn: Robj, api_url: &str, decommission: bool, remove_untracked: bool) -> Robj {
     use gov::Event as E;
     guard(|| {
         let data = conn::project(sexp(&conn))?;
         let clone = conn::clone_ctx(sexp(&conn))?;
-        let gov_store = if gov_loc.is_null() { None } else { Some(gov_store(&gov_loc)?) };
+        let governed = decommission && conn::field(sexp(&conn), "gov_root").is_some();
+        let gov_store = if governed { Some(gov_store(&conn)?) } else { None };
         let url = conn::field_str(sexp(&conn), "gov_repo_url");
         let gov_clone = conn::field_str(sexp(&conn), "gov_local_path").map(std::path::PathBuf::from);
         let t = gov::Teardown {
@@ -484,20 +808,47 @@ fn rs_attach_pointer(conn: Robj, url: &str, gov_loc: Robj, message: &str) -> Rob
     })
 }
 
-/// Attach governance to the conn's project (`ops::gov::attach`): list(registered,
-/// written, commit, mirror_error).
+/// Is the conn's project attached to governance already
+/// (`ops::gov::attached_to`)? FALSE: not attached; TRUE: attached to `url`
+/// (or `url` is NULL); a conflict when attached to another repo.
 #[extendr]
-fn rs_attach_gov(conn: Robj, gov_loc: Robj, url: &str, gov_clone: &str, message: &str) -> Robj {
+fn rs_attached(conn: Robj, url: Robj) -> Robj {
+    guard(|| {
+        let c = sexp(&conn);
+        let clone = conn::clone_ctx(c)?;
+        let name = conn::field_str(c, "project_name").ok_or_else(|| crate::error::Error::input("conn has no project_name"))?;
+        let conn_url = conn::field_str(c, "gov_repo_url");
+        let conn_gov = conn::field(c, "gov_root").map(|_| conn_url.as_deref());
+        Ok(gov::attached_to(&clone.path, &name, conn_gov, url.as_str())?.into())
+    })
+}
+
+/// Attach governance to the conn's project (`ops::gov::attach`) at the
+/// repo `url` (as datom records it) and the gov clone `gov_local_path`
+/// (default: a sibling of the data clone named after the repo):
+/// list(registered, written, commit, mirror_error, conn = the conn with
+/// its governance).
+#[extendr]
+fn rs_attach_gov(conn: Robj, gov_loc: Robj, url: &str, gov_local_path: Robj, message: &str) -> Robj {
     guard(|| {
         let data = conn::project(sexp(&conn))?;
         let clone = conn::clone_ctx(sexp(&conn))?;
         let gl = conn::location(sexp(&gov_loc))?;
         let store = gov_store(&gov_loc)?;
-        let g = Gov { clone: Path::new(gov_clone), url, creds: &clone.creds, store: &store };
+        let url = crate::git::RepoUrl::parse(url).normalized(url);
+        let local = gov_local_path.as_str().map(std::path::PathBuf::from);
+        let gov_clone = crate::git::absolute_path(&crate::ops::conn::gov_clone_path(local.as_deref(), &clone.path, &url));
+        let g = Gov { clone: &gov_clone, url: &url, creds: &clone.creds, store: &store };
         let a = gov::attach(&g, &data, &clone, &gl, message)?;
         let mut v = vec![Robj::from(a.registered)];
         v.extend(pointer_to_r(&a.pointer)?);
-        super::list_named(&["registered", "written", "commit", "mirror_error"], v)
+        let gov_path: Robj = gov_clone.display().to_string().into();
+        let new = conn_list(
+            elt(&conn, "project_name"), &conn, elt(&conn, "path"), "developer", Some((&gov_loc, url.as_str().into(), gov_path)),
+            elt(&conn, "data_repo_url"), elt(&conn, "github_pat"), elt(&conn, "github_api_url"),
+        )?;
+        v.push(new);
+        super::list_named(&["registered", "written", "commit", "mirror_error", "conn"], v)
     })
 }
 
@@ -546,7 +897,17 @@ extendr_module! {
     fn rs_recorded_governance;
     fn rs_attach_pointer;
     fn rs_attach_gov;
+    fn rs_attached;
+    fn rs_default_git_ignore;
+    fn rs_conn_rows;
+    fn rs_init_register;
     fn rs_location_label;
     fn rs_abs_path;
     fn rs_clean_prefix;
+    fn rs_connect;
+    fn rs_check_reachable;
+    fn rs_gov_refresh;
+    fn rs_gov_clone_path;
+    fn rs_init_preflight;
+    fn rs_gov_prepare_register;
 }

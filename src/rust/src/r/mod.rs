@@ -164,7 +164,8 @@ fn opt_value(x: &Robj, what: &str) -> Result<Option<crate::identity::rvalue::RVa
     }
 }
 
-/// Create a solo project's data clone, first commit, push and manifest mirror.
+/// Create a solo project's data clone, first commit, push and manifest
+/// mirror (its times from the UTC clock).
 #[extendr]
 #[allow(clippy::too_many_arguments)]
 fn rs_init_repo(
@@ -176,14 +177,13 @@ fn rs_init_repo(
     git_ignore: Robj,
     force: bool,
     datom_version: &str,
-    created_date: &str,
-    local_now_z: &str,
     token: Robj,
     governance: Robj,
 ) -> Robj {
     guard(|| {
         let location = conn::location(sexp(&loc))?;
         let project = conn::project_at(project_name, sexp(&loc))?;
+        let (created_date, now) = crate::ops::init::init_times();
         let req = crate::ops::init::InitRequest {
             path: std::path::Path::new(path),
             data: location,
@@ -192,8 +192,8 @@ fn rs_init_repo(
             git_ignore: strings_owned(sexp(&git_ignore)).into_iter().flatten().collect(),
             force,
             datom_version,
-            created_date,
-            local_now_z,
+            created_date: &created_date,
+            local_now_z: &now,
             governance: opt_value(&governance, "governance")?,
         };
         let creds = crate::git::Creds { token: secret::secret_value(sexp(&token))? };
