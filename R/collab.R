@@ -153,19 +153,15 @@ datom_status <- function(conn) {
   invisible(out)
 }
 
-# The inbox line of datom_status() (counts from the engine's classification).
+# The inbox line of datom_status() (the engine's classification and line).
 inbox_report <- function(n) {
-  if (n$n_total == 0L) {
-    datom_inform("info", "Input files: directory empty")
-  } else if (n$n_new + n$n_changed > 0L) {
-    uns <- if (n$n_unsupported > 0L) ", {n$n_unsupported} in an unsupported format" else ""
-    datom_inform("warning", paste0("Input files: {n$n_new} new, {n$n_changed} changed, {n$n_unchanged} unchanged", uns))
-  } else if (n$n_unsupported > 0L) {
-    datom_inform("warning", "Input files: {n$n_unchanged} unchanged, {n$n_unsupported} in an unsupported format")
-  } else {
-    datom_inform("success", "Input files: all {n$n_unchanged} unchanged")
-  }
-  n
+  uns <- if (n$n_unsupported > 0L) ", {n$n_unsupported} in an unsupported format" else ""
+  switch(n$line,
+    empty = datom_inform("info", "Input files: directory empty"),
+    pending = datom_inform("warning", paste0("Input files: {n$n_new} new, {n$n_changed} changed, {n$n_unchanged} unchanged", uns)),
+    unsupported = datom_inform("warning", "Input files: {n$n_unchanged} unchanged, {n$n_unsupported} in an unsupported format"),
+    clean = datom_inform("success", "Input files: all {n$n_unchanged} unchanged"))
+  n[names(n) != "line"]
 }
 
 # Read a JSON file datom wrote (engine parser, R list out).

@@ -339,7 +339,8 @@ rs_repo_checks <- function(path) .Call(wrap__rs_repo_checks, path)
 rs_inbox_scan <- function(conn, path, pattern) .Call(wrap__rs_inbox_scan, conn, path, pattern)
 
 # The inbox line of `datom_status()`: NULL (the clone has no inbox) or
-# list(n_total, n_new, n_changed, n_unchanged, n_unsupported).
+# list(n_total, n_new, n_changed, n_unchanged, n_unsupported, line
+# (`sync::inbox_line`)).
 rs_inbox_status <- function(conn) .Call(wrap__rs_inbox_status, conn)
 
 # What `datom_sync()` does with its manifest's rows: list(result (NA:

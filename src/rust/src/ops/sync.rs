@@ -145,6 +145,21 @@ impl Inbox {
     }
 }
 
+/// The inbox line of `datom_status()` for its counts (total, new, changed,
+/// unchanged, unsupported): `empty`, `pending` (new or changed files),
+/// `unsupported` (the rest unchanged) or `clean` (all unchanged).
+pub fn inbox_line(n: [usize; 5]) -> &'static str {
+    if n[0] == 0 {
+        "empty"
+    } else if n[1] + n[2] > 0 {
+        "pending"
+    } else if n[4] > 0 {
+        "unsupported"
+    } else {
+        "clean"
+    }
+}
+
 /// A row of a `datom_sync()` manifest (possibly edited by the user).
 pub struct Row<'a> {
     pub name: &'a str,
@@ -338,6 +353,15 @@ mod tests {
         assert_eq!(scan(&clone, Some(&clone.path.join("nope")), "*", true).err().unwrap().kind, Kind::NotFound);
         std::fs::remove_dir_all(&inbox).unwrap();
         assert_eq!(inbox_counts(&clone).unwrap(), None);
+    }
+
+    #[test]
+    fn the_inbox_line_of_a_status() {
+        assert_eq!(inbox_line([0, 0, 0, 0, 0]), "empty");
+        assert_eq!(inbox_line([3, 1, 0, 1, 1]), "pending");
+        assert_eq!(inbox_line([2, 0, 1, 1, 0]), "pending");
+        assert_eq!(inbox_line([2, 0, 0, 1, 1]), "unsupported");
+        assert_eq!(inbox_line([2, 0, 0, 2, 0]), "clean");
     }
 
     #[test]

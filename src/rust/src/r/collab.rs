@@ -43,17 +43,19 @@ fn rs_inbox_scan(conn: Robj, path: Robj, pattern: &str) -> Robj {
 }
 
 /// The inbox line of `datom_status()`: NULL (the clone has no inbox) or
-/// list(n_total, n_new, n_changed, n_unchanged, n_unsupported).
+/// list(n_total, n_new, n_changed, n_unchanged, n_unsupported, line
+/// (`sync::inbox_line`)).
 #[extendr]
 fn rs_inbox_status(conn: Robj) -> Robj {
     guard(|| {
         let clone = conn::clone_ctx(sexp(&conn))?;
         match sync::inbox_counts(&clone)? {
             None => Ok(().into()),
-            Some(n) => super::list_named(
-                &["n_total", "n_new", "n_changed", "n_unchanged", "n_unsupported"],
-                n.iter().map(|&k| Robj::from(k as i32)).collect(),
-            ),
+            Some(n) => {
+                let mut v: Vec<Robj> = n.iter().map(|&k| Robj::from(k as i32)).collect();
+                v.push(sync::inbox_line(n).into());
+                super::list_named(&["n_total", "n_new", "n_changed", "n_unchanged", "n_unsupported", "line"], v)
+            }
         }
     })
 }
