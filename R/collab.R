@@ -95,12 +95,9 @@ datom_pull <- function(conn) {
   for (i in seq_along(res$tables)) {
     datom_inform("success", "Manifest updated: {res$tables[i]} -> {res$change[i]}")
   }
-  gov <- NULL
-  if (!is.null(conn$gov_local_path)) {
-    # the gov clone is refreshed too, silently unless it fails
-    n_gov <- suppressMessages(pull_gov_clone(conn))
-    gov <- list(commits_pulled = if (is.numeric(n_gov)) n_gov else 0L)
-  }
+  # the gov clone was refreshed too, silently unless it failed
+  if (!is.null(res$gov_failed)) engine(res$gov_failed)
+  gov <- if (!is.null(res$gov_commits)) list(commits_pulled = res$gov_commits)
   invisible(list(commits_pulled = n, branch = res$branch, tables_updated = res$tables, gov = gov))
 }
 
@@ -156,19 +153,15 @@ datom_status <- function(conn) {
   invisible(out)
 }
 
-# The inbox line of datom_status() (counts from the engine's classification).
+# The inbox line of datom_status() (the engine's classification and line).
 inbox_report <- function(n) {
-  if (n$n_total == 0L) {
-    datom_inform("info", "Input files: directory empty")
-  } else if (n$n_new + n$n_changed > 0L) {
-    uns <- if (n$n_unsupported > 0L) ", {n$n_unsupported} in an unsupported format" else ""
-    datom_inform("warning", paste0("Input files: {n$n_new} new, {n$n_changed} changed, {n$n_unchanged} unchanged", uns))
-  } else if (n$n_unsupported > 0L) {
-    datom_inform("warning", "Input files: {n$n_unchanged} unchanged, {n$n_unsupported} in an unsupported format")
-  } else {
-    datom_inform("success", "Input files: all {n$n_unchanged} unchanged")
-  }
-  n
+  uns <- if (n$n_unsupported > 0L) ", {n$n_unsupported} in an unsupported format" else ""
+  switch(n$line,
+    empty = datom_inform("info", "Input files: directory empty"),
+    pending = datom_inform("warning", paste0("Input files: {n$n_new} new, {n$n_changed} changed, {n$n_unchanged} unchanged", uns)),
+    unsupported = datom_inform("warning", "Input files: {n$n_unchanged} unchanged, {n$n_unsupported} in an unsupported format"),
+    clean = datom_inform("success", "Input files: all {n$n_unchanged} unchanged"))
+  n[names(n) != "line"]
 }
 
 # Read a JSON file datom wrote (engine parser, R list out).
@@ -264,59 +257,36 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
       return(invisible(list(repo_files = character(), tables = list())))
     }
   }
-  repo_files <- character()
-  if (is.null(conn$gov_root)) {
-    datom_inform("info", "No governance attached -- skipping governance files")
-  } else if (is.null(conn$gov_local_path)) {
-    datom_inform("warning", "No gov clone on this connection -- governance files skipped")
-  } else {
-    res <- tryCatch({
-      if (!dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
-      engine(rs_gov_sync_dispatch(conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path,
-                                  conn$github_pat, conn$project_name, conn_location(conn)))
-    }, datom_error = function(e) {
-      datom_inform("warning", "Failed to sync dispatch/ref/migration_history to gov: {esc(conditionMessage(e))}")
-      NULL
-    })
-    for (i in seq_along(res$file)) {
-      if (is.na(res$error[i])) {
-        repo_files <- c(repo_files, paste0("projects/", conn$project_name, "/", res$file[i]))
-      } else {
-        datom_inform("warning", "Failed to sync {res$file[i]} to gov: {esc(res$error[i])}")
-      }
-    }
+  res <- engine(rs_sync_dispatch(conn, if (!is.null(conn$gov_root)) conn_gov_access(conn)))
+  for (e in res$events) {
+    v <- e$value
+    err <- if (is.character(e$error)) esc(e$error) else ""
+    switch(e$id,
+      no_governance = datom_inform("info", "No governance attached -- skipping governance files"),
+      no_gov_clone = datom_inform("warning", "No gov clone on this connection -- governance files skipped"),
+      gov_cloned = datom_inform("success", "Cloned gov repo to {.path {v}}"),
+      gov_failed = datom_inform("warning", "Failed to sync dispatch/ref/migration_history to gov: {esc(engine_message(e$error))}"),
+      gov_file_failed = datom_inform("warning", "Failed to sync {v} to gov: {err}"),
+      behind = datom_inform("info", "The clone is {v} commit{?s} behind origin: published origin's head; run datom_pull(conn) to update the clone."),
+      governance_failed = datom_inform("warning", "governance.json storage upload failed: {err}"),
+      table_failed = datom_inform("danger", "Failed to sync {v}: {err}"),
+      manifest_failed = datom_inform("danger", "Failed to sync the manifest: {err}")
+    )
   }
-  d <- engine(rs_sync_dispatch_data(conn))
-  if (isTRUE(d$behind > 0)) {
-    datom_inform("info", "The clone is {d$behind} commit{?s} behind origin: published origin's head; run datom_pull(conn) to update the clone.")
-  }
-  if (!is.null(d$governance)) {
-    if (nzchar(d$governance)) {
-      datom_inform("warning", "governance.json storage upload failed: {esc(d$governance)}")
-    } else {
-      repo_files <- c(repo_files, d$governance_key)
-    }
-  }
+  if (!is.null(res$failed)) engine(res$failed, call = NULL)
   out <- list()
-  for (i in seq_along(d$table)) {
-    t <- d$table[i]
-    out[[t]] <- if (!is.na(d$error[i])) {
-      datom_inform("danger", "Failed to sync {t}: {esc(d$error[i])}")
-      list(name = t, action = "error", error = d$error[i])
-    } else {
-      list(name = t, action = "synced", s3_keys = d$keys[[i]])
-    }
+  for (i in seq_along(res$table)) {
+    t <- res$table[i]
+    out[[t]] <- if (is.na(res$error[i])) list(name = t, action = "synced", s3_keys = res$keys[[i]]) else
+      list(name = t, action = "error", error = res$error[i])
   }
-  if (nzchar(d$manifest)) {
-    datom_inform("danger", "Failed to sync the manifest: {esc(d$manifest)}")
-  } else {
-    repo_files <- c(d$manifest_key, repo_files)
-  }
-  datom_inform("success", "Synced {length(repo_files)} repo-level file{?s}")
-  n_err <- sum(vapply(out, function(x) identical(x$action, "error"), TRUE))
-  datom_inform("info", "Sync dispatch complete: {length(out) - n_err} table{?s} synced, {n_err} error{?s}")
-  invisible(list(repo_files = repo_files, tables = out))
+  datom_inform("success", "Synced {length(res$repo_files)} repo-level file{?s}")
+  datom_inform("info", "Sync dispatch complete: {res$synced} table{?s} synced, {res$errors} error{?s}")
+  invisible(list(repo_files = res$repo_files, tables = out))
 }
+
+# The message of an engine error value, as its condition would say it.
+engine_message <- function(err) conditionMessage(tryCatch(engine(err, call = NULL), error = identity))
 
 #' Check that the store tells the truth about the data repo
 #'
@@ -385,61 +355,29 @@ datom_validate <- function(conn, fix = FALSE, deep = FALSE) {
 }
 
 validate_once <- function(conn, deep, quiet_ok = FALSE) {
-  v <- engine(rs_validate(conn, deep))
-  repo_files <- data.frame(file = "manifest.json", local = v$manifest_local, s3 = v$manifest_s3,
-                           status = if (v$manifest_s3) "ok" else "missing_s3", stringsAsFactors = FALSE)
-  gov_files <- repo_files[0, , drop = FALSE]
-  if (is.null(conn$gov_root)) {
-    if (!quiet_ok) datom_inform("info", "No governance attached -- skipping dispatch/ref/migration_history checks")
-  } else {
-    g <- engine(rs_gov_mirror_status(conn_gov_access(conn), conn$gov_local_path, conn$project_name))
-    status <- ifelse(!g$s3, "missing_s3", ifelse(!is.na(g$local) & !g$local, "missing_local",
-                     ifelse(!is.na(g$same) & !g$same, "stale_s3", "ok")))
-    gov_files <- data.frame(file = g$file, local = g$local, s3 = g$s3, status = status, stringsAsFactors = FALSE)
-    repo_files <- rbind(repo_files, gov_files)
-  }
-  problems <- as.data.frame(v$problems, stringsAsFactors = FALSE)
-  errors <- problems[problems$severity == "error", , drop = FALSE]
-  t <- v$tables
-  tables <- data.frame(table = t$table, metadata_local = t$metadata_local, metadata_s3 = t$metadata_s3,
-                       history_local = t$history_local, history_s3 = t$history_s3, data_s3 = t$data_s3,
-                       status = t$status, stringsAsFactors = FALSE)
-  name_ok <- is.null(v$manifest_project) || identical(v$manifest_project, conn$project_name)
-  if (!name_ok) {
-    datom_inform("danger", "Project name mismatch: manifest says {v$manifest_project} but connection says {conn$project_name}")
+  gov <- if (!is.null(conn$gov_root)) conn_gov_access(conn)
+  if (is.null(gov) && !quiet_ok) datom_inform("info", "No governance attached -- skipping dispatch/ref/migration_history checks")
+  v <- engine(rs_validate(conn, gov, deep))
+  frame <- function(x) as.data.frame(x, stringsAsFactors = FALSE)
+  tables <- frame(v$tables)
+  problems <- frame(v$problems)
+  if (!is.null(v$name_mismatch)) {
+    datom_inform("danger", "Project name mismatch: manifest says {v$name_mismatch} but connection says {conn$project_name}")
     datom_inform("info", "This may indicate a namespace collision. Check bucket/prefix configuration.")
   }
-  # the manifest's state is among the engine's problems already; the
-  # governance mirrors are checked here (one line each, with the repair)
-  gov_bad <- gov_files[gov_files$status != "ok", , drop = FALSE]
-  n_repo <- nrow(gov_bad) + sum(is.na(errors$table))
-  n_tab <- sum(!is.na(errors$table))
-  valid <- n_repo + n_tab == 0 && name_ok
-  if (valid) {
+  if (v$valid) {
     if (!quiet_ok) datom_inform("success", "All checks passed. Git and storage are consistent.")
   } else {
-    datom_inform("warning", "Found {n_repo + n_tab} issue{?s}: {n_repo} repo-level, {n_tab} table-level.")
-    for (i in seq_len(nrow(errors))) {
-      datom_inform("danger", "{errors$kind[i]}: {esc(errors$detail[i])}")
-      datom_inform("info", "Repair: {esc(errors$repair[i])}")
-    }
-    for (i in seq_len(nrow(gov_bad))) {
-      f <- gov_bad$file[i]
-      st <- gov_bad$status[i]
-      what <- switch(st, missing_s3 = "is missing from the governance store",
-                     stale_s3 = "in the governance store differs from the governance repo",
-                     missing_local = "is missing from the governance clone", st)
-      fix <- if (identical(st, "missing_local")) "datom_pull_gov(conn)" else "datom_sync_dispatch(conn, .confirm = FALSE)"
-      datom_inform("danger", "{st}: {f} {what}")
-      datom_inform("info", "Repair: {fix}")
-    }
+    datom_inform("warning", "Found {sum(v$issues)} issue{?s}: {v$issues[1]} repo-level, {v$issues[2]} table-level.")
   }
-  warns <- problems[problems$severity == "warning", , drop = FALSE]
-  for (i in seq_len(nrow(warns))) {
-    datom_inform("warning", "{warns$kind[i]}: {esc(warns$detail[i])}")
-    datom_inform("info", "Repair: {esc(warns$repair[i])}")
+  # every error and warning (the data side's, then the governance files'),
+  # each with the call that repairs it
+  p <- rbind(problems, frame(v$gov_problems))
+  for (i in which(p$severity %in% c("error", "warning"))) {
+    datom_inform(if (p$severity[i] == "error") "danger" else "warning", "{p$kind[i]}: {esc(p$detail[i])}")
+    datom_inform("info", "Repair: {esc(p$repair[i])}")
   }
-  list(valid = valid, repo_files = repo_files, tables = tables, problems = problems)
+  list(valid = v$valid, repo_files = frame(v$repo_files), tables = tables, problems = problems)
 }
 
 #' Is a directory a datom repository?

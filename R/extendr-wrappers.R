@@ -134,6 +134,10 @@ rs_check_repo_url <- function(url, what) .Call(wrap__rs_check_repo_url, url, wha
 # trailing slash (github::check_api_url).
 rs_check_api_url <- function(url, what) .Call(wrap__rs_check_api_url, url, what)
 
+# The GitHub API root of a store (`github::api_url`): `url` (NULL: none
+# given), else DATOM_GITHUB_API_URL when set, else the default.
+rs_github_api_url <- function(url) .Call(wrap__rs_github_api_url, url)
+
 # The data repo a teardown may delete, ownership proven
 # (ops::owned_data_repo): list(kind = "local" | "local_gone" | "remote", target).
 rs_data_repo_owned <- function(path) .Call(wrap__rs_data_repo_owned, path)
@@ -144,9 +148,6 @@ rs_delete_local_data_repo <- function(path) .Call(wrap__rs_delete_local_data_rep
 
 # Clone a data repo into `path` (absent or empty).
 rs_clone <- function(url, path, token, branch) .Call(wrap__rs_clone, url, path, token, branch)
-
-# Fetch and fast-forward the data clone.
-rs_pull <- function(conn) .Call(wrap__rs_pull, conn)
 
 # Uncommitted files and branch of the data clone.
 rs_git_status <- function(path) .Call(wrap__rs_git_status, path)
@@ -160,14 +161,6 @@ rs_sync_metadata <- function(conn, table) .Call(wrap__rs_sync_metadata, conn, ta
 
 # Tables of a data clone (top-level folders holding metadata.json).
 rs_clone_tables <- function(path) .Call(wrap__rs_clone_tables, path)
-
-# The data side of datom_sync_dispatch: per-table version ids or errors,
-# and the manifest and governance.json mirrors (error message, "" when ok,
-# NULL for governance.json of a solo project).
-rs_sync_dispatch_data <- function(conn) .Call(wrap__rs_sync_dispatch_data, conn)
-
-# Compare the store with origin's head by content (`deep`: object bytes too).
-rs_validate <- function(conn, deep) .Call(wrap__rs_validate, conn, deep)
 
 # The engine's failpoint steps (tests: the fault matrix covers each).
 rs_failpoint_steps <- function() .Call(wrap__rs_failpoint_steps)
@@ -238,18 +231,11 @@ rs_gov_ref <- function(gov_loc, clone, name, store_loc) .Call(wrap__rs_gov_ref, 
 # from the store), skipped = list(list(name, error)) of unreadable refs).
 rs_gov_projects <- function(x) .Call(wrap__rs_gov_projects, x)
 
-# Gov side of datom_sync_dispatch: (file, error message or NULL) pairs.
-rs_gov_sync_dispatch <- function(gov_loc, url, clone, token, name, data_loc) .Call(wrap__rs_gov_sync_dispatch, gov_loc, url, clone, token, name, data_loc)
-
 # Is the gov clone initialised (projects/.gitkeep)?
 rs_gov_is_initialised <- function(clone) .Call(wrap__rs_gov_is_initialised, clone)
 
 # Write a JSON file of the data clone, commit it and push (undone on failure).
 rs_commit_json <- function(conn, rel, x, message) .Call(wrap__rs_commit_json, conn, rel, x, message)
-
-# dispatch/ref/migration_history.json of a project: in the gov clone, in
-# the gov store, and equal by content.
-rs_gov_mirror_status <- function(gov_loc, gov_local_path, name) .Call(wrap__rs_gov_mirror_status, gov_loc, gov_local_path, name)
 
 # Migrate a project's data (`ops::storage::migrate`): copy, verify, the
 # governance record (when `gov_loc` is not NULL; the event names both
@@ -423,14 +409,37 @@ rs_repo_checks <- function(path) .Call(wrap__rs_repo_checks, path)
 
 # Scan and classify the inbox (`path`: NULL for the clone's
 # `input_files/`): list(dir, name, file, format, original_file_sha,
-# status), one element per file.
+# status (one element per file), counts (total, new, changed, unchanged,
+# unsupported)).
 rs_inbox_scan <- function(conn, path, pattern) .Call(wrap__rs_inbox_scan, conn, path, pattern)
 
 # The inbox line of `datom_status()`: NULL (the clone has no inbox) or
-# list(n_total, n_new, n_changed, n_unchanged, n_unsupported).
+# list(n_total, n_new, n_changed, n_unchanged, n_unsupported, line
+# (`sync::inbox_line`)).
 rs_inbox_status <- function(conn) .Call(wrap__rs_inbox_status, conn)
 
 # What `datom_sync()` does with its manifest's rows: list(result (NA:
-# imported), error, import (1-based rows, in order), finish).
+# imported), error, import (1-based rows, in order), finish, package (the
+# optional reader package per row, NA: none), reader (per row: `csv`,
+# `tsv`, `psv`, `parquet` or the package's function; NA: no import format)).
 rs_sync_plan <- function(conn, name, format, status) .Call(wrap__rs_sync_plan, conn, name, format, status)
+
+# `datom_sync_dispatch()` of a conn (`gov_loc`: the access list of its
+# governance store, NULL for a solo project): list(events = list(list(id,
+# value, error)), repo_files, table, error (NA: synced), keys (one
+# character vector per table), synced, errors, failed = NULL or the error
+# value that stopped the data side).
+rs_sync_dispatch <- function(conn, gov_loc) .Call(wrap__rs_sync_dispatch, conn, gov_loc)
+
+# Fetch and fast-forward the data clone, then the gov clone of a conn
+# with a `gov_local_path`: list(commits_pulled, branch, tables, change,
+# gov_commits (NULL: no gov clone), gov_failed (NULL or the error value of
+# the gov clone's refresh)).
+rs_pull <- function(conn) .Call(wrap__rs_pull, conn)
+
+# `datom_validate()` of a conn (`gov_loc`: the access list of its
+# governance store, NULL for a solo project; `deep`: object bytes too):
+# list(valid, issues = c(repo, table), name_mismatch, repo_files, tables,
+# problems (the data side's), gov_problems, commit, published).
+rs_validate <- function(conn, gov_loc, deep) .Call(wrap__rs_validate, conn, gov_loc, deep)
 

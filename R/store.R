@@ -104,11 +104,10 @@ datom_store <- function(governance = NULL, data, github_pat = NULL, data_repo_ur
   # root parsed (https, or http on a loopback host), wherever it comes from
   if (!is.null(data_repo_url)) check_repo_url(data_repo_url, "data_repo_url")
   if (!is.null(gov_repo_url)) check_repo_url(gov_repo_url, "gov_repo_url")
-  if (!is.null(github_api_url)) github_api_url <- engine(rs_check_api_url(github_api_url, "github_api_url"))
+  api_url <- engine(rs_github_api_url(github_api_url))  # else DATOM_GITHUB_API_URL, else github.com
   if (!is.null(data_repo_url)) data_repo_url <- repo_url(data_repo_url)$url  # a local path made absolute
   if (!is.null(gov_local_path)) gov_local_path <- abs_path(gov_local_path)
   role <- if (!is.null(github_pat) || !is.null(data_repo_url)) "developer" else "reader"
-  api_url <- github_api_url %||% default_github_api_url()
   github_identity <- NULL
   if (isTRUE(validate) && !is.null(github_pat)) {
     res <- rs_github_user(api_url, github_pat)
@@ -255,11 +254,7 @@ print.datom_store <- function(x, ...) {
   invisible(x)
 }
 
-default_github_api_url <- function(call = sys.call(-1)) {
-  env <- Sys.getenv("DATOM_GITHUB_API_URL", "")
-  if (!nzchar(env)) return("https://api.github.com")
-  engine(rs_check_api_url(env, "DATOM_GITHUB_API_URL"), call = call)
-}
+default_github_api_url <- function(call = sys.call(-1)) engine(rs_github_api_url(NULL), call = call)
 
 check_repo_url <- function(x, arg, call = sys.call(-1)) {
   engine(rs_check_repo_url(x, arg), call = call)

@@ -3,10 +3,6 @@
 # The inbox is scanned and classified, and a sync planned, by the engine
 # (ops::sync): R reads the files (its readers) and writes each table.
 
-# Optional packages that read some formats.
-sync_format_package <- c(sas7bdat = "haven", xpt = "haven", sav = "haven", zsav = "haven", por = "haven",
-                         dta = "haven", xls = "readxl", xlsx = "readxl")
-
 sync_manifest_columns <- c("name", "file", "format", "original_file_sha", "status")
 
 #' Scan the input folder for files to import
@@ -63,14 +59,10 @@ datom_sync_manifest <- function(conn, path = NULL, pattern = "*") {
     datom_inform("info", "No files found in {.path {s$dir}} matching {.val {pattern}}.")
     return(out)
   }
-  n <- nrow(out)
-  n_new <- sum(out$status == "new"); n_chg <- sum(out$status == "changed"); n_unch <- sum(out$status == "unchanged")
-  datom_inform("info", "Scanned {n} file{?s}: {n_new} new, {n_chg} changed, {n_unch} unchanged")
-  uns <- out$file[out$status == "unsupported_format"]
-  if (length(uns)) {
-    k <- length(uns)
-    datom_inform("warning", "{k} file{?s} in an unsupported format: {.file {basename(uns)}}")
-  }
+  n <- s$counts  # total, new, changed, unchanged, unsupported
+  datom_inform("info", "Scanned {n[1]} file{?s}: {n[2]} new, {n[3]} changed, {n[4]} unchanged")
+  uns <- basename(out$file[out$status == "unsupported_format"])
+  if (n[5] > 0) datom_inform("warning", "{n[5]} file{?s} in an unsupported format: {.file {uns}}")
   out
 }
 
@@ -161,12 +153,10 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
   act <- plan$import
 
   # 0. optional readers, before any work
-  fmt <- tolower(as.character(out$format))
-  need <- unique(unname(sync_format_package[fmt[act]]))
-  need <- need[!is.na(need)]
-  absent <- need[!vapply(need, has_package, TRUE)]
+  pkg <- plan$package[act]
+  absent <- Filter(function(p) !has_package(p), unique(pkg[!is.na(pkg)]))
   if (length(absent)) {
-    files <- basename(out$file[act][!is.na(sync_format_package[fmt[act]]) & sync_format_package[fmt[act]] %in% absent])
+    files <- basename(out$file[act][pkg %in% absent])
     install <- sprintf("install.packages(%s)", paste0("c(", paste0('"', absent, '"', collapse = ", "), ")"))
     datom_abort("dependency",
       "Importing {.file {files}} needs the {.pkg {absent}} package{?s}, which {?is/are} not installed.",
@@ -212,7 +202,7 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
     name <- out$name[i]
     st <- as.character(out$status[i])
     res <- tryCatch(
-      sync_one(conn, name = name, file = out$file[i], format = out$format[i], status = st),
+      sync_one(conn, name, out$file[i], out$format[i], st, plan$reader[i], plan$package[i]),
       error = function(e) e
     )
     if (inherits(res, "datom_error_push_rejected")) {
@@ -247,10 +237,8 @@ datom_sync <- function(conn, manifest, continue_on_error = TRUE) {
   if (show_bar) cli::cli_progress_done()
 
   # 5. summary
-  a <- sum(out$result == "success", na.rm = TRUE)
-  b <- sum(out$result == "error", na.rm = TRUE)
-  c_ <- sum(out$result == "skipped", na.rm = TRUE)
-  datom_inform("info", "Sync complete: {a} succeeded, {b} failed, {c_} skipped")
+  n <- vapply(c("success", "error", "skipped"), function(r) sum(out$result == r, na.rm = TRUE), 1L)
+  datom_inform("info", "Sync complete: {n[1]} succeeded, {n[2]} failed, {n[3]} skipped")
   failed <- which(out$result == "error")
   if (length(failed) && !isTRUE(getOption("datom.quiet", FALSE))) {
     cli::cli_bullets(stats_set_names(
@@ -278,25 +266,14 @@ optional_fun <- function(pkg, fun) {
   getExportedValue(pkg, fun)
 }
 
-# Read one input file into a data frame.
-read_input_file <- function(file, format) {
-  fmt <- tolower(format)
-  df <- switch(fmt,
+# Read one input file into a data frame with the reader the engine's plan
+# names: delimited text by R, parquet by datom, the rest by `package`.
+read_input_file <- function(file, reader, package) {
+  df <- if (!is.na(package)) optional_fun(package, reader)(file) else switch(reader,
     csv = utils::read.csv(file, stringsAsFactors = FALSE),
-    tsv = ,
-    txt = utils::read.delim(file, stringsAsFactors = FALSE),
+    tsv = utils::read.delim(file, stringsAsFactors = FALSE),
     psv = utils::read.delim(file, sep = "|", stringsAsFactors = FALSE),
-    parquet = parquet_read(file),
-    sas7bdat = optional_fun("haven", "read_sas")(file),
-    xpt = optional_fun("haven", "read_xpt")(file),
-    sav = ,
-    zsav = optional_fun("haven", "read_sav")(file),
-    por = optional_fun("haven", "read_por")(file),
-    dta = optional_fun("haven", "read_dta")(file),
-    xls = ,
-    xlsx = optional_fun("readxl", "read_excel")(file),
-    # the engine's plan never imports another format
-    datom_abort("unsupported", "datom has no reader for {.val {format}} files.")
+    parquet = parquet_read(file)
   )
   if (!is.data.frame(df)) {
     datom_abort("input", "{.file {basename(file)}} did not produce a data frame (got {.obj_type_friendly {df}}).")
@@ -306,12 +283,12 @@ read_input_file <- function(file, format) {
 
 # Import one file and write it as an imported table (quietly: the caller
 # reports the outcome).
-sync_one <- function(conn, name, file, format, status) {
+sync_one <- function(conn, name, file, format, status, reader, package) {
   check_name(name, "name")
   if (!file.exists(file)) datom_abort("not_found", "Input file not found: {.path {file}}.")
   # the bytes actually imported are the ones recorded
   sha <- engine(rs_sha256_file(file))
-  df <- read_input_file(file, format)
+  df <- read_input_file(file, reader, package)
   old <- options(datom.quiet = TRUE)
   on.exit(options(old), add = TRUE)
   datom_write(

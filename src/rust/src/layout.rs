@@ -215,6 +215,10 @@ pub mod gov {
     pub fn migration_history(project: &str) -> String {
         format!("{project}/migration_history.json")
     }
+    /// A project's file in the governance repository (10).
+    pub fn repo_file(project: &str, file: &str) -> String {
+        format!("projects/{project}/{file}")
+    }
     pub const REPO_GITKEEP: &str = "projects/.gitkeep";
     pub const REPO_README: &str = "README.md";
 }

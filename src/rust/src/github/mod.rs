@@ -228,6 +228,17 @@ fn transport_cause(e: &reqwest::Error) -> String {
     }
 }
 
+/// The GitHub API root of a store: the one given (`github_api_url`), else
+/// the environment's `DATOM_GITHUB_API_URL` when set, else
+/// [`DEFAULT_API_URL`]; checked by [`check_api_url`] under its own name.
+pub fn api_url(given: Option<&str>, env: Option<&str>) -> Result<String> {
+    match (given, env.filter(|e| !e.is_empty())) {
+        (Some(u), _) => check_api_url(u, "github_api_url"),
+        (None, Some(e)) => check_api_url(e, "DATOM_GITHUB_API_URL"),
+        (None, None) => Ok(DEFAULT_API_URL.to_string()),
+    }
+}
+
 /// Check a GitHub API root wherever it comes from (`github_api_url`,
 /// `DATOM_GITHUB_API_URL`): parsed, not prefix-tested; `https`, or `http`
 /// only on a loopback host (`localhost`, `127.0.0.0/8`, `::1`); no
@@ -574,6 +585,18 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     const TOKEN: &str = "ghp_standin_full_0123456789";
+
+    #[test]
+    fn the_api_root_is_the_given_one_else_the_environment_else_github() {
+        assert_eq!(api_url(None, None).unwrap(), DEFAULT_API_URL);
+        assert_eq!(api_url(None, Some("")).unwrap(), DEFAULT_API_URL);
+        assert_eq!(api_url(None, Some("https://ghe.example/api/v3/")).unwrap(), "https://ghe.example/api/v3");
+        assert_eq!(api_url(Some("http://127.0.0.1:9/"), Some("https://ghe.example")).unwrap(), "http://127.0.0.1:9");
+        let e = api_url(None, Some("http://ghe.example")).unwrap_err();
+        assert!(e.message.starts_with("DATOM_GITHUB_API_URL must be an https:// URL"), "{}", e.message);
+        let e = api_url(Some("ftp://x"), None).unwrap_err();
+        assert!(e.message.starts_with("github_api_url must be an https:// URL"), "{}", e.message);
+    }
 
     #[test]
     fn api_urls_are_parsed_not_prefix_tested() {

@@ -127,6 +127,23 @@ pub fn pull(clone: &CloneCtx) -> Result<Pulled> {
     Ok(Pulled { commits, branch, tables })
 }
 
+/// The gov clone's refresh of a `datom_pull()` (a connection with a gov
+/// clone path): cloned when missing (0 commits), else fetched and
+/// fast-forwarded; the commits pulled.
+pub fn pull_gov_clone(url: Option<&str>, path: &Path, creds: &Creds) -> Result<usize> {
+    let url = url.ok_or_else(no_gov_url)?;
+    if !path.exists() {
+        super::gov::ensure_clone(url, path, creds)?;
+        return Ok(0);
+    }
+    super::gov::pull(path, creds)
+}
+
+fn no_gov_url() -> Error {
+    Error::input("The connection has no governance repo URL and clone path to refresh.")
+        .with_hint("Rebuild the connection with datom_get_conn() and a store with gov_repo_url and gov_local_path.")
+}
+
 /// Tables of a data clone: top-level folders with a metadata.json (8).
 pub fn clone_tables(path: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
@@ -227,6 +244,139 @@ pub fn sync_dispatch_data(project: &Project, clone: &CloneCtx) -> Result<DataDis
     }
     tables.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(DataDispatch { tables, manifest, governance, commit: target, ahead, behind })
+}
+
+/// The governance side of a `datom_sync_dispatch()`: the gov store (or the
+/// failure to open it), the gov repo URL and clone of the connection.
+pub struct DispatchGov<'a> {
+    pub store: Result<Project>,
+    pub url: Option<&'a str>,
+    /// `None`: the connection has no gov clone (the files are skipped).
+    pub clone: Option<&'a Path>,
+}
+
+/// What `datom_sync_dispatch()` tells the user, in order.
+#[derive(Debug, PartialEq)]
+pub enum DispatchEvent {
+    /// A solo project: no governance files.
+    NoGovernance,
+    /// A governed connection without a gov clone: governance files skipped.
+    NoGovClone,
+    /// The missing gov clone was cloned first.
+    GovCloned(std::path::PathBuf),
+    /// The governance side failed as a whole.
+    GovFailed(Error),
+    /// One governance file (`dispatch.json`, ...) failed.
+    GovFileFailed(String, String),
+    /// The clone is behind origin (origin's head was published).
+    Behind(usize),
+    /// The `governance.json` mirror failed.
+    GovernanceFailed(String),
+    /// One table failed.
+    TableFailed(String, String),
+    /// The manifest mirror failed.
+    ManifestFailed(String),
+}
+
+/// The outcome of `datom_sync_dispatch()`.
+pub struct Dispatch {
+    pub events: Vec<DispatchEvent>,
+    /// The repo-level files synced: the manifest's store key, the
+    /// governance repo's files, `governance.json`'s store key.
+    pub repo_files: Vec<String>,
+    /// Per table: the store keys written, or the failure.
+    pub tables: Vec<(String, std::result::Result<Vec<String>, String>)>,
+    /// The error that stopped the data side (the events before it stand).
+    pub failed: Option<Error>,
+}
+
+impl Dispatch {
+    /// (tables synced, tables failed)
+    pub fn counts(&self) -> (usize, usize) {
+        let failed = self.tables.iter().filter(|(_, r)| r.is_err()).count();
+        (self.tables.len() - failed, failed)
+    }
+}
+
+/// `datom_sync_dispatch()`: the governance files first (the project is
+/// registered again when the register lacks it; each failure is reported
+/// and the rest goes on), then a full publication of origin's head
+/// ([`sync_dispatch_data`]).
+pub fn sync_dispatch(project: &Project, clone: &CloneCtx, gov: Option<DispatchGov<'_>>) -> Dispatch {
+    let mut out = Dispatch { events: Vec::new(), repo_files: Vec::new(), tables: Vec::new(), failed: None };
+    let mut gov_files = Vec::new();
+    match gov {
+        None => out.events.push(DispatchEvent::NoGovernance),
+        Some(DispatchGov { clone: None, .. }) => out.events.push(DispatchEvent::NoGovClone),
+        Some(DispatchGov { store, url, clone: Some(gov_clone) }) => {
+            match sync_dispatch_gov(project, clone, store, url, gov_clone, &mut out.events) {
+                Err(e) => out.events.push(DispatchEvent::GovFailed(e)),
+                Ok(files) => {
+                    for (f, r) in files {
+                        match r {
+                            Ok(()) => gov_files.push(layout::gov::repo_file(&project.name, &f)),
+                            Err(e) => out.events.push(DispatchEvent::GovFileFailed(f, e.message)),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let d = match sync_dispatch_data(project, clone) {
+        Ok(d) => d,
+        Err(e) => {
+            out.failed = Some(e);
+            return out;
+        }
+    };
+    if d.behind > 0 {
+        out.events.push(DispatchEvent::Behind(d.behind));
+    }
+    match d.governance {
+        Some(Err(e)) => out.events.push(DispatchEvent::GovernanceFailed(e.message)),
+        Some(Ok(())) => gov_files.push(layout::data::GOVERNANCE.to_string()),
+        None => {}
+    }
+    for (t, r) in d.tables {
+        let r = match r {
+            Ok(sha) => layout::data::snapshot(&t, &sha).map(|snap| vec![layout::data::metadata(&t), layout::data::version_history(&t), snap]),
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(keys) => out.tables.push((t, Ok(keys))),
+            Err(e) => {
+                out.events.push(DispatchEvent::TableFailed(t.clone(), e.message.clone()));
+                out.tables.push((t, Err(e.message)));
+            }
+        }
+    }
+    match d.manifest {
+        Ok(()) => out.repo_files.push(layout::data::MANIFEST.to_string()),
+        Err(e) => out.events.push(DispatchEvent::ManifestFailed(e.message)),
+    }
+    out.repo_files.extend(gov_files);
+    out
+}
+
+/// The governance files of a dispatch: clone the gov repo when its clone
+/// is missing, then `gov::sync_dispatch`.
+fn sync_dispatch_gov(
+    project: &Project,
+    clone: &CloneCtx,
+    store: Result<Project>,
+    url: Option<&str>,
+    gov_clone: &Path,
+    events: &mut Vec<DispatchEvent>,
+) -> Result<Vec<(String, Result<()>)>> {
+    let store = store?;
+    let url = url.ok_or_else(no_gov_url)?;
+    if !gov_clone.exists() {
+        super::gov::ensure_clone(url, gov_clone, &clone.creds)?;
+        events.push(DispatchEvent::GovCloned(gov_clone.to_path_buf()));
+    }
+    let data = project.location.as_ref().ok_or_else(|| Error::internal("the project has no data location"))?;
+    let g = super::gov::Gov { clone: gov_clone, url, creds: &clone.creds, store: &store };
+    super::gov::sync_dispatch(&g, &project.name, data)
 }
 
 /// Fetch `origin` and count commits (ahead, behind) of the data clone;
@@ -508,6 +658,92 @@ pub fn validate(project: &Project, clone: &CloneCtx, deep: bool) -> Result<Valid
     })
 }
 
+/// A repo-level file of a validation: the manifest, and each governance
+/// file of a governed project.
+#[derive(Debug, PartialEq)]
+pub struct RepoFile {
+    pub file: String,
+    /// In the clone (`None`: no gov clone to look in).
+    pub local: Option<bool>,
+    pub store: bool,
+    /// `ok`, `missing_s3`, `missing_local` or `stale_s3`.
+    pub status: &'static str,
+}
+
+/// What `datom_validate()` reports: the validation, the repo-level files
+/// and the project-name check.
+pub struct Report {
+    pub validation: Validation,
+    pub repo_files: Vec<RepoFile>,
+    /// The governance files' problems (kept apart from the data side's).
+    pub gov_problems: Vec<Problem>,
+    /// The project name the clone's manifest records when it is not the
+    /// connection's (a namespace collision).
+    pub name_mismatch: Option<String>,
+}
+
+impl Report {
+    /// Error problems: (repo-level, table-level).
+    pub fn issues(&self) -> (usize, usize) {
+        let errors = self.validation.problems.iter().chain(&self.gov_problems).filter(|p| p.severity == "error");
+        errors.fold((0, 0), |(r, t), p| if p.table.is_some() { (r, t + 1) } else { (r + 1, t) })
+    }
+    /// No error problem and no name mismatch (warnings and infos do not count).
+    pub fn valid(&self) -> bool {
+        self.issues() == (0, 0) && self.name_mismatch.is_none()
+    }
+}
+
+const DISPATCH: &str = "datom_sync_dispatch(conn, .confirm = FALSE)";
+
+/// The status of a governance file (in the gov clone, in the gov store,
+/// equal by content) and its problem when it is not ok.
+pub fn gov_file_check(file: &str, local: Option<bool>, store: bool, same: Option<bool>) -> (RepoFile, Option<Problem>) {
+    let (status, what, repair) = if !store {
+        ("missing_s3", "is missing from the governance store", DISPATCH)
+    } else if local == Some(false) {
+        ("missing_local", "is missing from the governance clone", "datom_pull_gov(conn)")
+    } else if same == Some(false) {
+        ("stale_s3", "in the governance store differs from the governance repo", DISPATCH)
+    } else {
+        ("ok", "", "")
+    };
+    let problem = (status != "ok").then(|| Problem {
+        kind: status,
+        severity: "error",
+        table: None,
+        version: None,
+        detail: format!("{file} {what}"),
+        repair: repair.to_string(),
+    });
+    (RepoFile { file: file.to_string(), local, store, status }, problem)
+}
+
+/// `datom_validate()`: [`validate`], then the governance files of a
+/// governed project (`gov`: its store and, when the connection has one, its
+/// clone) as repo-level files and problems, and the project name the
+/// clone's manifest records against the connection's.
+pub fn validate_report(project: &Project, clone: &CloneCtx, gov: Option<(&Project, Option<&Path>)>, deep: bool) -> Result<Report> {
+    let validation = validate(project, clone, deep)?;
+    let manifest = validation.manifest_store;
+    let mut repo_files = vec![RepoFile {
+        file: layout::repo::MANIFEST.rsplit('/').next().unwrap_or_default().to_string(),
+        local: Some(validation.manifest_local),
+        store: manifest,
+        status: if manifest { "ok" } else { "missing_s3" },
+    }];
+    let mut gov_problems = Vec::new();
+    if let Some((store, gov_clone)) = gov {
+        for (f, local, stored, same) in super::gov::mirror_status(store, gov_clone, &project.name)? {
+            let (row, problem) = gov_file_check(&f, local, stored, same);
+            repo_files.push(row);
+            gov_problems.extend(problem);
+        }
+    }
+    let name_mismatch = validation.manifest_project.clone().filter(|m| *m != project.name);
+    Ok(Report { validation, repo_files, gov_problems, name_mismatch })
+}
+
 /// `datom_write(conn, name = t)` with no data: re-publish the clone's
 /// metadata of one table. Returns (version, changed, commit).
 pub fn resync_table(project: &Project, clone: &CloneCtx, table: &str) -> Result<(String, bool, Option<String>)> {
@@ -588,6 +824,161 @@ mod tests {
             c.set_status(&problems);
             assert_eq!(c.status, want, "{}", c.table);
         }
+    }
+
+    #[test]
+    fn governance_files_status_repair_and_issue_counts() {
+        let (row, p) = gov_file_check("ref.json", Some(true), true, Some(true));
+        assert_eq!((row.status, p.is_none()), ("ok", true));
+        for (local, store, same, status, detail, repair) in [
+            (Some(true), false, None, "missing_s3", "dispatch.json is missing from the governance store", DISPATCH),
+            (None, false, None, "missing_s3", "dispatch.json is missing from the governance store", DISPATCH),
+            (Some(false), true, None, "missing_local", "dispatch.json is missing from the governance clone", "datom_pull_gov(conn)"),
+            (Some(true), true, Some(false), "stale_s3", "dispatch.json in the governance store differs from the governance repo", DISPATCH),
+            (None, true, None, "ok", "", ""),
+        ] {
+            let (row, p) = gov_file_check("dispatch.json", local, store, same);
+            assert_eq!(row, RepoFile { file: "dispatch.json".into(), local, store, status });
+            match p {
+                None => assert_eq!(status, "ok"),
+                Some(p) => {
+                    assert_eq!((p.kind, p.severity, p.table, p.detail.as_str(), p.repair.as_str()), (status, "error", None, detail, repair));
+                }
+            }
+        }
+        // only errors count (repo-level: no table); a name mismatch makes it invalid
+        let problems = vec![problem("missing_object", "error", "dm"), problem("orphan_object", "info", "dm"), problem("leftover", "warning", "dm")];
+        let validation = Validation {
+            manifest_local: true,
+            manifest_store: true,
+            manifest_project: Some("P".into()),
+            tables: vec![],
+            problems,
+            commit: String::new(),
+            published: None,
+        };
+        let gov_problems = vec![gov_file_check("ref.json", Some(true), false, None).1.unwrap()];
+        let mut r = Report { validation, repo_files: vec![], gov_problems, name_mismatch: None };
+        assert_eq!((r.issues(), r.valid()), ((1, 1), false));
+        r.validation.problems.retain(|p| p.severity != "error");
+        r.gov_problems.clear();
+        assert_eq!((r.issues(), r.valid()), ((0, 0), true));
+        r.name_mismatch = Some("OTHER".into());
+        assert!(!r.valid());
+    }
+
+    /// A project initialised in `d` (local store `d/data`, bare remote) and
+    /// registered in a governance repo (clone `d/gov_clone`).
+    fn governed(d: &Path, name: &str) -> (Project, CloneCtx, String, Project) {
+        let creds = Creds::default();
+        let gov_url = d.join("remotes/gov.git").display().to_string();
+        crate::ops::gov::init_gov(&gov_url, &d.join("gov_clone"), &creds).unwrap();
+        let data_loc = model::Location { kind: "local".into(), root: d.join("data").display().to_string(), prefix: None, region: None };
+        let mut data = Project::new(name, Box::new(crate::store::local::LocalStore::new(d.join("data"))), None, true, "data".into());
+        data.location = Some(data_loc.clone());
+        let remote = d.join(format!("remotes/{name}.git")).display().to_string();
+        let req = crate::ops::init::InitRequest {
+            path: &d.join("clone"),
+            data: data_loc.clone(),
+            remote_url: &remote,
+            max_file_size_gb: 1.0,
+            git_ignore: vec![],
+            force: false,
+            datom_version: "0.0.0",
+            created_date: "2026-01-01",
+            local_now_z: "2026-01-01T00:00:00Z",
+            governance: None,
+        };
+        crate::ops::init::init_repo(&data, &req, &creds).unwrap();
+        let st = crate::ops::gov::gov_store(Box::new(crate::store::local::LocalStore::new(d.join("gov-store"))), None, true, "gov".into());
+        let g = crate::ops::gov::Gov { clone: &d.join("gov_clone"), url: &gov_url, creds: &creds, store: &st };
+        crate::ops::gov::register(&g, name, &data_loc).unwrap();
+        (data, CloneCtx { path: d.join("clone"), creds }, gov_url, st)
+    }
+
+    #[test]
+    fn sync_dispatch_reports_in_order_and_names_full_keys() {
+        use DispatchEvent as E;
+        let d = crate::testutil::scratch_dir("collab-dispatch");
+        let (data, clone, url, _) = governed(&d, "DSP");
+        let open = || Ok(crate::ops::gov::gov_store(Box::new(crate::store::local::LocalStore::new(d.join("gov-store"))), None, true, "gov".into()));
+        // a solo connection: no governance files; the manifest key first
+        let r = sync_dispatch(&data, &clone, None);
+        assert!(r.failed.is_none(), "{:?}", r.failed);
+        assert_eq!(r.events, vec![E::NoGovernance]);
+        assert_eq!(r.repo_files, vec![layout::data::MANIFEST.to_string()]);
+        assert_eq!((r.tables.len(), r.counts()), (0, (0, 0)));
+        // governed without a gov clone: skipped
+        let r = sync_dispatch(&data, &clone, Some(DispatchGov { store: open(), url: Some(&url), clone: None }));
+        assert_eq!(r.events, vec![E::NoGovClone]);
+        // the gov clone is missing: cloned first, then the three files by their repo paths
+        let gov_clone = d.join("gov_clone");
+        std::fs::remove_dir_all(&gov_clone).unwrap();
+        let r = sync_dispatch(&data, &clone, Some(DispatchGov { store: open(), url: Some(&url), clone: Some(&gov_clone) }));
+        assert!(r.failed.is_none(), "{:?}", r.failed);
+        assert_eq!(r.events, vec![E::GovCloned(gov_clone.clone())]);
+        assert_eq!(
+            r.repo_files,
+            vec![".metadata/manifest.json", "projects/DSP/dispatch.json", "projects/DSP/ref.json", "projects/DSP/migration_history.json"]
+        );
+        // no URL: the governance side fails as a whole, the data side goes on
+        let r = sync_dispatch(&data, &clone, Some(DispatchGov { store: open(), url: None, clone: Some(&gov_clone) }));
+        assert!(matches!(&r.events[..], [E::GovFailed(e)] if e.kind == Kind::Input), "{:?}", r.events);
+        assert_eq!(r.repo_files, vec![layout::data::MANIFEST.to_string()]);
+        // a data side that cannot start: the events so far stand, the error is returned
+        let gone = CloneCtx { path: d.join("nowhere"), creds: Creds::default() };
+        let r = sync_dispatch(&data, &gone, None);
+        assert_eq!(r.events, vec![E::NoGovernance]);
+        assert!(r.failed.is_some() && r.repo_files.is_empty());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_pull_refreshes_or_clones_the_gov_clone() {
+        let d = crate::testutil::scratch_dir("collab-pullgov");
+        let (_, clone, url, _) = governed(&d, "PG");
+        let gov_clone = d.join("gov_clone");
+        assert_eq!(pull_gov_clone(Some(&url), &gov_clone, &clone.creds).unwrap(), 0);
+        let other = d.join("gov_other");
+        assert_eq!(pull_gov_clone(Some(&url), &other, &clone.creds).unwrap(), 0);
+        assert!(other.join("projects/PG/ref.json").exists());
+        // another engineer's registration arrives
+        let st = crate::ops::gov::gov_store(Box::new(crate::store::local::LocalStore::new(d.join("gov-store"))), None, true, "gov".into());
+        let g = crate::ops::gov::Gov { clone: &other, url: &url, creds: &clone.creds, store: &st };
+        let loc = model::Location { kind: "local".into(), root: "/x".into(), prefix: None, region: None };
+        crate::ops::gov::register(&g, "PG2", &loc).unwrap();
+        assert_eq!(pull_gov_clone(Some(&url), &gov_clone, &clone.creds).unwrap(), 1);
+        assert_eq!(pull_gov_clone(None, &gov_clone, &clone.creds).unwrap_err().kind, Kind::Input);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn validate_report_checks_governance_mirrors_and_the_project_name() {
+        let d = crate::testutil::scratch_dir("collab-validate");
+        let (data, clone, _, st) = governed(&d, "VAL");
+        let gov_clone = d.join("gov_clone");
+        let r = validate_report(&data, &clone, Some((&st, Some(&gov_clone))), false).unwrap();
+        let files: Vec<(&str, &str)> = r.repo_files.iter().map(|f| (f.file.as_str(), f.status)).collect();
+        assert_eq!(files, vec![("manifest.json", "ok"), ("dispatch.json", "ok"), ("ref.json", "ok"), ("migration_history.json", "ok")]);
+        assert!(r.valid() && r.name_mismatch.is_none(), "{:?}", r.validation.problems);
+        // a mirror deleted from the gov store; a file deleted from the gov clone
+        st.store.delete(&st.key(&layout::gov::dispatch("VAL"))).unwrap();
+        std::fs::remove_file(gov_clone.join("projects/VAL/ref.json")).unwrap();
+        let r = validate_report(&data, &clone, Some((&st, Some(&gov_clone))), false).unwrap();
+        let files: Vec<&str> = r.repo_files.iter().map(|f| f.status).collect();
+        assert_eq!(files, vec!["ok", "missing_s3", "missing_local", "ok"]);
+        let kinds: Vec<&str> = r.gov_problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, vec!["missing_s3", "missing_local"]);
+        assert!(!r.validation.problems.iter().any(|p| p.severity == "error"), "{:?}", r.validation.problems);
+        assert_eq!((r.issues(), r.valid()), ((2, 0), false));
+        // no governance: the manifest only; another project's name in the manifest
+        let mut other = Project::new("OTHER", Box::new(crate::store::local::LocalStore::new(d.join("data"))), None, true, "data".into());
+        other.location = data.location.clone();
+        let r = validate_report(&other, &clone, None, false).unwrap();
+        assert_eq!(r.repo_files.len(), 1);
+        assert_eq!(r.name_mismatch.as_deref(), Some("VAL"));
+        assert!(!r.valid());
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -134,9 +134,30 @@ pub fn inbox_counts(clone: &CloneCtx) -> Result<Option<[usize; 5]>> {
     if !clone.file(layout::repo::INPUT_FILES).is_dir() {
         return Ok(None);
     }
-    let files = scan(clone, None, "*", false)?.files;
-    let n = |s: &str| files.iter().filter(|f| f.status == s).count();
-    Ok(Some([files.len(), n(NEW), n(CHANGED), n(UNCHANGED), n(UNSUPPORTED)]))
+    Ok(Some(scan(clone, None, "*", false)?.counts()))
+}
+
+impl Inbox {
+    /// (total, new, changed, unchanged, unsupported)
+    pub fn counts(&self) -> [usize; 5] {
+        let n = |s: &str| self.files.iter().filter(|f| f.status == s).count();
+        [self.files.len(), n(NEW), n(CHANGED), n(UNCHANGED), n(UNSUPPORTED)]
+    }
+}
+
+/// The inbox line of `datom_status()` for its counts (total, new, changed,
+/// unchanged, unsupported): `empty`, `pending` (new or changed files),
+/// `unsupported` (the rest unchanged) or `clean` (all unchanged).
+pub fn inbox_line(n: [usize; 5]) -> &'static str {
+    if n[0] == 0 {
+        "empty"
+    } else if n[1] + n[2] > 0 {
+        "pending"
+    } else if n[4] > 0 {
+        "unsupported"
+    } else {
+        "clean"
+    }
 }
 
 /// A row of a `datom_sync()` manifest (possibly edited by the user).
@@ -160,6 +181,34 @@ pub struct Plan {
     /// Nothing to import, but interrupted writes left a push or a
     /// publication undone: finish them (`write::finish`).
     pub finish: bool,
+    /// Per row: the optional R package its reader needs ([`reader_package`]).
+    pub package: Vec<Option<&'static str>>,
+    /// Per row: its reader ([`reader`]; `None`: not an import format).
+    pub reader: Vec<Option<&'static str>>,
+}
+
+/// The R reader of an import format (compared lower-cased): (the optional
+/// package, the function it exports) for SAS, SPSS, Stata (haven) and
+/// Excel (readxl) files; (`None`, `csv` | `tsv` | `psv` | `parquet`) for the
+/// formats read by R itself (delimited text) or by datom (parquet).
+pub fn reader(format: &str) -> Option<(Option<&'static str>, &'static str)> {
+    Some(match super::import_format(format)? {
+        "csv" => (None, "csv"),
+        "tsv" | "txt" => (None, "tsv"),
+        "psv" => (None, "psv"),
+        "sas7bdat" => (Some("haven"), "read_sas"),
+        "xpt" => (Some("haven"), "read_xpt"),
+        "sav" | "zsav" => (Some("haven"), "read_sav"),
+        "por" => (Some("haven"), "read_por"),
+        "dta" => (Some("haven"), "read_dta"),
+        "xls" | "xlsx" => (Some("readxl"), "read_excel"),
+        _ => (None, "parquet"),
+    })
+}
+
+/// The optional R package that reads an import format ([`reader`]).
+pub fn reader_package(format: &str) -> Option<&'static str> {
+    reader(format).and_then(|r| r.0)
 }
 
 /// The message of a row in a format datom does not import.
@@ -217,7 +266,9 @@ pub fn plan(project: &Project, clone: &CloneCtx, rows: &[Row<'_>]) -> Result<Pla
         import.extend(redo);
         finish = u.repo && import.is_empty();
     }
-    Ok(Plan { result, error, import, finish })
+    let package = rows.iter().map(|r| reader_package(r.format)).collect();
+    let reader = rows.iter().map(|r| reader(r.format).map(|x| x.1)).collect();
+    Ok(Plan { result, error, import, finish, package, reader })
 }
 
 #[cfg(test)]
@@ -281,6 +332,7 @@ mod tests {
                 ("notes", "md", UNSUPPORTED),
             ]
         );
+        assert_eq!(s.counts(), [7, 2, 2, 1, 2]);
         assert_eq!(s.files[3].sha, sha_of(b"dm1"));
         assert_eq!(s.files[3].file, inbox.join("dm.csv").to_string_lossy());
         let only: Vec<String> = scan(&clone, None, "*.csv", true).unwrap().files.into_iter().map(|f| f.name).collect();
@@ -304,6 +356,49 @@ mod tests {
     }
 
     #[test]
+    fn the_inbox_line_of_a_status() {
+        assert_eq!(inbox_line([0, 0, 0, 0, 0]), "empty");
+        assert_eq!(inbox_line([3, 1, 0, 1, 1]), "pending");
+        assert_eq!(inbox_line([2, 0, 1, 1, 0]), "pending");
+        assert_eq!(inbox_line([2, 0, 0, 1, 1]), "unsupported");
+        assert_eq!(inbox_line([2, 0, 0, 2, 0]), "clean");
+    }
+
+    #[test]
+    fn optional_readers_by_format() {
+        for (f, want) in [
+            ("csv", None),
+            ("parquet", None),
+            ("txt", None),
+            ("SAS7BDAT", Some("haven")),
+            ("xpt", Some("haven")),
+            ("sav", Some("haven")),
+            ("zsav", Some("haven")),
+            ("por", Some("haven")),
+            ("dta", Some("haven")),
+            ("xls", Some("readxl")),
+            ("XLSX", Some("readxl")),
+            ("rds", None),
+        ] {
+            assert_eq!(reader_package(f), want, "{f}");
+        }
+        for (f, want) in [
+            ("CSV", Some((None, "csv"))),
+            ("txt", Some((None, "tsv"))),
+            ("psv", Some((None, "psv"))),
+            ("parquet", Some((None, "parquet"))),
+            ("zsav", Some((Some("haven"), "read_sav"))),
+            ("xpt", Some((Some("haven"), "read_xpt"))),
+            ("xls", Some((Some("readxl"), "read_excel"))),
+            ("rds", None),
+        ] {
+            assert_eq!(reader(f), want, "{f}");
+        }
+        // every import format has its reader
+        assert!(super::super::IMPORT_FORMATS.iter().all(|f| reader(f).is_some()));
+    }
+
+    #[test]
     fn a_sync_plan_imports_new_changed_and_cut_short_rows() {
         let clone = clone_with_manifest("sync-plan", "");
         let d = crate::testutil::scratch_dir("sync-plan-store");
@@ -321,6 +416,8 @@ mod tests {
         assert_eq!(p.result, vec![None, Some("error"), Some("error"), Some("error"), None, Some("error")]);
         assert!(p.error[5].as_deref().unwrap().starts_with("Unsupported format \"RDS\""));
         assert!(!p.finish);
+        assert_eq!(p.package, vec![None; 6]);
+        assert_eq!(p.reader, vec![Some("csv"), None, Some("csv"), Some("csv"), Some("tsv"), None]);
         assert!(p.error[1].as_deref().unwrap().starts_with("Unsupported format \"rds\": datom imports csv, "));
         assert_eq!(p.error[2].as_deref(), Some("Unknown status \"weird\": expected new, changed, unchanged or unsupported_format."));
         assert_eq!(p.error[3].as_deref(), Some("Unknown status NA: expected new, changed, unchanged or unsupported_format."));

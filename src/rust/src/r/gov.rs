@@ -442,20 +442,6 @@ fn rs_gov_projects(x: Robj) -> Robj {
     })
 }
 
-/// Gov side of datom_sync_dispatch: (file, error message or NULL) pairs.
-#[extendr]
-fn rs_gov_sync_dispatch(gov_loc: Robj, url: &str, clone: &str, token: Robj, name: &str, data_loc: Robj) -> Robj {
-    guard(|| {
-        with_gov(&gov_loc, url, clone, &token, |g| {
-            let data = conn::location(sexp(&data_loc))?;
-            let res = gov::sync_dispatch(g, name, &data)?;
-            let files: Vec<String> = res.iter().map(|(f, _)| f.clone()).collect();
-            let errs: Vec<Option<String>> = res.iter().map(|(_, r)| r.as_ref().err().map(|e| e.message.clone())).collect();
-            super::list_named(&["file", "error"], vec![files.into(), errs.into()])
-        })
-    })
-}
-
 /// Is the gov clone initialised (projects/.gitkeep)?
 #[extendr]
 fn rs_gov_is_initialised(clone: &str) -> Robj {
@@ -656,26 +642,6 @@ fn rs_adopt(path: &str, data: Robj, to: Robj, gov_loc: Robj, gov_url: Robj, gov_
                 new_root.into(),
                 gov_cloned.into(),
                 gov_path,
-            ],
-        )
-    })
-}
-
-/// dispatch/ref/migration_history.json of a project: in the gov clone, in
-/// the gov store, and equal by content.
-#[extendr]
-fn rs_gov_mirror_status(gov_loc: Robj, gov_local_path: Robj, name: &str) -> Robj {
-    guard(|| {
-        let store = gov_store(&gov_loc)?;
-        let clone = gov_local_path.as_str().map(std::path::PathBuf::from);
-        let st = gov::mirror_status(&store, clone.as_deref(), name)?;
-        super::list_named(
-            &["file", "local", "s3", "same"],
-            vec![
-                st.iter().map(|x| x.0.clone()).collect::<Vec<_>>().into(),
-                st.iter().map(|x| x.1.map(Rbool::from).unwrap_or(Rbool::na())).collect::<Logicals>().into(),
-                st.iter().map(|x| x.2).collect::<Vec<_>>().into(),
-                st.iter().map(|x| x.3.map(Rbool::from).unwrap_or(Rbool::na())).collect::<Logicals>().into(),
             ],
         )
     })
@@ -883,10 +849,8 @@ extendr_module! {
     fn rs_gov_delete_mirror;
     fn rs_gov_ref;
     fn rs_gov_projects;
-    fn rs_gov_sync_dispatch;
     fn rs_gov_is_initialised;
     fn rs_commit_json;
-    fn rs_gov_mirror_status;
     fn rs_migrate;
     fn rs_adopt;
     fn rs_same_location;

@@ -261,6 +261,16 @@ fn rs_check_api_url(url: &str, what: &str) -> Robj {
     guard(|| Ok(crate::github::check_api_url(url, what)?.into()))
 }
 
+/// The GitHub API root of a store (`github::api_url`): `url` (NULL: none
+/// given), else DATOM_GITHUB_API_URL when set, else the default.
+#[extendr]
+fn rs_github_api_url(url: Robj) -> Robj {
+    guard(|| {
+        let env = std::env::var("DATOM_GITHUB_API_URL").ok();
+        Ok(crate::github::api_url(opt_str(&url).as_deref(), env.as_deref())?.into())
+    })
+}
+
 /// The data repo a teardown may delete, ownership proven
 /// (ops::owned_data_repo): list(kind = "local" | "local_gone" | "remote", target).
 #[extendr]
@@ -816,24 +826,6 @@ fn rs_clone(url: &str, path: &str, token: Robj, branch: Robj) -> Robj {
     })
 }
 
-/// Fetch and fast-forward the data clone.
-#[extendr]
-fn rs_pull(conn: Robj) -> Robj {
-    guard(|| {
-        let clone = conn::clone_ctx(sexp(&conn))?;
-        let p = crate::ops::collab::pull(&clone)?;
-        list_named(
-            &["commits_pulled", "branch", "tables", "change"],
-            vec![
-                (p.commits as i32).into(),
-                p.branch.into(),
-                p.tables.iter().map(|t| t.0.clone()).collect::<Vec<_>>().into(),
-                p.tables.iter().map(|t| t.1.to_string()).collect::<Vec<_>>().into(),
-            ],
-        )
-    })
-}
-
 /// Uncommitted files and branch of the data clone.
 #[extendr]
 fn rs_git_status(path: &str) -> Robj {
@@ -870,51 +862,6 @@ fn rs_sync_metadata(conn: Robj, table: &str) -> Robj {
 #[extendr]
 fn rs_clone_tables(path: &str) -> Robj {
     guard(|| Ok(crate::ops::collab::clone_tables(std::path::Path::new(path))?.into()))
-}
-
-/// The data side of datom_sync_dispatch: per-table version ids or errors,
-/// and the manifest and governance.json mirrors (error message, "" when ok,
-/// NULL for governance.json of a solo project).
-#[extendr]
-fn rs_sync_dispatch_data(conn: Robj) -> Robj {
-    guard(|| {
-        let project = conn::project(sexp(&conn))?;
-        let clone = conn::clone_ctx(sexp(&conn))?;
-        let d = crate::ops::collab::sync_dispatch_data(&project, &clone)?;
-        let msg = |r: &Result<()>| -> String { r.as_ref().err().map(|e| e.message.clone()).unwrap_or_default() };
-        let names: Vec<String> = d.tables.iter().map(|(t, _)| t.clone()).collect();
-        let shas: Vec<Option<String>> = d.tables.iter().map(|(_, r)| r.as_ref().ok().cloned()).collect();
-        let errs: Vec<Option<String>> = d.tables.iter().map(|(_, r)| r.as_ref().err().map(|e| e.message.clone())).collect();
-        let gov: Robj = d.governance.as_ref().map(|r| Robj::from(msg(r))).unwrap_or_else(|| ().into());
-        // the keys each table's publication wrote (layout owns them)
-        let keys: Vec<Robj> = d
-            .tables
-            .iter()
-            .map(|(t, r)| -> Result<Robj> {
-                let mut k = vec![crate::layout::data::metadata(t), crate::layout::data::version_history(t)];
-                if let Ok(sha) = r {
-                    k.push(crate::layout::data::snapshot(t, sha)?);
-                }
-                Ok(k.into())
-            })
-            .collect::<Result<Vec<_>>>()?;
-        list_named(
-            &["table", "metadata_sha", "error", "keys", "manifest", "manifest_key", "governance", "governance_key", "commit", "ahead", "behind"],
-            vec![
-                names.into(),
-                shas.into(),
-                errs.into(),
-                List::from_values(keys).into(),
-                msg(&d.manifest).into(),
-                crate::layout::data::MANIFEST.into(),
-                gov,
-                crate::layout::data::GOVERNANCE.into(),
-                d.commit.clone().into(),
-                (d.ahead as i32).into(),
-                (d.behind as i32).into(),
-            ],
-        )
-    })
 }
 
 /// Benchmark: a `mb` MiB object up and down through S3, with parallel parts
@@ -1021,53 +968,6 @@ fn rs_failpoint_hit(step: &str) -> Robj {
     })
 }
 
-/// Compare the store with origin's head by content (`deep`: object bytes too).
-#[extendr]
-fn rs_validate(conn: Robj, deep: bool) -> Robj {
-    guard(|| {
-        let project = conn::project(sexp(&conn))?;
-        let clone = conn::clone_ctx(sexp(&conn))?;
-        let v = crate::ops::collab::validate(&project, &clone, deep)?;
-        let t = &v.tables;
-        let tables = list_named(
-            &["table", "metadata_local", "metadata_s3", "history_local", "history_s3", "data_s3", "status"],
-            vec![
-                t.iter().map(|x| x.table.clone()).collect::<Vec<_>>().into(),
-                t.iter().map(|x| x.metadata_local).collect::<Vec<_>>().into(),
-                t.iter().map(|x| x.metadata_store).collect::<Vec<_>>().into(),
-                t.iter().map(|x| x.history_local).collect::<Vec<_>>().into(),
-                t.iter().map(|x| x.history_store).collect::<Vec<_>>().into(),
-                t.iter().map(|x| x.data_store).collect::<Vec<_>>().into(),
-                t.iter().map(|x| x.status.clone()).collect::<Vec<_>>().into(),
-            ],
-        )?;
-        let p = &v.problems;
-        let problems = list_named(
-            &["kind", "severity", "table", "version", "detail", "repair"],
-            vec![
-                p.iter().map(|x| x.kind.to_string()).collect::<Vec<_>>().into(),
-                p.iter().map(|x| x.severity.to_string()).collect::<Vec<_>>().into(),
-                p.iter().map(|x| x.table.clone()).collect::<Vec<Option<String>>>().into(),
-                p.iter().map(|x| x.version.clone()).collect::<Vec<Option<String>>>().into(),
-                p.iter().map(|x| x.detail.clone()).collect::<Vec<_>>().into(),
-                p.iter().map(|x| x.repair.clone()).collect::<Vec<_>>().into(),
-            ],
-        )?;
-        list_named(
-            &["manifest_local", "manifest_s3", "manifest_project", "tables", "problems", "commit", "published"],
-            vec![
-                v.manifest_local.into(),
-                v.manifest_store.into(),
-                v.manifest_project.map(Robj::from).unwrap_or_else(|| ().into()),
-                tables,
-                problems,
-                v.commit.into(),
-                v.published.map(Robj::from).unwrap_or_else(|| ().into()),
-            ],
-        )
-    })
-}
-
 extendr_module! {
     mod datom;
     use gov;
@@ -1114,16 +1014,14 @@ extendr_module! {
     fn rs_check_name;
     fn rs_check_repo_url;
     fn rs_check_api_url;
+    fn rs_github_api_url;
     fn rs_data_repo_owned;
     fn rs_delete_local_data_repo;
     fn rs_clone;
-    fn rs_pull;
     fn rs_git_status;
     fn rs_clone_user_files;
     fn rs_sync_metadata;
     fn rs_clone_tables;
-    fn rs_sync_dispatch_data;
-    fn rs_validate;
     fn rs_failpoint_steps;
     fn rs_failpoint_hit;
     fn rs_git_behind;
