@@ -393,11 +393,8 @@ validate_once <- function(conn, deep, quiet_ok = FALSE) {
 #' is_valid_datom_repo(tempdir(), checks = c("git", "datom"))
 is_valid_datom_repo <- function(path, checks = c("all", "git", "datom", "renv"), verbose = FALSE) {
   check_string(path, "path")
-  checks <- match.arg(checks, several.ok = TRUE)
-  if ("all" %in% checks) checks <- c("git", "datom", "renv")
-  sub <- engine(rs_repo_checks(path))
-  group <- c(git_initialized = "git", datom_initialized = "datom", datom_manifest = "datom", renv_initialized = "renv")
-  sub <- sub[group[names(sub)] %in% checks]
+  # the sub-checks of the groups asked for (ops::collab::RepoChecks::selected)
+  sub <- engine(rs_repo_checks(path, match.arg(checks, several.ok = TRUE)))
   if (isTRUE(verbose)) {
     for (n in names(sub)) datom_inform(if (sub[[n]]) "success" else "danger", n)
   }

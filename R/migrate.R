@@ -72,31 +72,25 @@ datom_repo_set_data_store <- function(conn, new_store, message = NULL, sunset_da
     datom_abort("input", "{.arg sunset_days} must be a single non-negative number.")
   }
   name <- conn$project_name
-  cfg <- engine(rs_read_config(conn$path))
+  engine(rs_read_config(conn$path))
   to_conn <- conn
   fields <- c("backend", "root", "prefix", "region", "client", "endpoint")
   to_conn[fields] <- component_location(new_store)[fields]
-  if (same_location(conn, to_conn)) {
+  # every check first (ops::storage::plan_migration): the same place is
+  # nothing to do; a governed project needs its gov clone; the destination
+  # namespace must be free or this project's
+  plan <- engine(rs_migrate_plan(conn, to_conn))
+  if (plan$already_there) {
     datom_inform("info", "The data of {.val {name}} already lives there -- nothing to migrate")
     return(invisible(engine(rs_git_status(conn$path))$head))
   }
   governed <- !is.null(conn$gov_root)
-  if (governed && is.null(conn$gov_local_path)) {
-    datom_abort("input", "Migrating a governed project needs its gov clone.", "Set gov_local_path in datom_store().")
-  }
-  owner <- engine(rs_namespace_owner(to_conn))
-  if (!is.null(owner) && !identical(owner, name)) {
-    datom_abort("conflict", "The destination namespace is already occupied by project {.val {owner}}.",
-      "Each project needs its own namespace: use another prefix or bucket.")
-  }
   # the engine runs the steps in order (ops::storage::migrate): copy,
   # verify, governance record, project.yaml, freeze of the old location
-  n <- object_count(conn)
-  datom_inform("info", "Migrating {n} object{?s} of {.val {name}} ({conn$backend} -> {to_conn$backend})...")
-  # (the migration event names both namespaces; the sunset is UTC)
+  datom_inform("info", "Migrating {plan$objects} object{?s} of {.val {name}} ({conn$backend} -> {to_conn$backend})...")
   if (governed && !dir.exists(conn$gov_local_path)) pull_gov_clone(conn)
   res <- engine(rs_migrate(conn, to_conn, if (governed) conn_gov_access(conn), conn$gov_repo_url, conn$gov_local_path,
-                           conn$github_pat, as.numeric(sunset_days), message %||% paste0("Update data store: ", name)))
+                           conn$github_pat, as.numeric(sunset_days), message))
   datom_inform("success", "Copied and verified {length(res$key)} object{?s} ({format_bytes(res$bytes)} bytes); {res$present} already there")
   if (isTRUE(res$kept_destination)) {
     datom_inform("info", "The destination already held this publication or a newer one: its metadata was kept")

@@ -60,6 +60,19 @@ pub struct RepoChecks {
     pub renv: bool,
 }
 
+impl RepoChecks {
+    /// The sub-checks of the groups asked for (`all`, `git`, `datom`,
+    /// `renv`), named, in a fixed order.
+    pub fn selected(&self, groups: &[&str]) -> Vec<(&'static str, bool)> {
+        let all = groups.contains(&"all");
+        [("git_initialized", "git", self.git), ("datom_initialized", "datom", self.datom), ("datom_manifest", "datom", self.manifest), ("renv_initialized", "renv", self.renv)]
+            .into_iter()
+            .filter(|(_, g, _)| all || groups.contains(g))
+            .map(|(n, _, v)| (n, v))
+            .collect()
+    }
+}
+
 pub fn repo_checks(path: &Path) -> RepoChecks {
     RepoChecks {
         git: path.join(".git").is_dir(),
@@ -800,6 +813,15 @@ mod tests {
             data_store: data,
             status: String::new(),
         }
+    }
+
+    #[test]
+    fn repo_checks_by_group() {
+        let c = RepoChecks { git: true, datom: false, manifest: true, renv: false };
+        assert_eq!(c.selected(&["git"]), vec![("git_initialized", true)]);
+        assert_eq!(c.selected(&["datom"]), vec![("datom_initialized", false), ("datom_manifest", true)]);
+        assert_eq!(c.selected(&["all"]).len(), 4);
+        assert_eq!(c.selected(&["renv", "git"]), vec![("git_initialized", true), ("renv_initialized", false)]);
     }
 
     #[test]

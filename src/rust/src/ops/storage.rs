@@ -24,6 +24,41 @@ pub fn list(project: &Project) -> Result<Vec<ObjectMeta>> {
     project.store.list(&ns(project))
 }
 
+/// What `datom_repo_set_data_store()` will do, decided before anything is
+/// touched.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MigrationPlan {
+    /// The data already lives at the destination: nothing to migrate.
+    AlreadyThere,
+    /// Move the project's `objects`.
+    Move { objects: usize },
+}
+
+/// Check a migration of `from` to `to` before any side effect: the same
+/// place is nothing to do; a governed project (`gov_clone` is `Some`) needs
+/// its gov clone's path; the destination namespace must be free or this
+/// project's own.
+pub fn plan_migration(from: &Project, to: &Project, gov_clone: Option<Option<&std::path::Path>>) -> Result<MigrationPlan> {
+    if let (Some(a), Some(b)) = (&from.location, &to.location) {
+        if a.same_place(b) {
+            return Ok(MigrationPlan::AlreadyThere);
+        }
+    }
+    if let Some(None) = gov_clone {
+        return Err(Error::input("Migrating a governed project needs its gov clone.").with_hint("Set gov_local_path in datom_store()."));
+    }
+    if let Some(owner) = super::init::namespace_owner(to)?.filter(|o| *o != from.name) {
+        return Err(Error::new(Kind::Conflict, format!("The destination namespace is already occupied by project \"{owner}\"."))
+            .with_hint("Each project needs its own namespace: use another prefix or bucket."));
+    }
+    Ok(MigrationPlan::Move { objects: list(from)?.len() })
+}
+
+/// The commit message of a migration when the user gives none.
+pub fn migration_message(project: &str, given: Option<&str>) -> String {
+    given.map_or_else(|| format!("Update data store: {project}"), str::to_string)
+}
+
 /// Delete the whole namespace (`rel = None`) or a relative prefix in it.
 pub fn delete_prefix(project: &Project, rel: Option<&str>) -> Result<u64> {
     let prefix = match rel.map(|r| r.trim_matches('/')).filter(|r| !r.is_empty()) {
@@ -422,6 +457,37 @@ mod tests {
         }
         repo.push("origin", &crate::git::Creds::default()).unwrap();
         (CloneCtx { path, creds: crate::git::Creds::default() }, repo, commits)
+    }
+
+    #[test]
+    fn a_migration_is_planned_before_anything_is_touched() {
+        let d = crate::testutil::scratch_dir("migration-plan");
+        let at = |root: &std::path::Path, name: &str, prefix: Option<&str>| {
+            let mut p = project(root, name, prefix);
+            p.location = Some(model::Location { kind: "local".into(), root: root.display().to_string(), prefix: prefix.map(str::to_string), region: None });
+            p
+        };
+        let from = at(&d.join("a"), "S1", None);
+        from.store.put(&from.key("lb/x.parquet"), b"x").unwrap();
+        from.store.put(&from.key(layout::data::MANIFEST), br#"{"project_name":"S1"}"#).unwrap();
+        // the same place (a prefix written another way) is nothing to do
+        let same = at(&d.join("a"), "S1", Some("/"));
+        assert_eq!(plan_migration(&from, &same, None).unwrap(), MigrationPlan::AlreadyThere);
+        let to = at(&d.join("b"), "S1", Some("p"));
+        assert_eq!(plan_migration(&from, &to, None).unwrap(), MigrationPlan::Move { objects: 2 });
+        assert_eq!(plan_migration(&from, &to, Some(Some(&d))).unwrap(), MigrationPlan::Move { objects: 2 });
+        // governed without its gov clone
+        let e = plan_migration(&from, &to, Some(None)).unwrap_err();
+        assert_eq!((e.kind, e.message.as_str()), (Kind::Input, "Migrating a governed project needs its gov clone."));
+        // a namespace another project holds; this project's own is fine
+        to.store.put(&to.key(layout::data::MANIFEST), br#"{"project_name":"S2"}"#).unwrap();
+        let e = plan_migration(&from, &to, None).unwrap_err();
+        assert_eq!(e.kind, Kind::Conflict);
+        assert!(e.message.contains("occupied by project \"S2\""), "{e}");
+        to.store.put(&to.key(layout::data::MANIFEST), br#"{"project_name":"S1"}"#).unwrap();
+        assert!(plan_migration(&from, &to, None).is_ok());
+        assert_eq!(migration_message("S1", None), "Update data store: S1");
+        assert_eq!(migration_message("S1", Some("move")), "move");
     }
 
     fn loc(root: &std::path::Path) -> model::Location {

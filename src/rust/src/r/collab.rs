@@ -267,13 +267,15 @@ fn rs_join_gov(url: &str, path: &str, token: Robj) -> Robj {
 
 /// The structural checks of `is_valid_datom_repo()`: a named logical
 /// vector (git_initialized, datom_initialized, datom_manifest,
-/// renv_initialized).
+/// renv_initialized) of the groups `groups` (all, git, datom, renv).
 #[extendr]
-fn rs_repo_checks(path: &str) -> Robj {
+fn rs_repo_checks(path: &str, groups: Robj) -> Robj {
     guard(|| {
-        let c = crate::ops::collab::repo_checks(Path::new(path));
-        let mut r: Robj = vec![c.git, c.datom, c.manifest, c.renv].into();
-        r.set_names(["git_initialized", "datom_initialized", "datom_manifest", "renv_initialized"]).map_err(super::result::rerr)?;
+        let groups: Vec<String> = chr(&groups, "checks")?.into_iter().flatten().collect();
+        let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+        let sel = crate::ops::collab::repo_checks(Path::new(path)).selected(&groups);
+        let mut r: Robj = sel.iter().map(|(_, v)| *v).collect::<Vec<bool>>().into();
+        r.set_names(sel.iter().map(|(n, _)| *n).collect::<Vec<_>>()).map_err(super::result::rerr)?;
         Ok(r)
     })
 }

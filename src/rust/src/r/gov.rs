@@ -465,9 +465,11 @@ fn rs_commit_json(conn: Robj, rel: &str, x: Robj, message: &str) -> Robj {
 /// project.yaml, freeze. list(key, bytes, present, kept_destination,
 /// commit, sunset_at).
 #[extendr]
-fn rs_migrate(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: Robj, sunset_days: f64, message: &str) -> Robj {
+fn rs_migrate(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token: Robj, sunset_days: f64, message: Robj) -> Robj {
     guard(|| {
         let a = conn::project(sexp(&from))?;
+        let message = crate::ops::storage::migration_message(&a.name, message.as_str());
+        let message = message.as_str();
         let b = conn::project(sexp(&to))?;
         let data_clone = conn::clone_ctx(sexp(&from))?;
         if !(sunset_days.is_finite() && sunset_days >= 0.0) {
@@ -503,6 +505,25 @@ fn rs_migrate(from: Robj, to: Robj, gov_loc: Robj, url: Robj, clone: Robj, token
                 sunset_at.into(),
             ],
         )
+    })
+}
+
+/// The plan of a migration of conn `from` to conn `to` (`ops::storage::
+/// plan_migration`, every check first): list(already_there, objects); a
+/// governed conn without a gov clone path, or a destination another project
+/// holds, is an error.
+#[extendr]
+fn rs_migrate_plan(from: Robj, to: Robj) -> Robj {
+    guard(|| {
+        let a = conn::project(sexp(&from))?;
+        let b = conn::project(sexp(&to))?;
+        let clone = conn::field_str(sexp(&from), "gov_local_path");
+        let gov = conn::field(sexp(&from), "gov_root").map(|_| clone.as_deref().map(std::path::Path::new));
+        let (there, n) = match crate::ops::storage::plan_migration(&a, &b, gov)? {
+            crate::ops::storage::MigrationPlan::AlreadyThere => (true, 0),
+            crate::ops::storage::MigrationPlan::Move { objects } => (false, objects),
+        };
+        super::list_named(&["already_there", "objects"], vec![there.into(), (n as i32).into()])
     })
 }
 
@@ -852,6 +873,7 @@ extendr_module! {
     fn rs_gov_is_initialised;
     fn rs_commit_json;
     fn rs_migrate;
+    fn rs_migrate_plan;
     fn rs_adopt;
     fn rs_same_location;
     fn rs_repo_url;

@@ -289,13 +289,7 @@ impl Store for LocalStore {
     }
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
         // Walk the deepest directory fully named by the prefix, then filter.
-        let dir_part = match prefix.rfind('/') {
-            Some(i) => &prefix[..i],
-            None => "",
-        };
-        if !dir_part.is_empty() {
-            check_key(dir_part)?;
-        }
+        let dir_part = prefix_dir(prefix)?;
         let mut out = Vec::new();
         walk(&self.root.join(dir_part), dir_part, &mut out).map_err(|e| storage_err(&self.root, e))?;
         out.retain(|o| o.key.starts_with(prefix));
@@ -324,13 +318,7 @@ impl Store for LocalStore {
         Ok(n)
     }
     fn leftovers(&self, prefix: &str) -> Result<Vec<Leftover>> {
-        let dir_part = match prefix.rfind('/') {
-            Some(i) => &prefix[..i],
-            None => "",
-        };
-        if !dir_part.is_empty() {
-            check_key(dir_part)?;
-        }
+        let dir_part = prefix_dir(prefix)?;
         let mut out = Vec::new();
         walk_tmp(&self.root.join(dir_part), dir_part, &mut out).map_err(|e| storage_err(&self.root, e))?;
         // a write into folders that did not exist yet left its file in the
@@ -365,6 +353,16 @@ impl Store for LocalStore {
             Err(e) => Err(storage_err(&p, e)),
         }
     }
+}
+
+/// The deepest folder a listing prefix fully names (`a/b/` and `a/b/c`:
+/// `a/b`), checked as a key.
+fn prefix_dir(prefix: &str) -> Result<&str> {
+    let dir = prefix.rfind('/').map_or("", |i| &prefix[..i]);
+    if !dir.is_empty() {
+        check_key(dir)?;
+    }
+    Ok(dir)
 }
 
 fn remove_empty_dirs(d: &Path) -> std::io::Result<bool> {
