@@ -1,4 +1,4 @@
-# Bundled example study STUDY-001 (API.md 3.9 and 5).
+# Bundled example study STUDY-001 (dev/spec/API.md 3.9 and 5).
 
 #' Example clinical trial data
 #'

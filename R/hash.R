@@ -22,7 +22,7 @@ datom_hash <- function(data) {
   list(data_sha = res$data_sha, column_hashes = as_df(res, c("name", "sha")))
 }
 
-# The refusals of FORMATS.md 3.1, checked before anything is encoded.
+# The refusals of dev/spec/FORMATS.md 3.1, checked before anything is encoded.
 check_hashable_frame <- function(data, arg = "data", call = sys.call(-1)) {
   rep <- column_report(data, arg, rows = TRUE, call = call)
   bad <- which(!is.na(rep$advice))

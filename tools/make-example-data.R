@@ -7,7 +7,7 @@
 # strings). The script is kept out of the built package (.Rbuildignore) and is
 # run once by a maintainer; the CSVs it writes are committed.
 #
-# Specification: API.md section 5 (domains 5.1, cutoff row counts 5.2, recipe
+# Specification: dev/spec/API.md section 5 (domains 5.1, cutoff row counts 5.2, recipe
 # 5.3). The recipe is followed in its draw order with one seed
 # (set.seed(20260101)), but the published counts of 5.1 and 5.2 are what users
 # see in the articles, so every random step is *conditioned* on them:
@@ -59,7 +59,7 @@ cap_off <- as.integer(data_cut - day0) # 176
 first_off <- as.integer(as.Date("2026-01-20") - day0) # 15: first enrollment
 last_off <- 179L # 2026-07-03: last enrollment
 
-# Targets (API.md 5.1 and 5.2): cumulative rows at each cutoff and in total.
+# Targets (dev/spec/API.md 5.1 and 5.2): cumulative rows at each cutoff and in total.
 target_dm <- c(4L, 16L, 25L, 31L, 39L, 47L, 48L)
 target_lb <- c(20L, 100L, 205L, 310L, 445L, 575L, 720L)
 target_ae <- c(2L, 6L, 12L, 21L, 30L, 49L, 84L)
@@ -357,7 +357,7 @@ lb <- data.frame(
   stringsAsFactors = FALSE
 )
 
-# Checks against API.md 5.1 / 5.2 --------------------------------------------------
+# Checks against dev/spec/API.md 5.1 / 5.2 --------------------------------------------------
 
 count_at <- function(dates) cum_counts(as.integer(as.Date(dates) - day0))
 check <- function(ok, what) if (!isTRUE(ok)) stop("check failed: ", what, call. = FALSE)

@@ -1,7 +1,7 @@
 # the 0.1.x fixture writer
 source(system.file("fixtures", "original-layout.R", package = "datom"), local = TRUE)
 # Projects as the original datom (0.1.x) writes them, built from the format
-# (FORMATS.md 8, 9.2.1) by write_original_project() (inst/fixtures/original-layout.R), and the checks
+# (dev/spec/FORMATS.md 8, 9.2.1) by write_original_project() (inst/fixtures/original-layout.R), and the checks
 # the adoption tests share.
 
 original_tables <- function() {

@@ -1,5 +1,5 @@
 # datom_adopt(): projects written by the original datom (0.1.x), laid out
-# exactly as FORMATS.md 9.2.1 says (built from the format in helper-adopt.R),
+# exactly as dev/spec/FORMATS.md 9.2.1 says (built from the format in helper-adopt.R),
 # adopted into the project-scoped layout.
 
 # stores handed to child processes use the AWS chain (env) for S3

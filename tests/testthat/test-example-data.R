@@ -1,9 +1,9 @@
-# Bundled example study STUDY-001 (API.md 3.9 and 5).
+# Bundled example study STUDY-001 (dev/spec/API.md 3.9 and 5).
 
 example_domains <- c("dm", "ex", "lb", "ae")
 example_date_col <- c(dm = "RFSTDTC", ex = "EXSTDTC", lb = "LBDTC", ae = "AESTDTC")
 
-# Cumulative row counts per cutoff (API.md 5.2); the last entry is "no cutoff".
+# Cumulative row counts per cutoff (dev/spec/API.md 5.2); the last entry is "no cutoff".
 example_counts <- list(
   dm = c(4L, 16L, 25L, 31L, 39L, 47L, 48L),
   ex = c(4L, 16L, 25L, 31L, 39L, 47L, 48L),

@@ -1,4 +1,4 @@
-# Every vector of goldens.json (FORMATS.md section 12) is a test.
+# Every vector of goldens.json (dev/spec/FORMATS.md section 12) is a test.
 
 for (g in goldens()) {
   local({

@@ -1,4 +1,4 @@
-test_that("worked examples of FORMATS.md 3.9", {
+test_that("worked examples of dev/spec/FORMATS.md 3.9", {
   expect_identical(datom_hash(data.frame(x = c(1, NA)))$data_sha,
                    "af61b9c93c5b2d30bfc41485e6c479ed44f4605691c780659d9048b3de34eb7f")
   h <- datom_hash(data.frame(id = 1:4, score = c(1.5, 2.5, 3.5, 4.5), grp = c("a", "a", "b", "b")))

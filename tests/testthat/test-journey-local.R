@@ -66,7 +66,7 @@ test_that("write: full, no-op, metadata-only, new content, revert; files in git 
   expect_identical(meta$nrow, 20L)
   expect_identical(names(meta)[1:6], c("data_sha", "hash_algo", "parquet_sha", "table_type", "nrow", "ncol"))
   expect_identical(as.character(datom_metadata_sha(meta)), w1$metadata_sha)
-  # the storage copy re-hashes to the same version (FORMATS.md 4.6)
+  # the storage copy re-hashes to the same version (dev/spec/FORMATS.md 4.6)
   txt <- paste(readLines(file.path(p$ns, "lb", ".metadata", "metadata.json")), collapse = "\n")
   expect_identical(datom:::engine(datom:::rs_metadata_sha_json(txt))$sha, w1$metadata_sha)
   expect_identical(git(p$clone, "log", "-1", "--format=%s"), "lb month 1")

@@ -23,7 +23,7 @@ test_that("datom_store_s3 validates the bucket and masks secrets", {
   expect_error(datom_store(data = cr), class = "datom_error_input")
 })
 
-test_that("init, write, read, list, history on S3; keys follow FORMATS.md 9", {
+test_that("init, write, read, list, history on S3; keys follow dev/spec/FORMATS.md 9", {
   p <- s3_project(prefix = "study-001/")
   cut <- datom_example_cutoffs()
   w1 <- quietly(datom_write(p$conn, datom_example_data("lb", cut[["month_1"]]), "lb"))

@@ -87,7 +87,7 @@ test_that("each seed, run as written after its resume script, prints the seed's 
       } else {
         # the article shows a printed value: its lines, in order, among
         # those printed (print(conn) lists more fields than the article;
-        # datom_clone() also says "Cloned ...", API.md 3.2)
+        # datom_clone() also says "Cloned ...", dev/spec/API.md 3.2)
         pos <- match(expected, shown)
         expect_false(anyNA(pos), info = paste(where, "\nshown:", paste(shown, collapse = " | ")))
         expect_false(is.unsorted(pos), info = where)

@@ -64,7 +64,7 @@ impl<'a> StrValues<'a> {
     }
 }
 
-/// A supported column, classified by the datom-cv1 rules (FORMATS.md 3.2).
+/// A supported column, classified by the datom-cv1 rules (dev/spec/FORMATS.md 3.2).
 #[derive(Clone, Debug)]
 pub enum Column<'a> {
     /// Unclassed logical, integer or double (kind `num`).

@@ -1,9 +1,9 @@
-//! Every storage key and repository path datom uses (FORMATS.md 8-10), in one
+//! Every storage key and repository path datom uses (dev/spec/FORMATS.md 8-10), in one
 //! place. Keys are relative to a store root (S3 bucket or local directory).
 
 use crate::error::{Error, Result};
 
-/// FORMATS.md 9.1: the prefix with leading/trailing `/` removed; empty means
+/// dev/spec/FORMATS.md 9.1: the prefix with leading/trailing `/` removed; empty means
 /// none. Inner slashes are kept; empty inner segments are dropped.
 pub fn clean_prefix(prefix: Option<&str>) -> String {
     prefix
@@ -49,7 +49,7 @@ pub fn full_key(root: &str, key: &str) -> String {
     format!("{}/{}", root, key.trim_matches('/'))
 }
 
-/// Check a table or project name (FORMATS.md 11.3); `what` names the argument.
+/// Check a table or project name (dev/spec/FORMATS.md 11.3); `what` names the argument.
 pub fn check_name(name: &str, what: &str) -> Result<()> {
     let n = name.chars().count();
     if n == 0 {
@@ -72,7 +72,7 @@ pub fn check_name(name: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Names datom uses for its own files and namespaces (FORMATS.md 11.3);
+/// Names datom uses for its own files and namespaces (dev/spec/FORMATS.md 11.3);
 /// refused as project and table names (case-insensitively).
 pub const RESERVED_NAMES: [&str; 8] = [".metadata", ".datom", "datom", ".git", ".gitignore", ".access", "projects", "input_files"];
 
@@ -125,7 +125,7 @@ pub mod data {
     }
 }
 
-/// The 0.1.x data-store layout (FORMATS.md 9.2.1): the project root *was*
+/// The 0.1.x data-store layout (dev/spec/FORMATS.md 9.2.1): the project root *was*
 /// the store root `{P/}datom`, one project per prefix. Every relative key is
 /// one of [`data`]'s; only the root differs. Adoption (`ops::adopt`) moves
 /// them to `{P/}datom/{project}/`.

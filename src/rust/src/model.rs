@@ -1,4 +1,4 @@
-//! The files datom writes (FORMATS.md 8-10) as engine values: `project.yaml`
+//! The files datom writes (dev/spec/FORMATS.md 8-10) as engine values: `project.yaml`
 //! (a small YAML writer/reader for its fixed block layout), and helpers that
 //! build and edit the JSON documents (manifest, history, metadata, governance
 //! files) as `RValue` trees so they serialise with the canonical writer.
@@ -202,7 +202,7 @@ impl Location {
 
 // -------------------------------------------------------- project.yaml ----
 
-/// `.datom/project.yaml` (FORMATS.md 8.3).
+/// `.datom/project.yaml` (dev/spec/FORMATS.md 8.3).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProjectConfig {
     pub project_name: String,
@@ -495,7 +495,7 @@ fn parse_block(lines: &[(usize, &str)], pos: &mut usize, indent: usize) -> Resul
 
 // ------------------------------------------------------------ manifest ----
 
-/// The initial manifest (FORMATS.md 8.4).
+/// The initial manifest (dev/spec/FORMATS.md 8.4).
 pub fn new_manifest(project: &str, updated_at: &str) -> RValue {
     RValue::named(vec![
         ("project_name", RValue::str(project)),
@@ -512,7 +512,7 @@ pub fn new_manifest(project: &str, updated_at: &str) -> RValue {
     ])
 }
 
-/// A manifest entry for a table (FORMATS.md 8.4).
+/// A manifest entry for a table (dev/spec/FORMATS.md 8.4).
 pub struct ManifestEntry<'a> {
     pub current_version: &'a str,
     pub current_data_sha: &'a str,
@@ -574,7 +574,7 @@ pub fn manifest_set_entry(manifest: &mut RValue, table: &str, e: &ManifestEntry<
 
 // ------------------------------------------------------------- history ----
 
-/// One `version_history.json` entry (FORMATS.md 8.7).
+/// One `version_history.json` entry (dev/spec/FORMATS.md 8.7).
 pub struct HistoryEntry<'a> {
     pub version: &'a str,
     pub data_sha: &'a str,

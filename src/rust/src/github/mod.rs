@@ -1,6 +1,6 @@
 //! GitHub REST client (reqwest, on the shared runtime): the authenticated
 //! user, repository lookup, creation (for the user or an organisation),
-//! deletion, and datom's "create or reuse an empty repo" rule (API.md 3.2.1).
+//! deletion, and datom's "create or reuse an empty repo" rule (dev/spec/API.md 3.2.1).
 //!
 //! Every call sends `Authorization: Bearer {pat}`,
 //! `Accept: application/vnd.github+json`, `X-GitHub-Api-Version` and a
@@ -494,7 +494,7 @@ impl GitHub {
         }
     }
 
-    /// API.md 3.2.1: owner = `org` or the PAT's login; an existing empty
+    /// dev/spec/API.md 3.2.1: owner = `org` or the PAT's login; an existing empty
     /// repository (size 0) is reused, an existing one with content is a
     /// `Kind::Conflict`, otherwise the repository is created with the
     /// description "datom project: {name}".

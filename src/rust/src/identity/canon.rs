@@ -1,6 +1,6 @@
 //! jsonlite-compatible JSON for datom: the canonical text `T` and
-//! `metadata_sha` (FORMATS.md 4), the pretty file form (FORMATS.md 11.1) and
-//! the unsimplified parser used when re-hashing stored files (FORMATS.md 4.6).
+//! `metadata_sha` (dev/spec/FORMATS.md 4), the pretty file form (dev/spec/FORMATS.md 11.1) and
+//! the unsimplified parser used when re-hashing stored files (dev/spec/FORMATS.md 4.6).
 //!
 //! Everything here reproduces `jsonlite::toJSON(x, auto_unbox = TRUE)` (with
 //! `digits = 4`) byte for byte on the [`RValue`] model; nothing depends on R.
@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Kind, Result};
 use crate::identity::rvalue::{is_na_real, RValue};
 
-/// Top-level metadata keys that never enter `metadata_sha` (FORMATS.md 4.1).
+/// Top-level metadata keys that never enter `metadata_sha` (dev/spec/FORMATS.md 4.1).
 pub const VOLATILE_KEYS: [&str; 5] =
     ["created_at", "datom_version", "parquet_sha", "column_hashes", "size_bytes"];
 
@@ -78,7 +78,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The semantic part of a metadata object (FORMATS.md 4.1, 4.2): the input
+/// The semantic part of a metadata object (dev/spec/FORMATS.md 4.1, 4.2): the input
 /// must be a named list; the volatile top-level keys are dropped and the
 /// remaining members are sorted (stably) by the bytes of their UTF-8 names.
 /// `NA` names sort last (R's `order(..., method = "radix")`, `na.last =
@@ -148,10 +148,10 @@ fn describe(v: &RValue) -> &'static str {
 }
 
 // ---------------------------------------------------------------------------
-// Numbers (FORMATS.md 4.4)
+// Numbers (dev/spec/FORMATS.md 4.4)
 // ---------------------------------------------------------------------------
 
-/// Text of a double per FORMATS.md 4.4 (jsonlite `digits = 4`). Non-finite
+/// Text of a double per dev/spec/FORMATS.md 4.4 (jsonlite `digits = 4`). Non-finite
 /// values give the string tokens of 4.3 (`"NA"`, `"NaN"`, `"Inf"`,
 /// `"-Inf"`, quotes included) so the function is total.
 pub fn format_number(v: f64) -> String {
@@ -181,7 +181,7 @@ fn nonfinite_token(v: f64) -> &'static str {
     }
 }
 
-/// FIXED4 of FORMATS.md 4.4 (jsonlite's `modp_dtoa2` with 4 digits);
+/// FIXED4 of dev/spec/FORMATS.md 4.4 (jsonlite's `modp_dtoa2` with 4 digits);
 /// requires `1e-5 < |v| < 2147483647`.
 fn fixed4(v: f64) -> String {
     let neg = v < 0.0;
@@ -278,10 +278,10 @@ fn strip_trailing_zeros(d: &[u8]) -> &[u8] {
 }
 
 // ---------------------------------------------------------------------------
-// Strings and names (FORMATS.md 4.3, 4.5)
+// Strings and names (dev/spec/FORMATS.md 4.3, 4.5)
 // ---------------------------------------------------------------------------
 
-/// A JSON string literal (quotes included) per FORMATS.md 4.5.
+/// A JSON string literal (quotes included) per dev/spec/FORMATS.md 4.5.
 pub fn escape_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -356,17 +356,17 @@ fn list_names(names: &[Option<String>], n: usize) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------
-// Rendering (FORMATS.md 4.3, 11.1)
+// Rendering (dev/spec/FORMATS.md 4.3, 11.1)
 // ---------------------------------------------------------------------------
 
-/// Compact `jsonlite::toJSON(x, auto_unbox = TRUE)` text (FORMATS.md 4.3).
+/// Compact `jsonlite::toJSON(x, auto_unbox = TRUE)` text (dev/spec/FORMATS.md 4.3).
 pub fn canonical_json(v: &RValue) -> String {
     let mut out = String::new();
     render(v, None, &mut out);
     out
 }
 
-/// Pretty form of FORMATS.md 11.1 (`pretty = TRUE`): two-space indent,
+/// Pretty form of dev/spec/FORMATS.md 11.1 (`pretty = TRUE`): two-space indent,
 /// atomic vectors of length >= 2 on one line as `[a, b]`, `"key": value`.
 /// No trailing newline.
 pub fn pretty_json(v: &RValue) -> String {
@@ -613,11 +613,11 @@ fn render(v: &RValue, indent: Option<usize>, out: &mut String) {
 }
 
 // ---------------------------------------------------------------------------
-// Parsing (FORMATS.md 4.6)
+// Parsing (dev/spec/FORMATS.md 4.6)
 // ---------------------------------------------------------------------------
 
 /// Parse JSON text the way jsonlite does without simplification
-/// (FORMATS.md 4.6): object -> named list (member order kept, duplicates
+/// (dev/spec/FORMATS.md 4.6): object -> named list (member order kept, duplicates
 /// kept), array -> unnamed list, string -> length-1 character, `true` /
 /// `false` -> length-1 logical, `null` -> `NULL`, a number token without
 /// `.`/`e`/`E` within -2147483647..=2147483647 -> integer, any other number

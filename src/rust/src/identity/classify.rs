@@ -1,5 +1,5 @@
-//! Column classification of datom-cv1 (FORMATS.md 3.2) and the advice given
-//! for unsupported columns (API.md `datom_check_hashable`).
+//! Column classification of datom-cv1 (dev/spec/FORMATS.md 3.2) and the advice given
+//! for unsupported columns (dev/spec/API.md `datom_check_hashable`).
 
 /// What the binding layer knows about an R column before encoding it.
 #[derive(Clone, Debug, Default)]
@@ -14,7 +14,7 @@ pub struct ColumnShape<'a> {
     pub has_units: bool,
 }
 
-/// The kinds of FORMATS.md 3.2.
+/// The kinds of dev/spec/FORMATS.md 3.2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     I64,
@@ -44,7 +44,7 @@ fn has(class: &[String], c: &str) -> bool {
 const SUPPORTED: &str = "logical, integer, double, character, factor, Date, POSIXct, difftime/hms, \
 bit64::integer64, data.table IDate/ITime, or labelled vectors of these";
 
-/// Classify a column per the ordered rules of FORMATS.md 3.2.
+/// Classify a column per the ordered rules of dev/spec/FORMATS.md 3.2.
 pub fn classify(shape: &ColumnShape<'_>) -> Classified {
     let cls = shape.class;
     if !cls.is_empty() {
@@ -100,7 +100,7 @@ fn classify_bare(rtype: &str) -> Option<Kind> {
     }
 }
 
-/// The recourse for an unsupported column, chosen in the order of API.md.
+/// The recourse for an unsupported column, chosen in the order of dev/spec/API.md.
 pub fn advice(shape: &ColumnShape<'_>) -> String {
     let cls = shape.class;
     if has(cls, "POSIXlt") {

@@ -1,4 +1,4 @@
-//! `datom-cv1`: the canonical content hash of a data frame (FORMATS.md 3).
+//! `datom-cv1`: the canonical content hash of a data frame (dev/spec/FORMATS.md 3).
 //!
 //! The encoders stream straight from the borrowed column views into SHA-256
 //! through a small fixed buffer; no encoded copy of a column is ever built.
@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 /// The algorithm tag recorded as `hash_algo`.
 pub const HASH_ALGO: &str = "datom-cv1";
 
-/// Canonical quiet NaN (FORMATS.md 3.3).
+/// Canonical quiet NaN (dev/spec/FORMATS.md 3.3).
 const CANON_NAN: u64 = 0x7ff8_0000_0000_0000;
 const BUF: usize = 64 * 1024;
 
@@ -49,7 +49,7 @@ pub fn sha256_hex_progress(bytes: &[u8]) -> String {
     hex(&h.finalize())
 }
 
-/// The canonical 8-byte pattern of one double (FORMATS.md 3.3).
+/// The canonical 8-byte pattern of one double (dev/spec/FORMATS.md 3.3).
 #[inline(always)]
 fn canon_bits(v: f64) -> u64 {
     let b = v.to_bits();
@@ -124,7 +124,7 @@ impl Drop for Feeder<'_> {
     }
 }
 
-/// `E_num` (FORMATS.md 3.3) streamed into `h`.
+/// `E_num` (dev/spec/FORMATS.md 3.3) streamed into `h`.
 fn feed_num(h: &mut Sha256, v: &NumValues<'_>) {
     match v {
         NumValues::Double(xs) => feed_doubles(h, xs),
@@ -165,7 +165,7 @@ fn feed_doubles(h: &mut Sha256, xs: &[f64]) {
     }
 }
 
-/// `E_chr` (FORMATS.md 3.4): the NA mask, then each value and a NUL.
+/// `E_chr` (dev/spec/FORMATS.md 3.4): the NA mask, then each value and a NUL.
 fn feed_strings<'a, I>(h: &mut Sha256, n: usize, values: impl Fn() -> I)
 where
     I: Iterator<Item = Option<&'a [u8]>>,

@@ -1,5 +1,5 @@
 //! An R-free model of the R values that take part in `metadata_sha` and in
-//! the JSON files datom writes (FORMATS.md 4.3, 4.6, 11.1).
+//! the JSON files datom writes (dev/spec/FORMATS.md 4.3, 4.6, 11.1).
 //!
 //! The binding layer converts R objects into `RValue` (factors and `Date`s
 //! already turned into character vectors) and back; everything in

@@ -1,4 +1,4 @@
-//! Adoption of a project written by datom 0.1.x (FORMATS.md 9.2.1).
+//! Adoption of a project written by datom 0.1.x (dev/spec/FORMATS.md 9.2.1).
 //!
 //! The original package did not scope a project inside its store: its keys
 //! live at `{P/}datom/<k>`, this package's at `{P/}datom/<project>/<k>`.

@@ -1,4 +1,4 @@
-//! Governance (FORMATS.md 10, API.md 3.2/3.5/3.7/3.8): the organisation's
+//! Governance (dev/spec/FORMATS.md 10, dev/spec/API.md 3.2/3.5/3.7/3.8): the organisation's
 //! portfolio register, a git repository of
 //! `projects/NAME/{dispatch,ref,migration_history}.json`, mirrored to a
 //! governance store under `{GP/}datom/projects/`.
@@ -719,7 +719,7 @@ pub fn store_against_ref<'a>(r: &'a RefJson, store: &Location) -> StoreAgainstRe
     }
 }
 
-/// `.datom/governance.json` (FORMATS.md 8.4): the governance repo URL, the
+/// `.datom/governance.json` (dev/spec/FORMATS.md 8.4): the governance repo URL, the
 /// governance store's location (never credentials or clone paths) and the
 /// attach time (UTC).
 pub fn governance_record(url: &str, gov: &Location) -> RValue {

@@ -1,4 +1,4 @@
-//! Lineage (FORMATS.md 8.6): the parent records and source lineage a write
+//! Lineage (dev/spec/FORMATS.md 8.6): the parent records and source lineage a write
 //! stores, the lineage fields of a version's metadata, the de-duplicated
 //! union of source lineages, and the verification of a version's lineage
 //! from the data stores alone (`datom_validate_lineage()`).

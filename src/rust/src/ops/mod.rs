@@ -64,7 +64,7 @@ impl Project {
 }
 
 /// The hint for a reader that finds nothing in a project's namespace when
-/// its store holds the project in the original's 0.1.x layout (FORMATS.md
+/// its store holds the project in the original's 0.1.x layout (dev/spec/FORMATS.md
 /// 9.2.1): adopt it. `None` otherwise (one GET, on error paths only).
 pub fn v01_hint(project: &Project) -> Option<String> {
     let root = project.root.strip_suffix(&format!("/{}", project.name))?;
@@ -340,7 +340,7 @@ pub fn changes(project: &Project, since: Option<&str>, until: Option<&str>) -> R
     Ok(out)
 }
 
-/// FORMATS.md 7: the formats `datom_sync()` imports, flat tabular formats
+/// dev/spec/FORMATS.md 7: the formats `datom_sync()` imports, flat tabular formats
 /// only. An `.rds` can hold any R object, not a table: it is not imported.
 pub const IMPORT_FORMATS: &[&str] = &["csv", "tsv", "txt", "psv", "parquet", "sas7bdat", "xpt", "sav", "zsav", "por", "dta", "xls", "xlsx"];
 

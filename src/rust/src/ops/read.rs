@@ -1,4 +1,4 @@
-//! Reading a version from the store alone (FORMATS.md 5-6): no git, no token.
+//! Reading a version from the store alone (dev/spec/FORMATS.md 5-6): no git, no token.
 
 use super::Project;
 use crate::error::{Error, Kind, Result};
@@ -27,7 +27,7 @@ pub fn resolve(project: &Project, name: &str, version: Option<&str>) -> Result<R
     let resolved = match version {
         None => {
             // The current version needs metadata.json only: its version id
-            // is its own metadata_sha (FORMATS.md 4.6), so a reader makes one
+            // is its own metadata_sha (dev/spec/FORMATS.md 4.6), so a reader makes one
             // metadata request and then fetches the parquet object.
             let data_sha = nonempty(get(&meta, "data_sha")).ok_or_else(|| {
                 Error::new(Kind::Integrity, format!("Current metadata of {name:?} has no data_sha (corrupt metadata)"))

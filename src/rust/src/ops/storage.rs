@@ -1,4 +1,4 @@
-//! The storage extension API (API.md 3.7): list, delete a prefix, copy a
+//! The storage extension API (dev/spec/API.md 3.7): list, delete a prefix, copy a
 //! project's objects between stores (any backend pair), verify a copy. All
 //! keys are inside a project's sub-namespace `{P/}datom/{project}/`
 //! (decision 1: projects may share a bucket and prefix).

@@ -1,4 +1,4 @@
-//! `datom_write()`: the state machine of FORMATS.md 7 — local, then git,
+//! `datom_write()`: the state machine of dev/spec/FORMATS.md 7 — local, then git,
 //! then storage. A rejected push undoes the local commit and uploads nothing.
 
 use super::{publish, CloneCtx, Project};
@@ -299,7 +299,7 @@ pub fn check_ref(name: &str, loc: &model::Location, gov: &Project) -> Result<()>
 
 /// Write a table version. `author` is the clone's git identity.
 ///
-/// Order (FORMATS.md 7, made crash-consistent): hash; encode; commit the
+/// Order (dev/spec/FORMATS.md 7, made crash-consistent): hash; encode; commit the
 /// three files from bytes (the working tree is untouched); push (a
 /// rejection moves the branch back: the clone and the store are exactly as
 /// before); bring the working tree to the commit; upload the parquet object

@@ -297,7 +297,7 @@ fn rs_delete_local_data_repo(path: &str) -> Robj {
     })
 }
 
-/// Write a table version (FORMATS.md 7).
+/// Write a table version (dev/spec/FORMATS.md 7).
 #[extendr]
 #[allow(clippy::too_many_arguments)]
 fn rs_write(
@@ -594,7 +594,7 @@ fn rs_engine_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
-/// Parse a JSON text (FORMATS.md 4.6 rules) into R lists.
+/// Parse a JSON text (dev/spec/FORMATS.md 4.6 rules) into R lists.
 #[extendr]
 fn rs_parse_json(text: &str) -> Robj {
     guard(|| {
@@ -625,7 +625,7 @@ fn doc_key(doc: &str, table: &Robj, version: &Robj) -> Result<String> {
     })
 }
 
-/// A named JSON document of a project's data store, parsed (FORMATS.md 4.6
+/// A named JSON document of a project's data store, parsed (dev/spec/FORMATS.md 4.6
 /// rules); NULL when absent.
 #[extendr]
 fn rs_store_doc(conn: Robj, doc: &str, table: Robj, version: Robj) -> Robj {
@@ -736,7 +736,7 @@ fn rs_storage_verify(from: Robj, to: Robj, keys: Robj, content: bool) -> Robj {
     })
 }
 
-/// HeadBucket with the location's credentials (FORMATS.md 9, API datom_store_s3).
+/// HeadBucket with the location's credentials (dev/spec/FORMATS.md 9, API datom_store_s3).
 #[extendr]
 fn rs_s3_check_bucket(loc: Robj, strict: bool) -> Robj {
     guard(|| {
