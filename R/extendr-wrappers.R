@@ -41,7 +41,7 @@ rs_namespace_owner <- function(conn) .Call(wrap__rs_namespace_owner, conn)
 # project.yaml of a data clone, plus its `origin` remote's URL.
 rs_read_config <- function(path) .Call(wrap__rs_read_config, path)
 
-# Write a table version (FORMATS.md 7).
+# Write a table version (dev/spec/FORMATS.md 7).
 rs_write <- function(conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras, gov) .Call(wrap__rs_write, conn, df, nrow, name, custom, parents, source_lineage, table_type, original_file_sha, original_format, message, datom_version, extras, gov)
 
 # Read a version of a table from the store (verified before parsing).
@@ -69,10 +69,10 @@ rs_instant <- function(x, versions) .Call(wrap__rs_instant, x, versions)
 # changes, and the decoded rows R needs to show them.
 rs_diff <- function(conn, name, from, to, keys) .Call(wrap__rs_diff, conn, name, from, to, keys)
 
-# Parse a JSON text (FORMATS.md 4.6 rules) into R lists.
+# Parse a JSON text (dev/spec/FORMATS.md 4.6 rules) into R lists.
 rs_parse_json <- function(text) .Call(wrap__rs_parse_json, text)
 
-# A named JSON document of a project's data store, parsed (FORMATS.md 4.6
+# A named JSON document of a project's data store, parsed (dev/spec/FORMATS.md 4.6
 # rules); NULL when absent.
 rs_store_doc <- function(conn, doc, table, version) .Call(wrap__rs_store_doc, conn, doc, table, version)
 
@@ -102,7 +102,7 @@ rs_storage_copy <- function(from, to) .Call(wrap__rs_storage_copy, from, to)
 # Verify a copy: structural (sizes) or content (SHA-256).
 rs_storage_verify <- function(from, to, keys, content) .Call(wrap__rs_storage_verify, from, to, keys, content)
 
-# HeadBucket with the location's credentials (FORMATS.md 9, API datom_store_s3).
+# HeadBucket with the location's credentials (dev/spec/FORMATS.md 9, API datom_store_s3).
 rs_s3_check_bucket <- function(loc, strict) .Call(wrap__rs_s3_check_bucket, loc, strict)
 
 # The project's namespace in its data store (`{P/}datom/{project}/`).
@@ -243,6 +243,12 @@ rs_commit_json <- function(conn, rel, x, message) .Call(wrap__rs_commit_json, co
 # project.yaml, freeze. list(key, bytes, present, kept_destination,
 # commit, sunset_at).
 rs_migrate <- function(from, to, gov_loc, url, clone, token, sunset_days, message) .Call(wrap__rs_migrate, from, to, gov_loc, url, clone, token, sunset_days, message)
+
+# The plan of a migration of conn `from` to conn `to` (`ops::storage::
+# plan_migration`, every check first): list(already_there, objects); a
+# governed conn without a gov clone path, or a destination another project
+# holds, is an error.
+rs_migrate_plan <- function(from, to) .Call(wrap__rs_migrate_plan, from, to)
 
 # Adopt a project written by datom 0.1.x (`ops::adopt`): the data clone
 # `path` (its project.yaml names the project), the original store's
@@ -404,8 +410,8 @@ rs_join_gov <- function(url, path, token) .Call(wrap__rs_join_gov, url, path, to
 
 # The structural checks of `is_valid_datom_repo()`: a named logical
 # vector (git_initialized, datom_initialized, datom_manifest,
-# renv_initialized).
-rs_repo_checks <- function(path) .Call(wrap__rs_repo_checks, path)
+# renv_initialized) of the groups `groups` (all, git, datom, renv).
+rs_repo_checks <- function(path, groups) .Call(wrap__rs_repo_checks, path, groups)
 
 # Scan and classify the inbox (`path`: NULL for the clone's
 # `input_files/`): list(dir, name, file, format, original_file_sha,
