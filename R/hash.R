@@ -86,6 +86,22 @@ datom_check_hashable <- function(data) {
   invisible(out)
 }
 
+#' The version id of a metadata list (`metadata_sha`)
+#'
+#' Computes the identifier datom gives a table version: SHA-256 of the
+#' canonical JSON text of the metadata's semantic fields. The volatile fields
+#' `created_at`, `datom_version`, `parquet_sha`, `column_hashes` and
+#' `size_bytes` are left out; the remaining top-level fields are ordered by
+#' their bytes (independent of the locale); the text follows
+#' `jsonlite::toJSON(auto_unbox = TRUE)` with 4 digits.
+#'
+#' @param metadata A named list (the contents of a table's `metadata.json`).
+#' @return The version id: 64 lower-case hex characters. The canonical text
+#'   hashed is attached as attribute `"canonical_json"`.
+#' @export
+#' @examples
+#' datom_metadata_sha(list(data_sha = "abc123", nrow = 100L, ncol = 5L,
+#'                         table_type = "imported", hash_algo = "datom-cv1"))
 datom_metadata_sha <- function(metadata) {
   if (!is.list(metadata) || is.data.frame(metadata) || is.null(names(metadata))) {
     datom_abort("input", "{.arg metadata} must be a named list.",
