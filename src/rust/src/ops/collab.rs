@@ -892,30 +892,8 @@ mod tests {
     /// A project initialised in `d` (local store `d/data`, bare remote) and
     /// registered in a governance repo (clone `d/gov_clone`).
     fn governed(d: &Path, name: &str) -> (Project, CloneCtx, String, Project) {
-        let creds = Creds::default();
-        let gov_url = d.join("remotes/gov.git").display().to_string();
-        crate::ops::gov::init_gov(&gov_url, &d.join("gov_clone"), &creds).unwrap();
-        let data_loc = model::Location { kind: "local".into(), root: d.join("data").display().to_string(), prefix: None, region: None };
-        let mut data = Project::new(name, Box::new(crate::store::local::LocalStore::new(d.join("data"))), None, true, "data".into());
-        data.location = Some(data_loc.clone());
-        let remote = d.join(format!("remotes/{name}.git")).display().to_string();
-        let req = crate::ops::init::InitRequest {
-            path: &d.join("clone"),
-            data: data_loc.clone(),
-            remote_url: &remote,
-            max_file_size_gb: 1.0,
-            git_ignore: vec![],
-            force: false,
-            datom_version: "0.0.0",
-            created_date: "2026-01-01",
-            local_now_z: "2026-01-01T00:00:00Z",
-            governance: None,
-        };
-        crate::ops::init::init_repo(&data, &req, &creds).unwrap();
-        let st = crate::ops::gov::gov_store(Box::new(crate::store::local::LocalStore::new(d.join("gov-store"))), None, true, "gov".into());
-        let g = crate::ops::gov::Gov { clone: &d.join("gov_clone"), url: &gov_url, creds: &creds, store: &st };
-        crate::ops::gov::register(&g, name, &data_loc).unwrap();
-        (data, CloneCtx { path: d.join("clone"), creds }, gov_url, st)
+        let (data, clone, gov_url, _, st) = crate::ops::gov::tests::governed_project(d, name);
+        (data, CloneCtx { path: clone, creds: Creds::default() }, gov_url, st)
     }
 
     #[test]

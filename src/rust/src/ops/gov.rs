@@ -1075,7 +1075,7 @@ fn delete_data_repo(t: &Teardown<'_>, target: &super::RepoTarget, ev: &mut Vec<E
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::local::LocalStore;
 
@@ -1259,7 +1259,7 @@ mod tests {
     }
 
     /// A governed project: data store and bare remotes under `d`, clone `d/clone`.
-    fn governed_project(d: &Path, name: &str) -> (Project, PathBuf, String, PathBuf, Project) {
+    pub(crate) fn governed_project(d: &Path, name: &str) -> (Project, PathBuf, String, PathBuf, Project) {
         let creds = Creds::default();
         let gov_url = d.join("remotes/gov.git").display().to_string();
         let gov_clone = d.join("gov_clone");

@@ -162,13 +162,18 @@ fn is_tmp(name: &str) -> bool {
     tmp_target(name).is_some()
 }
 
+/// The entries of `dir`; `None` when it does not exist.
+fn read_dir(dir: &Path) -> std::io::Result<Option<std::fs::ReadDir>> {
+    match std::fs::read_dir(dir) {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Temporary files directly in `dir` (key `rel`), with the key each was for.
 fn tmp_files_in(dir: &Path, rel: &str, out: &mut Vec<Leftover>) -> std::io::Result<()> {
-    let rd = match std::fs::read_dir(dir) {
-        Ok(r) => r,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
+    let Some(rd) = read_dir(dir)? else { return Ok(()) };
     let join = |name: &str| if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
     for entry in rd {
         let entry = entry?;
@@ -184,11 +189,7 @@ fn tmp_files_in(dir: &Path, rel: &str, out: &mut Vec<Leftover>) -> std::io::Resu
 /// Temporary files under `dir` (key `rel`), at any depth.
 fn walk_tmp(dir: &Path, rel: &str, out: &mut Vec<Leftover>) -> std::io::Result<()> {
     tmp_files_in(dir, rel, out)?;
-    let rd = match std::fs::read_dir(dir) {
-        Ok(r) => r,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
+    let Some(rd) = read_dir(dir)? else { return Ok(()) };
     for entry in rd {
         let entry = entry?;
         if entry.file_type()?.is_dir() {
@@ -200,11 +201,7 @@ fn walk_tmp(dir: &Path, rel: &str, out: &mut Vec<Leftover>) -> std::io::Result<(
 }
 
 fn walk(dir: &Path, rel: &str, out: &mut Vec<ObjectMeta>) -> std::io::Result<()> {
-    let rd = match std::fs::read_dir(dir) {
-        Ok(r) => r,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
+    let Some(rd) = read_dir(dir)? else { return Ok(()) };
     for entry in rd {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
