@@ -918,19 +918,20 @@ mod tests {
         assert!(s.work("a").join("b.txt").exists());
         assert!(g.get_repo("datom-dev", "data").unwrap().unwrap().size > 0);
 
-        // a wrong token fails cleanly (no hang, no token in the message)
+        // a wrong token fails cleanly (no hang, no token in the message),
+        // classed as every backend classes a refused credential
         let bad = Creds { token: Some("wrong-token".to_string()) };
         let e = GitRepo::clone(&r.clone_url, &s.work("c"), &bad).err().expect("a wrong token must not clone");
-        assert_eq!(e.kind, Kind::Git, "{e:?}");
+        assert_eq!((e.kind, e.fields.status), (Kind::Auth, Some(401)), "{e:?}");
         assert!(!e.to_string().contains("wrong-token"));
         std::fs::write(s.work("b").join("d.txt"), "d\n").unwrap();
         b.commit_paths(&["d.txt"], "B's second").unwrap();
         let e = b.push("origin", &bad).unwrap_err();
-        assert_eq!(e.kind, Kind::Git, "{e:?}");
+        assert_eq!((e.kind, e.fields.status), (Kind::Auth, Some(401)), "{e:?}");
         assert!(!e.to_string().contains("wrong-token"));
         // no token at all on a private repo
         let e = GitRepo::clone(&r.clone_url, &s.work("d"), &Creds::default()).err().expect("no token must not clone a private repo");
-        assert_eq!(e.kind, Kind::Git, "{e:?}");
+        assert_eq!((e.kind, e.fields.status), (Kind::Auth, Some(401)), "{e:?}");
     }
 
     #[test]
