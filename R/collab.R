@@ -265,7 +265,7 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
       no_governance = datom_inform("info", "No governance attached -- skipping governance files"),
       no_gov_clone = datom_inform("warning", "No gov clone on this connection -- governance files skipped"),
       gov_cloned = datom_inform("success", "Cloned gov repo to {.path {v}}"),
-      gov_failed = datom_inform("warning", "Failed to sync dispatch/ref/migration_history to gov: {esc(engine_message(e$error))}"),
+      gov_failed = datom_inform("warning", "Failed to sync dispatch/ref/migration_history to gov: {err}"),
       gov_file_failed = datom_inform("warning", "Failed to sync {v} to gov: {err}"),
       behind = datom_inform("info", "The clone is {v} commit{?s} behind origin: published origin's head; run datom_pull(conn) to update the clone."),
       governance_failed = datom_inform("warning", "governance.json storage upload failed: {err}"),
@@ -284,9 +284,6 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
   datom_inform("info", "Sync dispatch complete: {res$synced} table{?s} synced, {res$errors} error{?s}")
   invisible(list(repo_files = res$repo_files, tables = out))
 }
-
-# The message of an engine error value, as its condition would say it.
-engine_message <- function(err) conditionMessage(tryCatch(engine(err, call = NULL), error = identity))
 
 #' Check that the store tells the truth about the data repo
 #'

@@ -125,7 +125,7 @@ fn rs_sync_dispatch(conn: Robj, gov_loc: Robj) -> Robj {
                 E::NoGovernance => ("no_governance", ().into(), ().into()),
                 E::NoGovClone => ("no_gov_clone", ().into(), ().into()),
                 E::GovCloned(p) => ("gov_cloned", s(&p.display().to_string()), ().into()),
-                E::GovFailed(err) => ("gov_failed", ().into(), super::result::error_robj(err)),
+                E::GovFailed(err) => ("gov_failed", ().into(), s(&err.to_string())),
                 E::GovFileFailed(f, m) => ("gov_file_failed", s(f), s(m)),
                 E::Behind(n) => ("behind", (*n as i32).into(), ().into()),
                 E::GovernanceFailed(m) => ("governance_failed", ().into(), s(m)),
