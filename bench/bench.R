@@ -205,14 +205,18 @@ if (nzchar(endpoint)) {
   t_wl <- best(wr(c_local)); t_ws <- best(wr(c_s3))
   s3_table <- sprintf("lb%02d", k)
   t_rl <- best(datom_read(c_local, "lb01")); t_rs <- best(datom_read(c_s3, s3_table))
-  cat(sprintf("\ns3        %d-row table: write local %.2f s, S3 %.2f s (%.2fx)   read local %.2f s, S3 %.2f s (%.2fx)\n",
+  cat(sprintf("\ns3        %d-row table: write local %.2f s, S3 %.2f s (%.2fx)   read local %.2f s, S3 %.2f s (%.2fx)   (targets <= 1.5x)\n",
               n, t_wl, t_ws, t_ws / t_wl, t_rl, t_rs, t_rs / t_rl))
+  buf <- Sys.getenv("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE")
+  cat(sprintf("          moto on this machine's cores; objects kept in %s\n",
+              if (nzchar(buf)) sprintf("memory up to %s MiB (MOTO_S3_DEFAULT_KEY_BUFFER_SIZE)", format(as.numeric(buf) / 2^20)) else
+                "a temporary file on disk above 5 MiB (moto's default)"))
   mb <- as.integer(Sys.getenv("DATOM_BENCH_OBJECT_MB", "200"))
   tr <- datom:::engine(datom:::rs_bench_s3_transfer(datom:::component_location(s3), mb))
-  cat(sprintf("s3        %d MiB object: parallel parts up %.0f MiB/s, down %.0f MiB/s   single stream up %.0f MiB/s, down %.0f MiB/s   gain up %.2fx, down %.2fx\n",
+  cat(sprintf("s3        %d MiB object: parallel parts / ranges up %.0f MiB/s, down %.0f MiB/s   single stream up %.0f MiB/s, down %.0f MiB/s   gain up %.2fx, down %.2fx\n",
               mb, mb / tr$parallel_up, mb / tr$parallel_down, mb / tr$single_up, mb / tr$single_down,
               tr$single_up / tr$parallel_up, tr$single_down / tr$parallel_down))
-  cat("          (a loopback server has no per-connection bandwidth limit to spread over parallel parts: the gain is for real networks)\n")
+  cat("          (a loopback server has no per-connection limit to spread over parallel connections: a download is split into ranges only when one stream is slow)\n")
   reader <- datom_get_conn(store = datom_store(data = s3), project_name = "BENCH_S3")
   nreq <- datom:::engine(datom:::rs_bench_reader_requests(reader, s3_table))
   cat(sprintf("s3        requests a reader makes to read the current version of one table: %d (target <= 3)\n", nreq))

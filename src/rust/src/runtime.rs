@@ -94,6 +94,29 @@ pub fn block_on<F: std::future::Future>(f: F) -> crate::error::Result<F::Output>
     }
 }
 
+/// Receive from `rx`, keeping R responsive while waiting (on R's main
+/// thread the progress hook and the interrupt check run every 200 ms).
+/// `None` once every sender is gone; `Err(Interrupted)` on a user interrupt.
+pub fn recv_interruptible<T>(rx: &std::sync::mpsc::Receiver<T>) -> crate::error::Result<Option<T>> {
+    use std::sync::mpsc::RecvTimeoutError;
+    let main = on_main_thread();
+    let tick = std::time::Duration::from_millis(200);
+    let mut last = std::time::Instant::now();
+    loop {
+        match rx.recv_timeout(tick.saturating_sub(last.elapsed()).max(std::time::Duration::from_millis(1))) {
+            Ok(v) => return Ok(Some(v)),
+            Err(RecvTimeoutError::Disconnected) => return Ok(None),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        if last.elapsed() >= tick {
+            last = std::time::Instant::now();
+            if main && hooks_interrupted() {
+                return Err(interrupted());
+            }
+        }
+    }
+}
+
 /// The error of a user interrupt.
 pub fn interrupted() -> crate::error::Error {
     crate::error::Error::new(crate::error::Kind::Interrupted, "interrupted by the user; the transfer was cancelled")

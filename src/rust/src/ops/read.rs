@@ -270,34 +270,56 @@ pub fn locate(project: &Project, name: &str, version: Option<&str>, as_of: Optio
     Ok(Located { version: r.version, uri, key, data_sha: r.data_sha, parquet_sha: r.parquet_sha, bytes, backend: loc.kind.clone() })
 }
 
-/// Fetch and verify the parquet bytes of a resolved version.
+/// Fetch and verify the parquet bytes of a resolved version. The bytes are
+/// hashed while they arrive (no second pass over them), and checked
+/// against `parquet_sha` before anything else sees them.
 pub fn fetch(project: &Project, name: &str, r: &Resolved) -> Result<Vec<u8>> {
-    let key = layout::data::parquet(name, &r.data_sha)?;
-    let bytes = project.store.get(&project.key(&key)).map_err(|e| {
-        if e.kind == Kind::NotFound {
-            Error::new(Kind::NotFound, format!("Stored parquet for {name:?} is missing: {}", project.key(&key)))
-                .with_hint("The data store is incomplete; a developer can repair it by re-running the write.")
-        } else {
-            e
-        }
-    })?;
+    let key = project.key(&layout::data::parquet(name, &r.data_sha)?);
+    let (bytes, actual) = get_hashed(project.store.as_ref(), &key).map_err(|e| missing_object(e, name, &key))?;
     if let Some(want) = &r.parquet_sha {
-        let actual = {
-            let _phase = crate::runtime::progress::start(format!("Verifying {name}"), "bytes", bytes.len() as u64);
-            crate::identity::sha256_hex_progress(&bytes)
-        };
         if &actual != want {
             return Err(Error::new(
                 Kind::Integrity,
-                format!(
-                    "Stored parquet for {name:?} failed its integrity check: key {}, expected parquet_sha {want}, actual {actual}",
-                    project.key(&key)
-                ),
+                format!("Stored parquet for {name:?} failed its integrity check: key {key}, expected parquet_sha {want}, actual {actual}"),
             )
             .with_hint("Do not trust this data; the stored object was modified or corrupted."));
         }
     }
     Ok(bytes)
+}
+
+/// The bytes of `key` and their SHA-256 (lower-case hex), hashed as they arrive.
+fn get_hashed(store: &dyn crate::store::Store, key: &str) -> Result<(Vec<u8>, String)> {
+    use crate::store::Piece;
+    use sha2::{Digest, Sha256};
+    let (mut out, mut hasher) = (Vec::new(), Sha256::new());
+    store.get_stream(key, &mut |p| {
+        match p {
+            Piece::Start(n) => {
+                // the size comes from the store: reserve fallibly
+                (out, hasher) = (Vec::new(), Sha256::new());
+                if usize::try_from(n).ok().is_none_or(|n| out.try_reserve_exact(n).is_err()) {
+                    return Err(Error::new(Kind::Storage, format!("Stored object {key} is too large for memory ({n} bytes)")));
+                }
+            }
+            Piece::Restart => (out, hasher) = (Vec::new(), Sha256::new()),
+            Piece::Data(b) => {
+                hasher.update(&b);
+                out.extend_from_slice(&b);
+            }
+        }
+        Ok(())
+    })?;
+    Ok((out, crate::table::hex_lower(&hasher.finalize())))
+}
+
+fn missing_object(e: Error, name: &str, key: &str) -> Error {
+    if e.kind == Kind::NotFound {
+        Error::new(Kind::NotFound, format!("Stored parquet for {name:?} is missing: {key}"))
+            .with_hint("The data store is incomplete; a developer can repair it by re-running the write.")
+    } else {
+        e
+    }
 }
 
 /// Read a version of a table: resolve, fetch, verify, decode.

@@ -869,7 +869,8 @@ fn rs_clone_tables(path: &str) -> Robj {
 #[extendr]
 fn rs_bench_s3_transfer(loc: Robj, mb: i32) -> Robj {
     guard(|| {
-        let (l, par) = conn::s3_store(sexp(&loc))?;
+        let (l, _) = conn::s3_store(sexp(&loc))?;
+        let par = crate::store::s3::S3Store::parallel(conn::s3_config(&l, sexp(&loc))?)?;
         let single = crate::store::s3::S3Store::single_stream(conn::s3_config(&l, sexp(&loc))?)?;
         let (pu, pd) = crate::store::s3::transfer_timing(&par, "datom-bench/parallel.bin", mb as usize)?;
         let (su, sd) = crate::store::s3::transfer_timing(&single, "datom-bench/single.bin", mb as usize)?;

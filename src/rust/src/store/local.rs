@@ -1,7 +1,7 @@
 //! The local-folder backend: keys are paths under a root directory; writes
 //! go to a temporary name in the same directory and are renamed into place.
 
-use super::{check_key, Leftover, ObjectMeta, Staged, Store};
+use super::{check_key, Leftover, ObjectMeta, Piece, Staged, Store};
 use crate::error::{Error, Kind, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -264,6 +264,25 @@ impl Store for LocalStore {
             Ok(out)
         };
         read().map_err(|e| storage_err(&p, e))
+    }
+    fn get_stream(&self, key: &str, sink: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
+        use std::io::Read;
+        let p = self.path(key)?;
+        let io = |e: std::io::Error| storage_err(&p, e);
+        let mut f = std::fs::File::open(&p).map_err(io)?;
+        let len = f.metadata().map_err(io)?.len();
+        let _progress = (len > PIECE as u64).then(|| crate::runtime::progress::start(format!("Reading {}", super::short_key(key)), "bytes", len));
+        sink(Piece::Start(len))?;
+        let mut left = len;
+        while left > 0 {
+            let mut piece = vec![0u8; left.min(PIECE as u64) as usize];
+            f.read_exact(&mut piece).map_err(io)?;
+            left -= piece.len() as u64;
+            crate::runtime::progress::add("bytes", piece.len() as u64);
+            sink(Piece::Data(bytes::Bytes::from(piece)))?;
+            crate::runtime::progress::pulse();
+        }
+        Ok(())
     }
     fn stage(&self, key: &str) -> Result<Option<Box<dyn Staged>>> {
         Ok(Some(Box::new(stage_file(&self.root, &self.path(key)?)?)))

@@ -27,10 +27,30 @@ pub struct ObjectMeta {
     pub size: u64,
 }
 
+/// A piece of an object read by [`Store::get_stream`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// First: the object's size in bytes.
+    Start(u64),
+    /// The object's bytes, in order; together exactly `Start`'s size.
+    Data(bytes::Bytes),
+    /// Forget everything received: the object was replaced while it was
+    /// read, and the read starts over (with a new `Start`).
+    Restart,
+}
+
 /// The storage contract shared by every backend.
 pub trait Store: Send + Sync {
     /// Bytes of `key`; `Kind::NotFound` when absent.
     fn get(&self, key: &str) -> Result<Vec<u8>>;
+    /// The bytes of `key` handed to `sink` while they arrive (see [`Piece`]),
+    /// so a reader can hash them during the transfer. An error from `sink`
+    /// stops the read and is returned.
+    fn get_stream(&self, key: &str, sink: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
+        let bytes = self.get(key)?;
+        sink(Piece::Start(bytes.len() as u64))?;
+        sink(Piece::Data(bytes::Bytes::from(bytes)))
+    }
     /// Write `bytes` at `key`, atomically, replacing any previous object.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()>;
     /// Does `key` exist?
@@ -240,6 +260,33 @@ pub mod conformance {
     use super::*;
     use crate::error::Kind;
 
+    /// A streamed read checked against the [`Piece`] contract: (size, bytes).
+    pub fn streamed(store: &dyn Store, key: &str) -> (u64, Vec<u8>) {
+        let (mut size, mut data): (Option<u64>, Vec<u8>) = (None, Vec::new());
+        store
+            .get_stream(key, &mut |p| {
+                match p {
+                    Piece::Start(n) => {
+                        assert!(size.is_none(), "one Start per attempt");
+                        size = Some(n);
+                    }
+                    Piece::Data(b) => {
+                        assert!(size.is_some(), "Data after Start");
+                        data.extend_from_slice(&b);
+                    }
+                    Piece::Restart => {
+                        size = None;
+                        data.clear();
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        let size = size.expect("a Start");
+        assert_eq!(size, data.len() as u64, "Data adds up to Start's size");
+        (size, data)
+    }
+
     pub fn run(store: &dyn Store) {
         // create_new: only when absent
         assert!(store.create_new("p/lock/l.json", b"one").unwrap());
@@ -277,6 +324,19 @@ pub mod conformance {
         // empty object
         store.put("p/empty", b"").unwrap();
         assert_eq!(store.get("p/empty").unwrap(), b"");
+        // streamed reads: the same bytes, in order
+        let big: Vec<u8> = (0..(3 * (1 << 20) + 12345)).map(|i| (i * 7 % 251) as u8).collect();
+        store.put("p/s/big.bin", &big).unwrap();
+        for (key, want) in [("p/s/big.bin", &big[..]), ("p/a/x.bin", &b"hello again"[..]), ("p/empty", &b""[..])] {
+            let got = streamed(store, key);
+            assert_eq!(got.0, want.len() as u64, "{key}: size");
+            assert!(got.1 == want, "{key}: bytes differ");
+        }
+        assert_eq!(store.get_stream("p/a/missing", &mut |_| Ok(())).unwrap_err().kind, Kind::NotFound);
+        // a sink's error stops the read
+        let e = store.get_stream("p/s/big.bin", &mut |_| Err(crate::error::Error::input("enough"))).unwrap_err();
+        assert_eq!(e.message, "enough");
+        store.delete("p/s/big.bin").unwrap();
         // prefix isolation: STUDY_00 never sees STUDY_001
         store.put("datom/STUDY_001/t/1.parquet", b"1").unwrap();
         store.put("datom/STUDY_00/t/1.parquet", b"0").unwrap();

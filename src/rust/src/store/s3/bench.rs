@@ -25,8 +25,14 @@ impl S3Store {
     /// A store that uploads and downloads every object in one request (no
     /// multipart, no ranges): the single-stream baseline of the benchmark.
     pub fn single_stream(cfg: S3Config) -> Result<S3Store> {
-        let tuning = Tuning { multipart_threshold: usize::MAX, range_chunk: u64::MAX / 4, concurrency: 1, ..Tuning::default() };
+        let tuning = Tuning { multipart_threshold: usize::MAX, split_over: Duration::MAX, concurrency: 1, ..Tuning::default() };
         Self::build(cfg, tuning, None)
     }
 
+    /// A store that always uploads in parallel parts and downloads in
+    /// parallel ranges (a download is split at once, whatever its speed).
+    pub fn parallel(cfg: S3Config) -> Result<S3Store> {
+        let tuning = Tuning { split_probe: Duration::ZERO, split_over: Duration::ZERO, ..Tuning::default() };
+        Self::build(cfg, tuning, None)
+    }
 }

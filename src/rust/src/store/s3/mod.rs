@@ -8,14 +8,18 @@
 //!   `MULTIPART_THRESHOLD` a multipart upload whose object only appears at
 //!   CompleteMultipartUpload. Parts are uploaded concurrently (at most
 //!   `CONCURRENCY` in flight); a failed upload is aborted.
-//! * `get` asks for the first `RANGE_CHUNK` bytes. A small object arrives
-//!   whole in that one request; for a larger one the `Content-Range` of the
-//!   answer gives the size and the remaining ranges are fetched concurrently,
-//!   each pinned to the first answer's ETag (`If-Match`), so an object
-//!   replaced mid-read is read again rather than stitched from two versions.
-//!   No HeadObject is needed first (the first answer carries the size), so a
-//!   reader pays one request per small object; an empty object costs two
-//!   (a byte range on it is unsatisfiable, HTTP 416, then a plain GET).
+//! * `get` (and `get_stream`, which hands the bytes on as they arrive, so a
+//!   reader hashes them during the transfer) sends one GET for the whole
+//!   object: one request whatever its size, the size from the answer. When
+//!   that one stream would not finish within `SPLIT_OVER` (judged after
+//!   `SPLIT_PROBE`), the part it has not reached yet is split off into
+//!   ranges of at least `RANGE_CHUNK`, read concurrently: parallel
+//!   connections only where one connection is the limit (a distant
+//!   endpoint), never on a fast one, where they only add work. Every
+//!   request after the first (ranges, and the rest of a body that broke
+//!   mid-stream) is pinned to the first answer's ETag (`If-Match`), so an
+//!   object replaced mid-read is read again rather than stitched from two
+//!   versions.
 //! * Keys ending in `.json` are written with `Content-Type: application/json`,
 //!   everything else as `application/octet-stream`; bytes are stored as given.
 //! * `list` pages through ListObjectsV2; `delete_prefix` lists, then deletes
@@ -26,7 +30,8 @@
 //!   here. Everything else becomes an `Error` naming the bucket and key, with
 //!   a hint of what to check; secrets never appear in messages.
 
-use super::{check_key, short_key, Leftover, ObjectMeta, Staged, Store};
+use super::{check_key, short_key, Leftover, ObjectMeta, Piece, Staged, Store};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use crate::error::{Error, Kind, Result};
 use crate::runtime::block_on;
 
@@ -62,8 +67,13 @@ pub const MULTIPART_THRESHOLD: usize = 16 * 1024 * 1024;
 /// Part size of multipart uploads (grown when an object would need more
 /// than 10,000 parts).
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
-/// Size of the first ranged GET and of each further range of a large object.
-pub const RANGE_CHUNK: u64 = 32 * 1024 * 1024;
+/// Smallest range a slow download is split into.
+pub const RANGE_CHUNK: u64 = 8 * 1024 * 1024;
+/// A download runs this long as one stream before its speed is judged.
+pub const SPLIT_PROBE: Duration = Duration::from_millis(100);
+/// A download that one stream would not finish within this is split into
+/// concurrent ranges.
+pub const SPLIT_OVER: Duration = Duration::from_millis(250);
 /// Requests in flight at once for one transfer or batch.
 pub const CONCURRENCY: usize = 4;
 /// Keys per DeleteObjects request (the S3 maximum).
@@ -86,6 +96,8 @@ struct Tuning {
     multipart_threshold: usize,
     part_size: usize,
     range_chunk: u64,
+    split_probe: Duration,
+    split_over: Duration,
     concurrency: usize,
     copy_single_limit: u64,
     copy_part_size: u64,
@@ -97,6 +109,8 @@ impl Default for Tuning {
             multipart_threshold: MULTIPART_THRESHOLD,
             part_size: PART_SIZE,
             range_chunk: RANGE_CHUNK,
+            split_probe: SPLIT_PROBE,
+            split_over: SPLIT_OVER,
             concurrency: CONCURRENCY,
             copy_single_limit: COPY_SINGLE_LIMIT,
             copy_part_size: COPY_PART_SIZE,
@@ -174,11 +188,6 @@ fn check_prefix(prefix: &str) -> Result<()> {
     Ok(())
 }
 
-/// Total size from a `Content-Range: bytes a-b/total` header.
-fn range_total(cr: &str) -> Option<u64> {
-    cr.rsplit('/').next()?.trim().parse().ok()
-}
-
 /// Run `futs` with at most `limit` in flight; results in completion order.
 /// The first error cancels the rest.
 async fn run_bounded<T, F>(futs: Vec<F>, limit: usize) -> Result<Vec<T>>
@@ -214,6 +223,18 @@ enum GetFail {
     /// The range cannot be satisfied (HTTP 416: the object is empty).
     Unsatisfiable,
     Err(Error),
+}
+
+/// What a streamed read sends to the reading thread.
+enum Msg {
+    Piece(super::Piece),
+    Fail(Error),
+    End,
+}
+
+/// The reading side stopped listening (its sink failed or it was interrupted).
+fn reader_gone() -> Error {
+    Error::internal("the reader of an S3 object stopped")
 }
 
 impl From<Error> for GetFail {
@@ -380,160 +401,232 @@ impl Inner {
 
     // ---- get ----------------------------------------------------------------
 
-    /// One ranged (or whole, when `range` is None) GET with its body,
-    /// retrying body reads that break mid-stream.
-    async fn fetch(
+    /// Send one GET (the whole object, or the bytes `range` = (first, last)),
+    /// pinned to the ETag `if_match` when given. The body is not read yet.
+    async fn open(
         &self,
         key: &str,
         range: Option<(u64, u64)>,
         if_match: Option<&str>,
-    ) -> std::result::Result<(Bytes, Option<String>, Option<String>), GetFail> {
-        let mut attempt = 0;
+    ) -> std::result::Result<GetObjectOutput, GetFail> {
+        let mut req = self.client.get_object().bucket(&self.bucket).key(key);
+        if let Some((a, b)) = range {
+            req = req.range(format!("bytes={a}-{b}"));
+        }
+        if let Some(tag) = if_match {
+            req = req.if_match(tag);
+        }
+        let n = range.map(|(a, b)| b - a + 1).unwrap_or(self.tuning.range_chunk);
+        req.customize()
+            .config_override(aws_sdk_s3::config::Builder::new().timeout_config(transfer_timeouts(n)))
+            .send()
+            .await
+            .map_err(|e| {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                if if_match.is_some() && status == Some(412) {
+                    GetFail::Changed
+                } else if range.is_some() && (status == Some(416) || e.code() == Some("InvalidRange")) {
+                    GetFail::Unsatisfiable
+                } else {
+                    GetFail::Err(self.error("GetObject", key, &e))
+                }
+            })
+    }
+
+    /// Hand the body of `resp` to `put` chunk by chunk as it arrives, up to
+    /// the limit in `bounds` = (next byte, limit), which a split may lower
+    /// meanwhile. A connection that breaks mid-body is asked again for the
+    /// rest only, pinned to `etag`. `put` returns false once the reader is
+    /// gone.
+    async fn pump(
+        &self,
+        key: &str,
+        mut resp: GetObjectOutput,
+        bounds: &std::sync::Mutex<(u64, u64)>,
+        etag: Option<&str>,
+        put: &mut (dyn FnMut(Bytes) -> bool + Send),
+    ) -> std::result::Result<(), GetFail> {
+        let at = || *bounds.lock().unwrap_or_else(|p| p.into_inner());
+        let mut attempt = 1;
         loop {
-            attempt += 1;
-            let mut req = self.client.get_object().bucket(&self.bucket).key(key);
-            if let Some((a, b)) = range {
-                req = req.range(format!("bytes={a}-{b}"));
-            }
-            if let Some(tag) = if_match {
-                req = req.if_match(tag);
-            }
-            let n = range.map(|(a, b)| b - a + 1).unwrap_or(self.tuning.range_chunk);
-            let resp = req
-                .customize()
-                .config_override(aws_sdk_s3::config::Builder::new().timeout_config(transfer_timeouts(n)))
-                .send()
-                .await;
-            let out = match resp {
-                Ok(o) => o,
-                Err(e) => {
-                    let status = e.raw_response().map(|r| r.status().as_u16());
-                    if if_match.is_some() && status == Some(412) {
-                        return Err(GetFail::Changed);
+            let broke = loop {
+                match resp.body.next().await {
+                    None => break None,
+                    Some(Ok(b)) => {
+                        let (take, reached) = {
+                            let mut g = bounds.lock().unwrap_or_else(|p| p.into_inner());
+                            let take = (b.len() as u64).min(g.1.saturating_sub(g.0));
+                            g.0 += take;
+                            (take as usize, g.0 >= g.1)
+                        };
+                        if take > 0 {
+                            crate::runtime::progress::add("bytes", take as u64);
+                            if !put(b.slice(..take)) {
+                                return Err(GetFail::Err(reader_gone()));
+                            }
+                        }
+                        if reached {
+                            return Ok(());
+                        }
                     }
-                    if range.is_some() && (status == Some(416) || e.code() == Some("InvalidRange")) {
-                        return Err(GetFail::Unsatisfiable);
-                    }
-                    return Err(GetFail::Err(self.error("GetObject", key, &e)));
+                    Some(Err(e)) => break Some(self.body_error("GetObject", key, error_chain(&e))),
                 }
             };
-            let content_range = out.content_range().map(str::to_string);
-            let etag = out.e_tag().map(str::to_string);
-            match out.body.collect().await {
-                Ok(b) => return Ok((b.into_bytes(), content_range, etag)),
-                // The connection broke mid-body: ask again.
-                Err(_) if attempt < BODY_READ_ATTEMPTS => {
-                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-                }
-                Err(e) => return Err(GetFail::Err(self.body_error("GetObject", key, error_chain(&e)))),
+            let (pos, end) = at();
+            if pos >= end {
+                return Ok(());
             }
-        }
-    }
-
-    async fn get(self: &Arc<Self>, key: &str) -> Result<Vec<u8>> {
-        let mut restarts = 0;
-        loop {
-            match self.get_once(key).await {
-                Ok(v) => return Ok(v),
-                Err(GetFail::Err(e)) => return Err(e),
-                Err(GetFail::Unsatisfiable) => {
-                    return Err(Error::new(
-                        Kind::Storage,
-                        format!("S3 GetObject {}: the server refused a byte range", self.loc(key)),
-                    )
-                    .with_hint(HINT_OTHER))
-                }
-                Err(GetFail::Changed) if restarts + 1 < GET_RESTARTS => restarts += 1,
-                Err(GetFail::Changed) => {
-                    return Err(Error::new(
-                        Kind::Storage,
-                        format!("S3 GetObject {}: the object kept changing while it was read", self.loc(key)),
-                    )
-                    .with_hint("another writer is replacing this object; retry when it is done"))
-                }
-            }
-        }
-    }
-
-    async fn get_once(self: &Arc<Self>, key: &str) -> std::result::Result<Vec<u8>, GetFail> {
-        let chunk = self.tuning.range_chunk.max(1);
-        let first = match self.fetch(key, Some((0, chunk - 1)), None).await {
-            Ok(v) => v,
-            // A range on an empty object is unsatisfiable: read it whole.
-            Err(GetFail::Unsatisfiable) => {
-                let (b, _, _) = self.fetch(key, None, None).await?;
-                return Ok(b.to_vec());
-            }
-            Err(e) => return Err(e),
-        };
-        let (head, content_range, etag) = first;
-        let total = match content_range.as_deref() {
-            // No Content-Range: the server sent the whole object.
-            None => return Ok(head.to_vec()),
-            Some(cr) => range_total(cr).ok_or_else(|| {
-                Error::new(Kind::Storage, format!("S3 GetObject {}: unexpected Content-Range {cr:?}", self.loc(key)))
-                    .with_hint(HINT_OTHER)
-            })?,
-        };
-        let got = head.len() as u64;
-        crate::runtime::progress::set_total("bytes", total);
-        crate::runtime::progress::add("bytes", got);
-        if got >= total {
-            return Ok(head.to_vec());
-        }
-        let total_usize = usize::try_from(total).map_err(|_| {
-            Error::new(Kind::Storage, format!("S3 object {} is too large for memory ({total} bytes)", self.loc(key)))
-        })?;
-        // the size comes from the server: reserve fallibly (a lying or
-        // broken server is a classed error, never an aborted process)
-        let mut out: Vec<u8> = Vec::new();
-        out.try_reserve_exact(total_usize).map_err(|_| {
-            Error::new(Kind::Storage, format!("S3 object {} is too large for memory ({total} bytes, per its Content-Range)", self.loc(key)))
-        })?;
-        out.resize(total_usize, 0);
-        out[..head.len()].copy_from_slice(&head);
-        drop(head);
-        let mut futs = Vec::new();
-        let mut start = got;
-        while start < total {
-            let end = (start + chunk).min(total) - 1;
-            let me = Arc::clone(self);
-            let key = key.to_string();
-            let etag = etag.clone();
-            futs.push(async move {
-                match me.fetch(&key, Some((start, end)), etag.as_deref()).await {
-                    Ok((b, _, _)) => {
-                        crate::runtime::progress::add("bytes", b.len() as u64);
-                        Ok(Ok((start, end, b)))
-                    }
-                    Err(GetFail::Changed) => Ok(Err(())),
-                    Err(GetFail::Unsatisfiable) => Err(Error::new(
-                        Kind::Storage,
-                        format!("S3 GetObject {}: the server refused range {start}-{end}", me.loc(&key)),
-                    )
-                    .with_hint("the object shrank while it was read; retry")),
-                    Err(GetFail::Err(e)) => Err(e),
-                }
+            let err = broke.unwrap_or_else(|| {
+                Error::new(Kind::Storage, format!("S3 GetObject {}: the answer ended at byte {pos} of {end}", self.loc(key)))
+                    .with_hint(HINT_TRANSIENT)
             });
-            start = end + 1;
-        }
-        for r in run_bounded(futs, self.tuning.concurrency).await? {
-            let (start, end, b) = match r {
-                Ok(v) => v,
-                Err(()) => return Err(GetFail::Changed),
-            };
-            if b.len() as u64 != end - start + 1 {
-                return Err(GetFail::Err(
-                    Error::new(
-                        Kind::Storage,
-                        format!("S3 GetObject {}: range {start}-{end} returned {} bytes", self.loc(key), b.len()),
-                    )
-                    .with_hint(HINT_TRANSIENT),
-                ));
+            if attempt >= BODY_READ_ATTEMPTS {
+                return Err(GetFail::Err(err));
             }
-            out[start as usize..=end as usize].copy_from_slice(&b);
+            // the connection broke mid-body: ask again for the rest
+            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            attempt += 1;
+            let (pos, end) = at();
+            resp = self.open(key, Some((pos, end - 1)), etag).await?;
         }
-        Ok(out)
+    }
+
+    /// Read `key` into `tx` (see [`Store::get_stream`]), starting over when
+    /// the object is replaced mid-read; ends with `Msg::End` or `Msg::Fail`.
+    async fn stream(self: Arc<Self>, key: String, tx: std::sync::mpsc::Sender<Msg>) {
+        let mut restarts = 0;
+        let end = loop {
+            match self.stream_once(&key, &tx).await {
+                Ok(()) => break Msg::End,
+                Err(GetFail::Changed) if restarts + 1 < GET_RESTARTS => {
+                    restarts += 1;
+                    if tx.send(Msg::Piece(Piece::Restart)).is_err() {
+                        return;
+                    }
+                }
+                Err(GetFail::Changed) => {
+                    break Msg::Fail(
+                        Error::new(Kind::Storage, format!("S3 GetObject {}: the object kept changing while it was read", self.loc(&key)))
+                            .with_hint("another writer is replacing this object; retry when it is done"),
+                    )
+                }
+                Err(GetFail::Unsatisfiable) => {
+                    break Msg::Fail(
+                        Error::new(Kind::Storage, format!("S3 GetObject {}: the server refused a byte range", self.loc(&key)))
+                            .with_hint("the object shrank while it was read; retry"),
+                    )
+                }
+                Err(GetFail::Err(e)) => break Msg::Fail(e),
+            }
+        };
+        let _ = tx.send(end);
+    }
+
+    /// One attempt at reading `key`: one GET of the whole object, whose
+    /// bytes are handed on as they arrive (a small object costs one
+    /// request, and so does a large one on a fast connection). When the one
+    /// stream is too slow to finish soon (`split_over`, judged after
+    /// `split_probe`), what it has not reached yet is split off into ranges
+    /// read concurrently: parallel connections only where one connection is
+    /// the limit. The ranges are pinned to the first answer's ETag
+    /// (`If-Match`), so an object replaced mid-read is read again rather
+    /// than stitched from two versions.
+    async fn stream_once(self: &Arc<Self>, key: &str, tx: &std::sync::mpsc::Sender<Msg>) -> std::result::Result<(), GetFail> {
+        let send = |p: Piece| tx.send(Msg::Piece(p)).map_err(|_| GetFail::Err(reader_gone()));
+        let first = self.open(key, None, None).await?;
+        let started = tokio::time::Instant::now();
+        let etag = first.e_tag().map(str::to_string);
+        let total = first.content_length().and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
+            Error::new(Kind::Storage, format!("S3 GetObject {}: the answer has no size", self.loc(key))).with_hint(HINT_OTHER)
+        })?;
+        crate::runtime::progress::set_total("bytes", total);
+        send(Piece::Start(total))?;
+
+        type Ev = (usize, std::result::Result<Option<Bytes>, GetFail>);
+        let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel::<Ev>();
+        let mut set = JoinSet::new();
+        // stream 0: the first answer, up to a limit a split may lower
+        let main = Arc::new(std::sync::Mutex::new((0u64, total)));
+        {
+            let (me, key, etag, ev, main) = (Arc::clone(self), key.to_string(), etag.clone(), ev_tx.clone(), Arc::clone(&main));
+            set.spawn(async move {
+                let mut put = |b: Bytes| ev.send((0, Ok(Some(b)))).is_ok();
+                let r = me.pump(&key, first, &main, etag.as_deref(), &mut put).await;
+                let _ = ev.send((0, r.map(|_| None)));
+            });
+        }
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.tuning.concurrency.max(1)));
+        // hand the bytes on in order; ranges ahead of the cursor wait in `queued`
+        let mut queued: Vec<Vec<Bytes>> = vec![Vec::new()];
+        let mut done = vec![false];
+        let mut cursor = 0;
+        let mut split = self.tuning.split_over == Duration::MAX;
+        while cursor < done.len() {
+            if !split && started.elapsed() >= self.tuning.split_probe {
+                let (pos, limit) = *main.lock().unwrap_or_else(|p| p.into_inner());
+                let rest = limit.saturating_sub(pos);
+                let secs = started.elapsed().as_secs_f64();
+                let slow = pos == 0 || (rest as f64) * secs / (pos as f64) > self.tuning.split_over.as_secs_f64();
+                if rest >= 2 * self.tuning.range_chunk && slow {
+                    split = true;
+                    let part = self.tuning.range_chunk.max(rest.div_ceil(self.tuning.concurrency.max(1) as u64 + 1));
+                    let cut = {
+                        let mut g = main.lock().unwrap_or_else(|p| p.into_inner());
+                        g.1 = (g.0 + part).min(g.1);
+                        g.1
+                    };
+                    let mut a = cut;
+                    while a < total {
+                        let b = (a + part).min(total);
+                        let i = done.len();
+                        done.push(false);
+                        queued.push(Vec::new());
+                        let (me, key, etag, ev, permits) = (Arc::clone(self), key.to_string(), etag.clone(), ev_tx.clone(), Arc::clone(&permits));
+                        set.spawn(async move {
+                            let _permit = permits.acquire_owned().await;
+                            let r = async {
+                                let resp = me.open(&key, Some((a, b - 1)), etag.as_deref()).await?;
+                                let bounds = std::sync::Mutex::new((a, b));
+                                let mut put = |x: Bytes| ev.send((i, Ok(Some(x)))).is_ok();
+                                me.pump(&key, resp, &bounds, etag.as_deref(), &mut put).await
+                            }
+                            .await;
+                            let _ = ev.send((i, r.map(|_| None)));
+                        });
+                        a = b;
+                    }
+                }
+            }
+            let next = if split {
+                ev_rx.recv().await
+            } else {
+                // wake up to judge the stream's speed
+                let wait = self.tuning.split_probe.saturating_sub(started.elapsed()).max(Duration::from_millis(50));
+                match tokio::time::timeout(wait, ev_rx.recv()).await {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                }
+            };
+            let Some((i, ev)) = next else {
+                return Err(GetFail::Err(Error::internal("an S3 read task ended without an answer")));
+            };
+            match ev? {
+                Some(b) if i == cursor => send(Piece::Data(b))?,
+                Some(b) => queued[i].push(b),
+                None => {
+                    done[i] = true;
+                    while cursor < done.len() && done[cursor] {
+                        cursor += 1;
+                        if cursor < done.len() {
+                            for b in std::mem::take(&mut queued[cursor]) {
+                                send(Piece::Data(b))?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     // ---- list / delete_prefix -------------------------------------------
@@ -983,6 +1076,15 @@ impl Drop for S3Staged {
     }
 }
 
+/// Cancels a spawned transfer when the reading side returns early.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl Store for S3Store {
     fn create_new(&self, key: &str, bytes: &[u8]) -> Result<bool> {
         check_key(key)?;
@@ -990,10 +1092,41 @@ impl Store for S3Store {
     }
 
     fn get(&self, key: &str) -> Result<Vec<u8>> {
+        let mut out: Vec<u8> = Vec::new();
+        self.get_stream(key, &mut |p| {
+            match p {
+                Piece::Start(n) => {
+                    // the size comes from the server: reserve fallibly (a lying or
+                    // broken server is a classed error, never an aborted process)
+                    out = Vec::new();
+                    let n = usize::try_from(n).ok().filter(|n| out.try_reserve_exact(*n).is_ok());
+                    if n.is_none() {
+                        return Err(Error::new(Kind::Storage, format!("S3 object {} is too large for memory ({n:?} bytes, per its size)", self.inner.loc(key))));
+                    }
+                }
+                Piece::Restart => out.clear(),
+                Piece::Data(b) => out.extend_from_slice(&b),
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn get_stream(&self, key: &str, sink: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
         check_key(key)?;
         // the total is set once the first range tells the object's size
         let _progress = crate::runtime::progress::start(format!("Downloading {}", short_key(key)), "bytes", 0);
-        block_on(self.inner.get(key))?
+        let (tx, rx) = std::sync::mpsc::channel();
+        let task = crate::runtime::runtime()?.spawn(Arc::clone(&self.inner).stream(key.to_string(), tx));
+        let _abort = AbortOnDrop(task);
+        loop {
+            match crate::runtime::recv_interruptible(&rx)? {
+                Some(Msg::Piece(p)) => sink(p)?,
+                Some(Msg::End) => return Ok(()),
+                Some(Msg::Fail(e)) => return Err(e),
+                None => return Err(Error::internal("an S3 read stopped without an answer")),
+            }
+        }
     }
 
     fn stage(&self, key: &str) -> Result<Option<Box<dyn Staged>>> {

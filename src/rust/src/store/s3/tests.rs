@@ -152,15 +152,28 @@ fn large_object_uses_multipart_and_parallel_ranges() {
     // CreateMultipartUpload + 5 parts of 8 MiB + CompleteMultipartUpload
     assert_eq!(s.request_count() - n0, 7);
     assert_eq!(s.head("big/forty.parquet").unwrap().size, big.len() as u64);
-    let n1 = s.request_count();
-    let back = s.get("big/forty.parquet").unwrap();
-    // first 32 MiB range (gives the size) + 1 more range
-    assert_eq!(s.request_count() - n1, 2);
-    assert!(back == big, "40 MiB round trip differs");
+    // one stream fast enough: one request
+    let one = moto.store_tuned("datom-large", Tuning { split_over: Duration::MAX, ..Tuning::default() }, None);
+    let n1 = one.request_count();
+    assert!(one.get("big/forty.parquet").unwrap() == big, "40 MiB round trip differs");
+    assert_eq!(one.request_count() - n1, 1);
+    // one stream too slow: what it has not reached is split into ranges
+    // (here at once), each at least `range_chunk`, at most `concurrency` + 1 streams
+    let split = Tuning { split_probe: Duration::ZERO, split_over: Duration::ZERO, ..Tuning::default() };
+    let par = moto.store_tuned("datom-large", split.clone(), None);
+    let n2 = par.request_count();
+    assert!(par.get("big/forty.parquet").unwrap() == big, "40 MiB split read differs");
+    let n = par.request_count() - n2;
+    assert!((2..=1 + CONCURRENCY as u64).contains(&n), "{n} requests");
+    // the same streamed: in order, adding up to the size
+    let (size, back) = crate::store::conformance::streamed(&par, "big/forty.parquet");
+    assert_eq!(size, big.len() as u64);
+    assert!(back == big);
     // overwrite with a different multipart object: readers see the new one
     let big2 = pattern(24 * 1024 * 1024 + 17, 9);
     s.put("big/forty.parquet", &big2).unwrap();
     assert!(s.get("big/forty.parquet").unwrap() == big2);
+    assert!(par.get("big/forty.parquet").unwrap() == big2);
     // no multipart upload is left behind
     let ups = block_on(s.inner.client.list_multipart_uploads().bucket(s.bucket()).send()).unwrap().unwrap();
     assert!(ups.uploads().is_empty());
@@ -186,12 +199,13 @@ fn small_objects_take_one_request() {
     let n1 = s.request_count();
     assert_eq!(s.get("a/.metadata/metadata.json").unwrap(), b"{\"a\": 1}");
     assert_eq!(s.request_count() - n1, 1);
-    // an object of exactly one range chunk is still one request
-    let chunk = pattern(RANGE_CHUNK as usize, 2);
+    // a larger object read in one stream is still one request
+    let chunk = pattern(2 * RANGE_CHUNK as usize, 2);
     s.put("a/chunk.bin", &chunk).unwrap();
-    let n2 = s.request_count();
-    assert!(s.get("a/chunk.bin").unwrap() == chunk);
-    assert_eq!(s.request_count() - n2, 1);
+    let one = moto.store_tuned("datom-small", Tuning { split_over: Duration::MAX, ..Tuning::default() }, None);
+    let n2 = one.request_count();
+    assert!(one.get("a/chunk.bin").unwrap() == chunk);
+    assert_eq!(one.request_count() - n2, 1);
     // content types: JSON marked as such, the rest raw bytes
     let h = block_on(s.inner.client.head_object().bucket(s.bucket()).key("a/.metadata/metadata.json").send())
         .unwrap()
@@ -441,7 +455,8 @@ fn partial(range: &str, total: usize, etag: &str, body: &[u8], declared: usize) 
 }
 
 fn scripted_store(endpoint: String) -> S3Store {
-    let tuning = Tuning { range_chunk: 10, ..Tuning::default() };
+    // one stream, never split: the requests come in a known order
+    let tuning = Tuning { split_over: Duration::MAX, ..Tuning::default() };
     S3Store::build(
         S3Config {
             endpoint: Some(endpoint),
@@ -456,34 +471,61 @@ fn scripted_store(endpoint: String) -> S3Store {
     .unwrap()
 }
 
+fn whole(etag: &str, body: &[u8], declared: usize) -> Vec<u8> {
+    let mut r = format!("HTTP/1.1 200 OK\r\nETag: \"{etag}\"\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n").into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
 #[test]
 fn broken_body_is_read_again() {
     // The first answer promises 10 bytes and sends 4 before the
-    // connection drops: the range is asked for again.
-    let (ep, heads) =
-        scripted_server(vec![partial("0-9", 10, "e1", b"0123", 10), partial("0-9", 10, "e1", b"0123456789", 10)]);
+    // connection drops: the rest (and only the rest) is asked for again,
+    // pinned to the first answer's ETag.
+    let (ep, heads) = scripted_server(vec![whole("e1", b"0123", 10), partial("4-9", 10, "e1", b"456789", 6)]);
     let s = scripted_store(ep);
     assert_eq!(s.get("k/obj.bin").unwrap(), b"0123456789");
-    assert_eq!(heads.lock().unwrap().len(), 2);
+    let heads = heads.lock().unwrap();
+    assert_eq!(heads.len(), 2);
+    assert!(!heads[0].contains("range:"));
+    assert!(heads[1].contains("range: bytes=4-9") && heads[1].contains("if-match: \"e1\""));
 }
 
 #[test]
 fn object_replaced_mid_read_is_read_again() {
-    // Ranges after the first are pinned to its ETag; a 412 means the
-    // object was replaced, and the whole read starts over.
+    // Requests after the first are pinned to its ETag; a 412 means the
+    // object was replaced, and the whole read starts over (the reader is
+    // told to forget what it had).
     let (ep, heads) = scripted_server(vec![
-        partial("0-9", 20, "old", b"aaaaaaaaaa", 10),
+        whole("old", b"aaaaaaaaaa", 20),
         b"HTTP/1.1 412 Precondition Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
-        partial("0-9", 20, "new", b"bbbbbbbbbb", 10),
-        partial("10-19", 20, "new", b"cccccccccc", 10),
+        whole("new", b"bbbbbbbbbbcccccccccc", 20),
     ]);
     let s = scripted_store(ep);
-    assert_eq!(s.get("k/obj.bin").unwrap(), b"bbbbbbbbbbcccccccccc");
+    let mut pieces = Vec::new();
+    s.get_stream("k/obj.bin", &mut |p| {
+        pieces.push(p);
+        Ok(())
+    })
+    .unwrap();
+    use crate::store::Piece;
+    assert_eq!(pieces.first(), Some(&Piece::Start(20)));
+    let restart = pieces.iter().position(|p| *p == Piece::Restart).expect("a restart");
+    assert_eq!(pieces[restart + 1], Piece::Start(20));
+    let after: Vec<u8> = pieces[restart..].iter().filter_map(|p| if let Piece::Data(b) = p { Some(b.to_vec()) } else { None }).flatten().collect();
+    assert_eq!(after, b"bbbbbbbbbbcccccccccc");
     let heads = heads.lock().unwrap();
-    assert_eq!(heads.len(), 4);
-    assert!(heads[0].contains("range: bytes=0-9") && !heads[0].contains("if-match"));
+    assert_eq!(heads.len(), 3);
     assert!(heads[1].contains("range: bytes=10-19") && heads[1].contains("if-match: \"old\""));
-    assert!(heads[3].contains("range: bytes=10-19") && heads[3].contains("if-match: \"new\""));
+    assert!(!heads[2].contains("range:") && !heads[2].contains("if-match"));
+    drop(heads);
+    // and `get` returns the new object only
+    let (ep, _) = scripted_server(vec![
+        whole("old", b"aaaaaaaaaa", 20),
+        b"HTTP/1.1 412 Precondition Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+        whole("new", b"bbbbbbbbbbcccccccccc", 20),
+    ]);
+    assert_eq!(scripted_store(ep).get("k/obj.bin").unwrap(), b"bbbbbbbbbbcccccccccc");
 }
 
 #[test]
@@ -614,8 +656,6 @@ fn config_is_validated() {
 
 #[test]
 fn helpers() {
-    assert_eq!(range_total("bytes 0-8388607/41943040"), Some(41943040));
-    assert_eq!(range_total("bytes 0-1/*"), None);
     assert_eq!(encode_copy_key("a b/c+d%.json"), "a%20b/c%2Bd%25.json");
     assert_eq!(content_type("x/.metadata/a.json"), "application/json");
     assert_eq!(content_type("x/a.parquet"), "application/octet-stream");
