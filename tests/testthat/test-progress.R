@@ -119,8 +119,7 @@ test_that("a write and a read report every phase, in order, and keep their trace
   back <- datom_read(p$conn, "big")
   expect_identical(as.data.frame(back), df)
   log <- progress_log()
-  # the bytes are verified while they are read (a small local object: no phase of its own)
-  expect_identical(unique(log$label), c("Decoding big", "Converting big to R"))
+  expect_identical(unique(log$label), c("Verifying big", "Decoding big", "Converting big to R"))
   conv <- log[log$label == "Converting big to R", ]
   expect_identical(tail(conv$done, 1), n * 3)
   expect_null(datom:::progress_state$id)

@@ -275,7 +275,7 @@ pub fn locate(project: &Project, name: &str, version: Option<&str>, as_of: Optio
 /// against `parquet_sha` before anything else sees them.
 pub fn fetch(project: &Project, name: &str, r: &Resolved) -> Result<Vec<u8>> {
     let key = project.key(&layout::data::parquet(name, &r.data_sha)?);
-    let (bytes, actual) = get_hashed(project.store.as_ref(), &key).map_err(|e| missing_object(e, name, &key))?;
+    let (bytes, actual) = get_hashed(project.store.as_ref(), &key, name).map_err(|e| missing_object(e, name, &key))?;
     if let Some(want) = &r.parquet_sha {
         if &actual != want {
             return Err(Error::new(
@@ -288,22 +288,34 @@ pub fn fetch(project: &Project, name: &str, r: &Resolved) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The bytes of `key` and their SHA-256 (lower-case hex), hashed as they arrive.
-fn get_hashed(store: &dyn crate::store::Store, key: &str) -> Result<(Vec<u8>, String)> {
+/// The bytes of `key` and their SHA-256 (lower-case hex), hashed as they
+/// arrive. An object that comes in one piece (a local file) is kept without
+/// a copy and hashed as the phase "Verifying `name`".
+fn get_hashed(store: &dyn crate::store::Store, key: &str, name: &str) -> Result<(Vec<u8>, String)> {
     use crate::store::Piece;
     use sha2::{Digest, Sha256};
-    let (mut out, mut hasher) = (Vec::new(), Sha256::new());
+    let (mut out, mut hasher, mut size) = (Vec::new(), Sha256::new(), 0u64);
     store.get_stream(key, &mut |p| {
         match p {
-            Piece::Start(n) => {
-                // the size comes from the store: reserve fallibly
-                (out, hasher) = (Vec::new(), Sha256::new());
-                if usize::try_from(n).ok().is_none_or(|n| out.try_reserve_exact(n).is_err()) {
-                    return Err(Error::new(Kind::Storage, format!("Stored object {key} is too large for memory ({n} bytes)")));
-                }
-            }
-            Piece::Restart => (out, hasher) = (Vec::new(), Sha256::new()),
+            Piece::Start(n) => (out, hasher, size) = (Vec::new(), Sha256::new(), n),
+            Piece::Restart => (out, hasher, size) = (Vec::new(), Sha256::new(), 0),
             Piece::Data(b) => {
+                if out.is_empty() && b.len() as u64 == size {
+                    let _phase = crate::runtime::progress::start(format!("Verifying {name}"), "bytes", size);
+                    for piece in b.chunks(8 << 20) {
+                        hasher.update(piece);
+                        crate::runtime::progress::add("bytes", piece.len() as u64);
+                        crate::runtime::progress::pulse();
+                    }
+                    out = Vec::from(b);
+                    return Ok(());
+                }
+                if out.is_empty() {
+                    // the size comes from the store: reserve fallibly
+                    if usize::try_from(size).ok().is_none_or(|n| out.try_reserve_exact(n).is_err()) {
+                        return Err(Error::new(Kind::Storage, format!("Stored object {key} is too large for memory ({size} bytes)")));
+                    }
+                }
                 hasher.update(&b);
                 out.extend_from_slice(&b);
             }
