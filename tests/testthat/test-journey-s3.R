@@ -75,12 +75,13 @@ test_that("a tampered S3 object is refused on read", {
   expect_error(datom_read(p$conn, "dm"), class = "datom_error_integrity")
 })
 
-test_that("a reader reads the current version of a table in at most 3 S3 requests", {
+test_that("a reader reads the current version of a table in 2 S3 requests", {
   p <- s3_project()
   set.seed(3)
   quietly(datom_write(p$conn, data.frame(x = runif(1e6), g = sample(letters, 1e6, TRUE)), "big"))
   reader <- datom_get_conn(store = datom_store(data = p$store$data), project_name = "STUDY_001")
   n <- datom:::engine(datom:::rs_bench_reader_requests(reader, "big"))
-  expect_lte(n, 3L)
-  expect_gte(n, 2L)  # metadata.json, then the parquet object
+  # metadata.json, then one GET of the parquet object (~10 MB: a stream too
+  # short ever to be split into ranges)
+  expect_identical(n, 2L)
 })

@@ -191,7 +191,6 @@ pub(crate) const PUBLISH_STALE: std::time::Duration = std::time::Duration::from_
 /// publication re-checks it. So a reader never gets a version whose object
 /// is missing, and publication never goes backwards.
 pub fn publish(project: &Project, clone: &CloneCtx, repo: &Repo, target: &str, full: bool) -> Result<Published> {
-    check_not_moved(project)?;
     let _lock = crate::store::acquire_lock(
         project.store.as_ref(),
         &project.key(layout::data::PUBLISH_LOCK),
@@ -199,9 +198,10 @@ pub fn publish(project: &Project, clone: &CloneCtx, repo: &Repo, target: &str, f
         crate::store::lock_wait(),
         PUBLISH_STALE,
     )?;
-    // a migration freezes the location under the same lock
-    check_not_moved(project)?;
-    let (source, from, held_before, store_newer) = match marker_state(project)? {
+    // a migration freezes the location under the same lock (both read at once)
+    let (moved, marker) = crate::par::join(|| check_not_moved(project), || marker_state(project))?;
+    moved?;
+    let (source, from, held_before, store_newer) = match marker? {
         None => (target.to_string(), None, Vec::new(), false),
         Some(mk) => {
             if !repo.has_commit(&mk.commit) {

@@ -265,6 +265,11 @@ impl Inner {
             Err(e) if e.kind == Kind::NotFound => return Ok(false),
             Err(e) => return Err(e),
         }
+        self.remove(key).await?;
+        Ok(true)
+    }
+
+    async fn remove(&self, key: &str) -> Result<()> {
         self.client
             .delete_object()
             .bucket(&self.bucket)
@@ -272,7 +277,7 @@ impl Inner {
             .send()
             .await
             .map_err(|e| self.error("DeleteObject", key, &e))?;
-        Ok(true)
+        Ok(())
     }
 
     // ---- put ----------------------------------------------------------------
@@ -1183,6 +1188,11 @@ impl Store for S3Store {
     fn delete(&self, key: &str) -> Result<bool> {
         check_key(key)?;
         block_on(self.inner.delete(key))?
+    }
+
+    fn remove(&self, key: &str) -> Result<()> {
+        check_key(key)?;
+        block_on(self.inner.remove(key))?
     }
 
     fn leftovers(&self, prefix: &str) -> Result<Vec<Leftover>> {
