@@ -192,6 +192,12 @@ rs_bench_s3_transfer <- function(loc, mb) .Call(wrap__rs_bench_s3_transfer, loc,
 # `table` from an S3 data store.
 rs_bench_reader_requests <- function(conn, table) .Call(wrap__rs_bench_reader_requests, conn, table)
 
+# Benchmark: seconds to download a `mb` MiB object through `loc` (an
+# endpoint that limits each connection, say) in one stream, in parallel
+# ranges from the start, and as datom's store does (one stream, split
+# into ranges when it is slow).
+rs_bench_s3_download <- function(loc, mb) .Call(wrap__rs_bench_s3_download, loc, mb)
+
 # The phases of the last write or read and their durations in seconds
 # (`list(phase, seconds)`): where a call's time went (`make bench`).
 rs_progress_trace <- function() .Call(wrap__rs_progress_trace)

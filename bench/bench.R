@@ -220,6 +220,23 @@ if (nzchar(endpoint)) {
               mb, mb / tr$parallel_up, mb / tr$parallel_down, mb / tr$single_up, mb / tr$single_down,
               tr$single_up / tr$parallel_up, tr$single_down / tr$parallel_down))
   cat("          (a loopback server has no per-connection limit to spread over parallel connections: a download is split into ranges only when one stream is slow)\n")
+  # a distant endpoint: a proxy that limits every connection's download speed
+  rate <- as.numeric(Sys.getenv("DATOM_BENCH_LINK_MIBS", "16"))
+  port <- as.integer(sub(".*:", "", endpoint))
+  proxy_out <- tempfile()
+  system2(py, c(file.path("bench", "throttle.py"), port, rate), stdout = proxy_out, wait = FALSE)
+  for (i in 1:100) { if (any(grepl("^READY", readLines(proxy_out, warn = FALSE)))) break; Sys.sleep(0.1) }
+  ready <- strsplit(grep("^READY", readLines(proxy_out, warn = FALSE), value = TRUE), " ")[[1]]
+  proxy_port <- ready[2]
+  far <- datom_store_s3(Sys.getenv("DATOM_S3_BUCKET", "study-001-datom"), prefix = "bench/", region = "us-east-1",
+                        access_key = Sys.getenv("AWS_ACCESS_KEY_ID"), secret_key = Sys.getenv("AWS_SECRET_ACCESS_KEY"),
+                        endpoint = sprintf("http://127.0.0.1:%s", proxy_port))
+  fmb <- 48L
+  d <- datom:::engine(datom:::rs_bench_s3_download(datom:::component_location(far), fmb))
+  cat(sprintf("s3        %d MiB object through a link of %g MiB/s per connection: one stream %.2f s, parallel ranges %.2f s, datom %.2f s (%.2fx one stream)\n",
+              fmb, rate, d$single, d$parallel, d$datom, d$datom / d$single))
+  cat("          (datom reads one stream and splits what is left into ranges once the stream proves slow)\n")
+  tools::pskill(as.integer(ready[3]))
   reader <- datom_get_conn(store = datom_store(data = s3), project_name = "BENCH_S3")
   nreq <- datom:::engine(datom:::rs_bench_reader_requests(reader, s3_table))
   cat(sprintf("s3        requests a reader makes to read the current version of one table: %d (target <= 3)\n", nreq))

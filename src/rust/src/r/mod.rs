@@ -878,6 +878,21 @@ fn rs_bench_s3_transfer(loc: Robj, mb: i32) -> Robj {
     })
 }
 
+/// Benchmark: seconds to download a `mb` MiB object through `loc` (an
+/// endpoint that limits each connection, say) in one stream, in parallel
+/// ranges from the start, and as datom's store does (one stream, split
+/// into ranges when it is slow).
+#[extendr]
+fn rs_bench_s3_download(loc: Robj, mb: i32) -> Robj {
+    guard(|| {
+        let (l, adaptive) = conn::s3_store(sexp(&loc))?;
+        let single = crate::store::s3::S3Store::single_stream(conn::s3_config(&l, sexp(&loc))?)?;
+        let par = crate::store::s3::S3Store::parallel(conn::s3_config(&l, sexp(&loc))?)?;
+        let t = crate::store::s3::download_timing(&[&single, &par, &adaptive], "datom-bench/download.bin", mb.max(1) as usize)?;
+        list_named(&["single", "parallel", "datom"], vec![t[0].into(), t[1].into(), t[2].into()])
+    })
+}
+
 /// The phases of the last write or read and their durations in seconds
 /// (`list(phase, seconds)`): where a call's time went (`make bench`).
 #[extendr]
@@ -1031,5 +1046,6 @@ extendr_module! {
     fn rs_clean_leftovers;
     fn rs_bench_s3_transfer;
     fn rs_bench_reader_requests;
+    fn rs_bench_s3_download;
     fn rs_progress_trace;
 }

@@ -21,6 +21,26 @@ pub fn transfer_timing(store: &S3Store, key: &str, mb: usize) -> Result<(f64, f6
     Ok((up, down))
 }
 
+/// Seconds to download a `mb` MiB object with each of `stores` (same
+/// bucket), after `stores[0]` uploaded it under `key`; it is deleted after.
+pub fn download_timing(stores: &[&S3Store], key: &str, mb: usize) -> Result<Vec<f64>> {
+    use crate::store::Store;
+    let data: Vec<u8> = (0..mb * 1024 * 1024).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[2]).collect();
+    let first = stores.first().ok_or_else(|| Error::internal("no store to time"))?;
+    first.put(key, &data)?;
+    let mut out = Vec::new();
+    for s in stores {
+        let t = std::time::Instant::now();
+        let back = s.get(key)?;
+        out.push(t.elapsed().as_secs_f64());
+        if back != data {
+            return Err(Error::new(Kind::Integrity, "the downloaded object differs from the uploaded one"));
+        }
+    }
+    first.delete(key)?;
+    Ok(out)
+}
+
 impl S3Store {
     /// A store that uploads and downloads every object in one request (no
     /// multipart, no ranges): the single-stream baseline of the benchmark.

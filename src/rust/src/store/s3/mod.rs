@@ -58,7 +58,7 @@ mod bench;
 mod config;
 mod errors;
 
-pub use bench::transfer_timing;
+pub use bench::{download_timing, transfer_timing};
 pub use config::S3Config;
 use errors::*;
 
