@@ -101,10 +101,7 @@ demo: deps install
 
 bench: deps install
 	$(PYTHON) -c 'import deltalake, pandas' 2>/dev/null || $(VENV)/bin/pip install -q --disable-pip-version-check deltalake pandas
-	# moto keeps objects in memory here (its default writes every object over
-	# 5 MiB to a temporary file on this machine's disk: a cost of the emulator)
-	R_LIBS=$(RLIB) DATOM_PYTHON=$(PYTHON) MOTO_S3_DEFAULT_KEY_BUFFER_SIZE=1073741824 \
-	  tools/with-servers.sh $(PYTHON) -- Rscript bench/bench.R
+	R_LIBS=$(RLIB) DATOM_PYTHON=$(PYTHON) tools/with-servers.sh $(PYTHON) -- Rscript bench/bench.R
 
 clean:
 	rm -rf $(BUILD) src/rust/target src/*.o src/*.so

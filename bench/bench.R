@@ -198,22 +198,50 @@ if (nzchar(endpoint)) {
     datom_get_conn(path = file.path(root, dir, "clone"), store = st)
   }
   c_local <- mk(datom_store_local(file.path(root, "local-store")), "local")
-  c_s3 <- mk(s3, "s3")
   # a new table each repetition so every write uploads
   k <- 0L
   wr <- function(conn) { k <<- k + 1L; d <- df; d$LBSEQ[1] <- -k; datom_write(conn, d, sprintf("lb%02d", k)) }
-  # local and S3 alternate, so a slow spell of the machine hits both alike
   timed <- function(f) { gc(FALSE); system.time(f())[["elapsed"]] }
-  w <- replicate(reps, c(timed(function() wr(c_local)), timed(function() wr(c_s3))))
-  s3_table <- sprintf("lb%02d", k)
-  r <- replicate(reps, c(timed(function() datom_read(c_local, "lb01")), timed(function() datom_read(c_s3, s3_table))))
-  t_wl <- stats::median(w[1, ]); t_ws <- stats::median(w[2, ]); t_rl <- stats::median(r[1, ]); t_rs <- stats::median(r[2, ])
-  cat(sprintf("\ns3        %d-row table: write local %.2f s, S3 %.2f s (%.2fx)   read local %.2f s, S3 %.2f s (%.2fx)   (targets <= 1.5x)\n",
-              n, t_wl, t_ws, t_ws / t_wl, t_rl, t_rs, t_rs / t_rl))
-  buf <- Sys.getenv("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE")
-  cat(sprintf("          moto on this machine's cores; objects kept in %s\n",
-              if (nzchar(buf)) sprintf("memory up to %s MiB (MOTO_S3_DEFAULT_KEY_BUFFER_SIZE)", format(as.numeric(buf) / 2^20)) else
-                "a temporary file on disk above 5 MiB (moto's default)"))
+  # S3 at `ep` beside local; local and S3 alternate, so a slow spell of the
+  # machine hits both alike
+  py_run <- function(code) system2(py, c("-c", shQuote(code)), stdout = TRUE, env = "LD_LIBRARY_PATH=")
+  s3_vs_local <- function(ep, dir, what, keep = FALSE) {
+    st <- datom_store_s3(Sys.getenv("DATOM_S3_BUCKET", "study-001-datom"), prefix = paste0(dir, "/"), region = "us-east-1",
+                         access_key = Sys.getenv("AWS_ACCESS_KEY_ID"), secret_key = Sys.getenv("AWS_SECRET_ACCESS_KEY"), endpoint = ep)
+    c_s3 <- mk(st, dir)
+    w <- replicate(reps, c(timed(function() wr(c_local)), timed(function() wr(c_s3))))
+    s3_table <- sprintf("lb%02d", k)
+    r <- replicate(reps, c(timed(function() datom_read(c_local, "lb01")), timed(function() datom_read(c_s3, s3_table))))
+    m <- c(stats::median(w[1, ]), stats::median(w[2, ]), stats::median(r[1, ]), stats::median(r[2, ]))
+    cat(sprintf("s3        %d-row table, %s: write local %.2f s, S3 %.2f s (%.2fx)   read local %.2f s, S3 %.2f s (%.2fx)\n",
+                n, what, m[1], m[2], m[2] / m[1], m[3], m[4], m[4] / m[3]))
+    if (!keep) datom_storage_delete_prefix(c_s3)
+    list(store = st, table = s3_table, conn = c_s3)
+  }
+  cat("\n")
+  main <- s3_vs_local(endpoint, "bench", "moto as installed (objects over 5 MiB go to a temporary file on this disk)", keep = TRUE)
+  # the same with a moto that keeps objects in memory (no disk spill: S3 itself
+  # costs this machine nothing but the transfer)
+  moto <- file.path(dirname(py), "moto_server")
+  if (file.exists(moto)) {
+    mem_port <- as.integer(py_run("import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"))
+    mem_ep <- sprintf("http://127.0.0.1:%d", mem_port)
+    system2("env", c("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE=1073741824", "LD_LIBRARY_PATH=", moto, "-H", "127.0.0.1", "-p", mem_port),
+            stdout = FALSE, stderr = FALSE, wait = FALSE)
+    mk_bucket <- sprintf(paste("import boto3, time",
+                               "c = boto3.client('s3', endpoint_url='%s', region_name='us-east-1', aws_access_key_id='%s', aws_secret_access_key='%s')",
+                               "for i in range(100):",
+                               "    try: c.create_bucket(Bucket='%s'); break",
+                               "    except Exception: time.sleep(0.2)", sep = "\n"),
+                         mem_ep, Sys.getenv("AWS_ACCESS_KEY_ID"), Sys.getenv("AWS_SECRET_ACCESS_KEY"), Sys.getenv("DATOM_S3_BUCKET", "study-001-datom"))
+    py_run(mk_bucket)
+    s3_vs_local(mem_ep, "bench-mem", "moto keeping objects in memory")
+    pid <- suppressWarnings(system2("pgrep", c("-f", shQuote(paste("moto_server -H 127.0.0.1 -p", mem_port))), stdout = TRUE))
+    if (length(pid)) tools::pskill(as.integer(pid))
+  }
+  cat("targets: S3 write and read <= 1.5x local (moto on this machine's 2 cores)\n")
+  s3 <- main$store
+  s3_table <- main$table
   mb <- as.integer(Sys.getenv("DATOM_BENCH_OBJECT_MB", "200"))
   tr <- datom:::engine(datom:::rs_bench_s3_transfer(datom:::component_location(s3), mb))
   cat(sprintf("s3        %d MiB object: parallel parts / ranges up %.0f MiB/s, down %.0f MiB/s   single stream up %.0f MiB/s, down %.0f MiB/s   gain up %.2fx, down %.2fx\n",
@@ -224,7 +252,7 @@ if (nzchar(endpoint)) {
   rate <- as.numeric(Sys.getenv("DATOM_BENCH_LINK_MIBS", "16"))
   port <- as.integer(sub(".*:", "", endpoint))
   proxy_out <- tempfile()
-  system2(py, c(file.path("bench", "throttle.py"), port, rate), stdout = proxy_out, wait = FALSE)
+  system2(py, c(file.path("bench", "throttle.py"), port, rate), stdout = proxy_out, wait = FALSE, env = "LD_LIBRARY_PATH=")
   for (i in 1:100) { if (any(grepl("^READY", readLines(proxy_out, warn = FALSE)))) break; Sys.sleep(0.1) }
   ready <- strsplit(grep("^READY", readLines(proxy_out, warn = FALSE), value = TRUE), " ")[[1]]
   proxy_port <- ready[2]
@@ -240,7 +268,7 @@ if (nzchar(endpoint)) {
   reader <- datom_get_conn(store = datom_store(data = s3), project_name = "BENCH_S3")
   nreq <- datom:::engine(datom:::rs_bench_reader_requests(reader, s3_table))
   cat(sprintf("s3        requests a reader makes to read the current version of one table: %d (target <= 3)\n", nreq))
-  datom_storage_delete_prefix(c_s3)
+  datom_storage_delete_prefix(main$conn)
   unlink(root, recursive = TRUE)
 } else {
   cat("\ns3        skipped: DATOM_S3_ENDPOINT is not set (make bench starts a loopback server)\n")
