@@ -456,7 +456,10 @@ fn partial(range: &str, total: usize, etag: &str, body: &[u8], declared: usize) 
 
 fn scripted_store(endpoint: String) -> S3Store {
     // one stream, never split: the requests come in a known order
-    let tuning = Tuning { split_over: Duration::MAX, ..Tuning::default() };
+    scripted_store_tuned(endpoint, Tuning { split_over: Duration::MAX, ..Tuning::default() })
+}
+
+fn scripted_store_tuned(endpoint: String, tuning: Tuning) -> S3Store {
     S3Store::build(
         S3Config {
             endpoint: Some(endpoint),
@@ -526,6 +529,74 @@ fn object_replaced_mid_read_is_read_again() {
         whole("new", b"bbbbbbbbbbcccccccccc", 20),
     ]);
     assert_eq!(scripted_store(ep).get("k/obj.bin").unwrap(), b"bbbbbbbbbbcccccccccc");
+}
+
+/// A server of one 200-byte object that is `old` until the first whole GET
+/// was answered (with its first 8 bytes only, then the connection drops)
+/// and `new` after it when `replaced`; byte ranges are served from the
+/// version their `If-Match` names (412 when that is not the current one).
+fn object_server(replaced: bool) -> (String, crate::testutil::Heads, Vec<u8>, Vec<u8>) {
+    let old: Vec<u8> = (0..200u8).collect();
+    let new: Vec<u8> = (0..200u8).map(|b| b.wrapping_mul(7)).collect();
+    let wholes = std::sync::atomic::AtomicUsize::new(0);
+    let (o, n) = (old.clone(), new.clone());
+    let (ep, heads) = crate::testutil::http_server(move |_, head| {
+        let current = |after_first: bool| if replaced && after_first { ("new", &n) } else { ("old", &o) };
+        let range = head.split("range: bytes=").nth(1).and_then(|r| {
+            let r = r.lines().next()?;
+            let (a, b) = r.split_once('-')?;
+            Some((a.trim().parse::<usize>().ok()?, b.trim().parse::<usize>().ok()?))
+        });
+        match range {
+            None => {
+                let k = wholes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let (tag, body) = current(k > 0);
+                // the first answer breaks after 8 bytes; later ones are whole
+                Some(whole(tag, &body[..if k == 0 { 8 } else { body.len() }], body.len()))
+            }
+            Some((a, b)) => {
+                let (tag, body) = current(wholes.load(std::sync::atomic::Ordering::SeqCst) > 0);
+                if !head.contains(&format!("if-match: \"{tag}\"")) {
+                    return Some(b"HTTP/1.1 412 Precondition Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec());
+                }
+                Some(partial(&format!("{a}-{b}"), body.len(), tag, &body[a..=b], b - a + 1))
+            }
+        }
+    });
+    (ep, heads, old, new)
+}
+
+#[test]
+fn a_slow_stream_split_into_ranges_is_stitched_in_order() {
+    // Split at once, into ranges of at least 4 bytes: whatever the first
+    // stream had reached by then, the ranges cover the rest, each pinned to
+    // the object's ETag, and the bytes come out whole and in order.
+    let split = Tuning { range_chunk: 4, split_probe: Duration::ZERO, split_over: Duration::ZERO, ..Tuning::default() };
+    let (ep, heads, old, _) = object_server(false);
+    let s = scripted_store_tuned(ep, split.clone());
+    assert_eq!(s.get("k/obj.bin").unwrap(), old);
+    // (a connection a cancelled task opened may arrive without a request)
+    let heads: Vec<String> = heads.lock().unwrap().iter().filter(|h| h.starts_with("get ")).cloned().collect();
+    assert!(heads.len() >= 3, "the first stream, and ranges beside it: {}", heads.len());
+    assert!(!heads[0].contains("range:"));
+    assert!(heads[1..].iter().all(|h| h.contains("range: bytes=") && h.contains("if-match: \"old\"")));
+
+    // The object is replaced after the first answer: a range pinned to the
+    // old ETag is refused, and the read starts over on the new object.
+    let (ep, heads, _, new) = object_server(true);
+    let s = scripted_store_tuned(ep, split);
+    let mut pieces = Vec::new();
+    s.get_stream("k/obj.bin", &mut |p| {
+        pieces.push(p);
+        Ok(())
+    })
+    .unwrap();
+    use crate::store::Piece;
+    let restart = pieces.iter().position(|p| *p == Piece::Restart).expect("a restart");
+    let after: Vec<u8> = pieces[restart..].iter().filter_map(|p| if let Piece::Data(b) = p { Some(b.to_vec()) } else { None }).flatten().collect();
+    assert_eq!(after, new);
+    let wholes = heads.lock().unwrap().iter().filter(|h| h.starts_with("get ") && !h.contains("range:")).count();
+    assert_eq!(wholes, 2, "one whole GET per attempt");
 }
 
 #[test]
