@@ -265,7 +265,7 @@ datom_sync_dispatch <- function(conn, .confirm = TRUE) {
       no_governance = datom_inform("info", "No governance attached -- skipping governance files"),
       no_gov_clone = datom_inform("warning", "No gov clone on this connection -- governance files skipped"),
       gov_cloned = datom_inform("success", "Cloned gov repo to {.path {v}}"),
-      gov_failed = datom_inform("warning", "Failed to sync dispatch/ref/migration_history to gov: {err}"),
+      gov_failed = ,
       gov_file_failed = datom_inform("warning", "Failed to sync {v} to gov: {err}"),
       behind = datom_inform("info", "The clone is {v} commit{?s} behind origin: published origin's head; run datom_pull(conn) to update the clone."),
       governance_failed = datom_inform("warning", "governance.json storage upload failed: {err}"),
@@ -353,8 +353,8 @@ datom_validate <- function(conn, fix = FALSE, deep = FALSE) {
 
 validate_once <- function(conn, deep, quiet_ok = FALSE) {
   gov <- if (!is.null(conn$gov_root)) conn_gov_access(conn)
-  if (is.null(gov) && !quiet_ok) datom_inform("info", "No governance attached -- skipping dispatch/ref/migration_history checks")
   v <- engine(rs_validate(conn, gov, deep))
+  if (!is.null(v$gov_skipped) && !quiet_ok) datom_inform("info", "No governance attached -- skipping {v$gov_skipped} checks")
   frame <- function(x) as.data.frame(x, stringsAsFactors = FALSE)
   tables <- frame(v$tables)
   problems <- frame(v$problems)

@@ -202,7 +202,7 @@ teardown_inform <- function(res, conn) {
       no_governance = datom_inform("info", "No governance attached -- skipping gov unregister"),
       gov_cloned = datom_inform("success", "Cloned gov repo to {.path {v}}"),
       unregistered = datom_inform("success", "Unregistered {name} from governance"),
-      mirror_deleted = datom_inform("success", "Removed gov storage entry projects/{name}/"),
+      mirror_deleted = datom_inform("success", "Removed gov storage entry {v}"),
       local_repo_gone = datom_inform("info", "Local bare repository {.path {v}} is already gone"),
       local_repo_deleted = datom_inform("success", "Deleted local bare repository {.path {v}}"),
       no_token = datom_inform("warning", "No GitHub PAT on conn. Delete {v} manually."),

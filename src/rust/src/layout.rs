@@ -206,6 +206,12 @@ pub mod v01 {
 /// Keys relative to the governance store's `projects` folder (9.3) and paths
 /// in the governance repository (10).
 pub mod gov {
+    /// A project's governance files (9.3, 10).
+    pub const FILES: [&str; 3] = ["dispatch.json", "ref.json", "migration_history.json"];
+    /// Their names as messages give them: `dispatch/ref/migration_history`.
+    pub fn files_label() -> String {
+        FILES.iter().map(|f| f.trim_end_matches(".json")).collect::<Vec<_>>().join("/")
+    }
     pub fn dispatch(project: &str) -> String {
         format!("{project}/dispatch.json")
     }

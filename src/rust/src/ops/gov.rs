@@ -868,7 +868,9 @@ pub enum Event {
     /// The missing gov clone was cloned (to unregister from it).
     GovCloned(PathBuf),
     Unregistered,
-    MirrorDeleted,
+    /// The governance store's entry of the project is gone (named as its
+    /// folder, `projects/NAME/`).
+    MirrorDeleted(String),
     /// The local bare data repo was already gone.
     LocalRepoGone(PathBuf),
     LocalRepoDeleted(PathBuf),
@@ -982,8 +984,9 @@ pub fn teardown(t: &Teardown<'_>) -> Result<TeardownReport> {
                 }
                 Step::Unregister => unregister_step(t, name, ev)?,
                 Step::Mirror => {
-                    delete_mirror(t.gov.as_ref().expect("governed").store, name)?;
-                    ev.push(Event::MirrorDeleted);
+                    let store = t.gov.as_ref().expect("governed").store;
+                    delete_mirror(store, name)?;
+                    ev.push(Event::MirrorDeleted(layout::gov::repo_file(name, "")));
                 }
                 Step::Repo => delete_data_repo(t, &target, ev)?,
                 Step::Clone if keep_clone => ev.push(Event::CloneKept(user_files.clone())),
@@ -1332,7 +1335,7 @@ pub(crate) mod tests {
                 Event::Storage("datom/DEC/".into()),
                 Event::GovCloned(gov_clone.clone()),
                 Event::Unregistered,
-                Event::MirrorDeleted,
+                Event::MirrorDeleted("projects/DEC/".into()),
                 Event::LocalRepoDeleted(d.join("remotes/DEC.git")),
                 Event::CloneRemoved(clone.clone()),
             ]

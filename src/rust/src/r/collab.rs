@@ -125,7 +125,7 @@ fn rs_sync_dispatch(conn: Robj, gov_loc: Robj) -> Robj {
                 E::NoGovernance => ("no_governance", ().into(), ().into()),
                 E::NoGovClone => ("no_gov_clone", ().into(), ().into()),
                 E::GovCloned(p) => ("gov_cloned", s(&p.display().to_string()), ().into()),
-                E::GovFailed(err) => ("gov_failed", ().into(), s(&err.to_string())),
+                E::GovFailed(err) => ("gov_failed", s(&crate::layout::gov::files_label()), s(&err.to_string())),
                 E::GovFileFailed(f, m) => ("gov_file_failed", s(f), s(m)),
                 E::Behind(n) => ("behind", (*n as i32).into(), ().into()),
                 E::GovernanceFailed(m) => ("governance_failed", ().into(), s(m)),
@@ -193,8 +193,10 @@ fn rs_validate(conn: Robj, gov_loc: Robj, deep: bool) -> Robj {
         let problems = problems_to_r(&v.problems)?;
         let gov_problems = problems_to_r(&r.gov_problems)?;
         let opt = |o: &Option<String>| o.clone().map(Robj::from).unwrap_or_else(|| ().into());
+        // without governance, the governance files are not checked
+        let gov_skipped: Robj = if gov_store.is_none() { crate::layout::gov::files_label().into() } else { ().into() };
         super::list_named(
-            &["valid", "issues", "name_mismatch", "repo_files", "tables", "problems", "gov_problems", "commit", "published"],
+            &["valid", "issues", "name_mismatch", "repo_files", "tables", "problems", "gov_problems", "commit", "published", "gov_skipped"],
             vec![
                 r.valid().into(),
                 vec![n_repo as i32, n_table as i32].into(),
@@ -205,6 +207,7 @@ fn rs_validate(conn: Robj, gov_loc: Robj, deep: bool) -> Robj {
                 gov_problems,
                 v.commit.clone().into(),
                 opt(&v.published),
+                gov_skipped,
             ],
         )
     })

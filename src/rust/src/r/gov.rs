@@ -735,7 +735,7 @@ fn rs_teardown(conn: Robj, api_url: &str, decommission: bool, remove_untracked: 
                 E::NoGovernance => ("no_governance", ().into(), ().into()),
                 E::GovCloned(x) => ("gov_cloned", p(x), ().into()),
                 E::Unregistered => ("unregistered", ().into(), ().into()),
-                E::MirrorDeleted => ("mirror_deleted", ().into(), ().into()),
+                E::MirrorDeleted(prefix) => ("mirror_deleted", prefix.as_str().into(), ().into()),
                 E::LocalRepoGone(x) => ("local_repo_gone", p(x), ().into()),
                 E::LocalRepoDeleted(x) => ("local_repo_deleted", p(x), ().into()),
                 E::NoToken(u) => ("no_token", u.as_str().into(), ().into()),

@@ -3,10 +3,9 @@
 //! They never skip: a missing moto_server fails them.
 use super::*;
 use aws_sdk_s3::error::DisplayErrorContext;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
 
 const ACCESS: &str = "AKIADATOMTEST0001";
 const SECRET: &str = "datom-test-secret-Zq9xW2e4r6t8y0u";
@@ -54,34 +53,43 @@ impl Moto {
         for attempt in 0..5 {
             let port = free_port();
             let log = std::env::temp_dir().join(format!("datom-moto-{}-{port}-{attempt}.log", std::process::id()));
-            let out = std::fs::File::create(&log).expect("cannot create the moto log file");
-            let err = out.try_clone().expect("cannot clone the moto log file");
             let mut cmd = Command::new(&exe);
             cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env_remove("LD_LIBRARY_PATH")
                 .stdin(Stdio::null())
-                .stdout(Stdio::from(out))
-                .stderr(Stdio::from(err));
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
             for (k, v) in env {
                 cmd.env(k, v);
             }
-            let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
-            let mut moto = Moto { child: Some(child), endpoint: format!("http://127.0.0.1:{port}"), log };
-            let deadline = Instant::now() + Duration::from_secs(30);
-            loop {
-                if let Some(c) = moto.child.as_mut() {
-                    if let Ok(Some(_)) = c.try_wait() {
-                        break; // died (port taken?): try another port
+            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+            // moto says "Running on <url>" once it listens: its log is copied to
+            // a file by a thread that reports that line, or the end of the log
+            // (moto exited: the port was taken, say)
+            let stderr = child.stderr.take().expect("moto's stderr");
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel::<bool>();
+            let log_path = log.clone();
+            std::thread::spawn(move || {
+                use std::io::{BufRead, Write};
+                let mut file = std::fs::File::create(&log_path).ok();
+                // to the end: moto must never block on a full pipe
+                for line in std::io::BufReader::new(stderr).split(b'\n') {
+                    let Ok(line) = line else { break };
+                    if let Some(f) = file.as_mut() {
+                        let _ = f.write_all(&line).and_then(|_| f.write_all(b"\n"));
+                    }
+                    if line.windows(10).any(|w| w == b"Running on") {
+                        let _ = ready_tx.send(true);
                     }
                 }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return moto;
-                }
-                if Instant::now() > deadline {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
+                let _ = ready_tx.send(false);
+            });
+            let mut moto = Moto { child: Some(child), endpoint: format!("http://127.0.0.1:{port}"), log };
+            // 30 s: a guard against a hang, never a pass
+            if ready_rx.recv_timeout(Duration::from_secs(30)) == Ok(true) {
+                return moto;
             }
+            moto.stop();
             last_log = std::fs::read_to_string(&moto.log).unwrap_or_default();
         }
         panic!("moto_server ({}) did not start; its last log:\n{last_log}", exe.display());
