@@ -294,27 +294,20 @@ pub fn fetch(project: &Project, name: &str, r: &Resolved) -> Result<Vec<u8>> {
 fn get_hashed(store: &dyn crate::store::Store, key: &str, name: &str) -> Result<(Vec<u8>, String)> {
     use crate::store::Piece;
     use sha2::{Digest, Sha256};
-    let (mut out, mut hasher, mut size) = (Vec::new(), Sha256::new(), 0u64);
+    let (mut out, mut hasher, mut size, mut whole) = (Vec::new(), Sha256::new(), 0u64, None);
     store.get_stream(key, &mut |p| {
         match p {
-            Piece::Start(n) => (out, hasher, size) = (Vec::new(), Sha256::new(), n),
-            Piece::Restart => (out, hasher, size) = (Vec::new(), Sha256::new(), 0),
+            Piece::Start(n) => (out, hasher, size, whole) = (Vec::new(), Sha256::new(), n, None),
+            Piece::Restart => (out, hasher, size, whole) = (Vec::new(), Sha256::new(), 0, None),
+            Piece::Data(b) if out.is_empty() && b.len() as u64 == size => {
+                let _phase = crate::runtime::progress::start(format!("Verifying {name}"), "bytes", size);
+                whole = Some(crate::identity::sha256_hex_progress(&b));
+                out = Vec::from(b);
+            }
             Piece::Data(b) => {
-                if out.is_empty() && b.len() as u64 == size {
-                    let _phase = crate::runtime::progress::start(format!("Verifying {name}"), "bytes", size);
-                    for piece in b.chunks(8 << 20) {
-                        hasher.update(piece);
-                        crate::runtime::progress::add("bytes", piece.len() as u64);
-                        crate::runtime::progress::pulse();
-                    }
-                    out = Vec::from(b);
-                    return Ok(());
-                }
-                if out.is_empty() {
-                    // the size comes from the store: reserve fallibly
-                    if usize::try_from(size).ok().is_none_or(|n| out.try_reserve_exact(n).is_err()) {
-                        return Err(Error::new(Kind::Storage, format!("Stored object {key} is too large for memory ({size} bytes)")));
-                    }
+                // the size comes from the store: reserve fallibly
+                if out.is_empty() && usize::try_from(size).ok().is_none_or(|n| out.try_reserve_exact(n).is_err()) {
+                    return Err(Error::new(Kind::Storage, format!("Stored object {key} is too large for memory ({size} bytes)")));
                 }
                 hasher.update(&b);
                 out.extend_from_slice(&b);
@@ -322,7 +315,8 @@ fn get_hashed(store: &dyn crate::store::Store, key: &str, name: &str) -> Result<
         }
         Ok(())
     })?;
-    Ok((out, crate::table::hex_lower(&hasher.finalize())))
+    let sha = whole.unwrap_or_else(|| crate::table::hex_lower(&hasher.finalize()));
+    Ok((out, sha))
 }
 
 fn missing_object(e: Error, name: &str, key: &str) -> Error {

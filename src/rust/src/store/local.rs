@@ -1,7 +1,7 @@
 //! The local-folder backend: keys are paths under a root directory; writes
 //! go to a temporary name in the same directory and are renamed into place.
 
-use super::{check_key, Leftover, ObjectMeta, Piece, Staged, Store};
+use super::{check_key, Leftover, ObjectMeta, Staged, Store};
 use crate::error::{Error, Kind, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -264,12 +264,6 @@ impl Store for LocalStore {
             Ok(out)
         };
         read().map_err(|e| storage_err(&p, e))
-    }
-    fn get_stream(&self, key: &str, sink: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
-        // a local read is as fast as a copy: one piece, no copy more
-        let bytes = self.get(key)?;
-        sink(Piece::Start(bytes.len() as u64))?;
-        sink(Piece::Data(bytes::Bytes::from(bytes)))
     }
     fn stage(&self, key: &str) -> Result<Option<Box<dyn Staged>>> {
         Ok(Some(Box::new(stage_file(&self.root, &self.path(key)?)?)))

@@ -45,7 +45,8 @@ pub trait Store: Send + Sync {
     fn get(&self, key: &str) -> Result<Vec<u8>>;
     /// The bytes of `key` handed to `sink` while they arrive (see [`Piece`]),
     /// so a reader can hash them during the transfer. An error from `sink`
-    /// stops the read and is returned.
+    /// stops the read and is returned. By default (a local file, read as
+    /// fast as it could be copied) the object comes in one piece.
     fn get_stream(&self, key: &str, sink: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
         let bytes = self.get(key)?;
         sink(Piece::Start(bytes.len() as u64))?;
