@@ -5,7 +5,10 @@
 rs_hash <- function(df, nrow) .Call(wrap__rs_hash, df, nrow)
 
 # Classification report: list(column, class, advice) (advice NA when ok).
-rs_check <- function(df) .Call(wrap__rs_check, df)
+# With `content`, character columns and factor levels are also scanned for
+# strings that are not valid UTF-8 (a write finds those while it reads the
+# strings anyway, so its pre-flight skips the extra pass).
+rs_check <- function(df, content) .Call(wrap__rs_check, df, content)
 
 # metadata_sha of an in-memory metadata list: list(sha, canonical).
 rs_metadata_sha <- function(x) .Call(wrap__rs_metadata_sha, x)

@@ -24,7 +24,7 @@ datom_hash <- function(data) {
 
 # The refusals of dev/spec/FORMATS.md 3.1, checked before anything is encoded.
 check_hashable_frame <- function(data, arg = "data", call = sys.call(-1)) {
-  rep <- column_report(data, arg, rows = TRUE, call = call)
+  rep <- column_report(data, arg, rows = TRUE, content = FALSE, call = call)
   bad <- which(!is.na(rep$advice))
   if (length(bad)) {
     datom_abort("unsupported", "{length(bad)} of {ncol(data)} column{?s} cannot be hashed.",
@@ -35,12 +35,14 @@ check_hashable_frame <- function(data, arg = "data", call = sys.call(-1)) {
 }
 
 # The engine's hashability report of a data frame with at least one column
-# (and, with `rows`, one row).
-column_report <- function(data, arg = "data", rows = FALSE, call = sys.call(-1)) {
+# (and, with `rows`, one row). With `content`, strings are also checked to be
+# valid UTF-8 (a write checks them as it reads them, so its pre-flight
+# leaves that out).
+column_report <- function(data, arg = "data", rows = FALSE, content = TRUE, call = sys.call(-1)) {
   check_data_frame(data, arg, call = call)
   if (ncol(data) == 0L) datom_abort("input", "{.arg {arg}} has no columns.", "A table needs at least one column.", call = call)
   if (rows && nrow(data) == 0L) datom_abort("input", "{.arg {arg}} has no rows.", "A table needs at least one row.", call = call)
-  engine(rs_check(data))
+  engine(rs_check(data, content))
 }
 
 # "{.field column} ({.cls class}): advice" of report rows `i`.

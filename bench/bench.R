@@ -215,6 +215,13 @@ if (nzchar(endpoint)) {
     m <- c(stats::median(w[1, ]), stats::median(w[2, ]), stats::median(r[1, ]), stats::median(r[2, ]))
     cat(sprintf("s3        %d-row table, %s: write local %.2f s, S3 %.2f s (%.2fx)   read local %.2f s, S3 %.2f s (%.2fx)\n",
                 n, what, m[1], m[2], m[2] / m[1], m[3], m[4], m[4] / m[3]))
+    # the floor: the server taking in an object of the same size with nothing
+    # else running (all its parts ready at once, 4 in flight)
+    obj_mb <- max(1L, as.integer(round(max(file.size(list.files(file.path(root, "local-store"), pattern = "[.]parquet$",
+                                                                  recursive = TRUE, full.names = TRUE))) / 2^20)))
+    up <- stats::median(replicate(reps, datom:::engine(datom:::rs_bench_s3_transfer(datom:::component_location(st), obj_mb))$parallel_up))
+    cat(sprintf("          the server alone takes %.2f s to receive the %d MiB object; S3 write - local write = %.2f s (%.2fx that)\n",
+                up, obj_mb, m[2] - m[1], (m[2] - m[1]) / up))
     if (!keep) datom_storage_delete_prefix(c_s3)
     list(store = st, table = s3_table, conn = c_s3)
   }

@@ -253,3 +253,43 @@ test_that("a location is the same place only on the same backend", {
   expect_false(datom:::same_location(list(backend = "local", root = "bkt"), list(type = "s3", root = "bkt")))
   expect_false(datom:::same_location(list(backend = "s3", root = "bkt", prefix = "a"), list(type = "s3", root = "bkt")))
 })
+
+test_that("strings that are not valid UTF-8 are refused before any side effect, and named", {
+  bad <- "caf\xe9"                       # latin1 bytes, wrongly marked UTF-8
+  Encoding(bad) <- "UTF-8"
+  raw_bytes <- "\xff\xfe"
+  Encoding(raw_bytes) <- "bytes"
+  p <- local_project()
+  head_before <- git(p$clone, "rev-parse", "HEAD")
+  df <- data.frame(id = 1:3, s = c("ok", "also ok", bad))
+  e <- expect_error(quietly(datom_write(p$conn, df, "enc")), class = "datom_error_unsupported")
+  expect_match(conditionMessage(e), "column `s`: the string in row 3 is not valid UTF-8", fixed = TRUE)
+  expect_match(conditionMessage(e), "validUTF8", fixed = TRUE)
+  expect_identical(git(p$clone, "rev-parse", "HEAD"), head_before)
+  expect_false(dir.exists(file.path(p$clone, "enc")))
+  # the same for the hash alone, a "bytes" string, a factor level and a labelled column
+  expect_error(datom_hash(df), class = "datom_error_unsupported")
+  e <- expect_error(datom_hash(data.frame(s = c(NA, raw_bytes))), class = "datom_error_unsupported")
+  expect_match(conditionMessage(e), "row 2", fixed = TRUE)
+  f <- structure(c(1L, 2L), levels = c("a", bad), class = "factor")
+  e <- expect_error(datom_hash(data.frame(f = f)), class = "datom_error_unsupported")
+  expect_match(conditionMessage(e), "column `f`: level 2 is not valid UTF-8", fixed = TRUE)
+  lab <- structure(c("a", bad), class = c("haven_labelled", "vctrs_vctr", "character"))
+  expect_error(datom_hash(structure(list(x = lab), class = "data.frame", row.names = 1:2)),
+               class = "datom_error_unsupported")
+  # datom_check_hashable names the first one, and accepts the rest
+  rep <- suppressMessages(datom_check_hashable(data.frame(id = 1:3, s = c("ok", bad, bad), f = f[c(1, 1, 1)])))
+  expect_identical(rep$status, c("ok", "unsupported", "unsupported"))
+  expect_match(rep$recourse[2], "the string in row 2 is not valid UTF-8; find such strings", fixed = TRUE)
+  expect_match(rep$recourse[3], "level 2 is not valid UTF-8", fixed = TRUE)
+  # valid non-ASCII text in any declared encoding is fine, and a "bytes"
+  # string holding valid UTF-8 is read as that UTF-8
+  u <- "caf\u00e9"
+  l <- iconv(u, "UTF-8", "latin1")
+  b <- u
+  Encoding(b) <- "bytes"
+  expect_identical(datom_hash(data.frame(s = l))$data_sha, datom_hash(data.frame(s = u))$data_sha)
+  expect_identical(datom_hash(data.frame(s = b))$data_sha, datom_hash(data.frame(s = u))$data_sha)
+  quietly(datom_write(p$conn, data.frame(s = c(u, l)), "enc"))
+  expect_identical(datom_read(p$conn, "enc")$s, c(u, u))
+})

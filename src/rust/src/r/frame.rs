@@ -57,8 +57,38 @@ fn shape_of(x: SEXP, class: &[String]) -> (String, bool, bool) {
 }
 
 /// Classify every column (names, classes, advice) — the report of
+/// Where a column keeps strings that must be valid UTF-8 (`None`: nowhere).
+fn string_part(x: SEXP, kind: CKind, stripped: bool, rtype: &str) -> Option<(SEXP, bool)> {
+    if stripped {
+        (rtype == "character").then_some((x, false))
+    } else {
+        match kind {
+            CKind::Chr => Some((x, false)),
+            CKind::Factor => Some((attr(x, "levels"), true)),
+            _ => None,
+        }
+    }
+}
+
+/// Which string of a column is not valid UTF-8, and what to do about it.
+fn invalid_utf8(i: usize, level: bool) -> (String, &'static str) {
+    let which = if level { format!("level {}", i + 1) } else { format!("the string in row {}", i + 1) };
+    (
+        format!("{which} is not valid UTF-8"),
+        "find such strings with which(!validUTF8(x)) and convert them with iconv(x, from = \"latin1\", to = \"UTF-8\") (or the encoding they were read in)",
+    )
+}
+
+/// The strings of a column, all valid UTF-8.
+fn checked_strings<'a>(x: SEXP, level: bool, name: &str) -> Result<StrValues<'a>> {
+    strings_utf8_checked(x).map(|values| StrValues { values }).map_err(|i| {
+        let (what, fix) = invalid_utf8(i, level);
+        Error::new(Kind::Unsupported, format!("column `{name}`: {what}")).with_hint(format!("To fix: {fix}."))
+    })
+}
+
 /// `datom_check_hashable()`; never fails on column content.
-pub fn check_frame(df: SEXP) -> Result<Vec<ColumnReport>> {
+pub fn check_frame(df: SEXP, content: bool) -> Result<Vec<ColumnReport>> {
     let names = column_names(df)?;
     let mut out = Vec::with_capacity(names.len());
     for (i, name) in names.into_iter().enumerate() {
@@ -70,7 +100,13 @@ pub fn check_frame(df: SEXP) -> Result<Vec<ColumnReport>> {
             Classified::Ok { kind: CKind::Factor, stripped: false } if typeof_str(attr(x, "levels")) != "character" => Some(
                 format!("a factor's levels must be character, not {}; rebuild it with factor()", typeof_str(attr(x, "levels"))),
             ),
-            Classified::Ok { .. } => None,
+            Classified::Ok { kind, stripped } => string_part(x, kind, stripped, &rtype)
+                .filter(|_| content)
+                .and_then(|(s, level)| strings_utf8_checked(s).err().map(|i| (i, level)))
+                .map(|(i, level)| {
+                    let (what, fix) = invalid_utf8(i, level);
+                    format!("{what}; {fix}")
+                }),
             Classified::Unsupported { advice } => Some(advice),
         };
         out.push(ColumnReport { name, class: display_class(x), advice });
@@ -128,13 +164,13 @@ pub fn frame_view<'a>(df: SEXP, nrow: usize) -> Result<FrameView<'a>> {
         };
         let column = if stripped {
             match rtype.as_str() {
-                "character" => Column::Chr(StrValues { values: strings_utf8(x) }),
+                "character" => Column::Chr(checked_strings(x, false, &name)?),
                 _ => Column::Num(num_values(x).ok_or_else(|| Error::internal("labelled column storage"))?),
             }
         } else {
             match kind {
                 CKind::Num => Column::Num(num_values(x).ok_or_else(|| Error::internal("numeric storage"))?),
-                CKind::Chr => Column::Chr(StrValues { values: strings_utf8(x) }),
+                CKind::Chr => Column::Chr(checked_strings(x, false, &name)?),
                 CKind::I64 => {
                     let r = real_slice(x)?;
                     // SAFETY: f64 and u64 have the same size and alignment.
@@ -142,7 +178,7 @@ pub fn frame_view<'a>(df: SEXP, nrow: usize) -> Result<FrameView<'a>> {
                 }
                 CKind::Factor => Column::Factor {
                     codes: int_slice(x)?,
-                    levels: StrValues { values: strings_utf8(attr(x, "levels")) },
+                    levels: checked_strings(attr(x, "levels"), true, &name)?,
                     ordered: class.iter().any(|c| c == "ordered"),
                 },
                 CKind::Date => Column::Date(num_values(x).ok_or_else(|| Error::internal("Date storage"))?),

@@ -47,10 +47,13 @@ fn rs_hash(df: Robj, nrow: f64) -> Robj {
 }
 
 /// Classification report: list(column, class, advice) (advice NA when ok).
+/// With `content`, character columns and factor levels are also scanned for
+/// strings that are not valid UTF-8 (a write finds those while it reads the
+/// strings anyway, so its pre-flight skips the extra pass).
 #[extendr]
-fn rs_check(df: Robj) -> Robj {
+fn rs_check(df: Robj, content: bool) -> Robj {
     guard(|| {
-        let rep = frame::check_frame(sexp(&df))?;
+        let rep = frame::check_frame(sexp(&df), content)?;
         let column: Vec<String> = rep.iter().map(|r| r.name.clone()).collect();
         let class: Vec<String> = rep.iter().map(|r| r.class.clone()).collect();
         let advice: Strings = rep.iter().map(|r| r.advice.clone()).collect::<Vec<Option<String>>>().into_iter().map(|o| match o { Some(s) => Rstr::from(s), None => Rstr::na() }).collect();

@@ -146,12 +146,29 @@ pub fn charsxp_utf8<'a>(c: SEXP) -> Option<&'a [u8]> {
 /// clinical columns repeat) reuses its slice; ASCII strings need no
 /// translation whatever their declared encoding.
 pub fn strings_utf8<'a>(x: SEXP) -> Vec<Option<&'a [u8]>> {
+    scan_utf8(x).0
+}
+
+/// [`strings_utf8`] for values that must be stored: `Err(i)` names the
+/// first element (0-based) whose bytes are not valid UTF-8 (a string marked
+/// `"bytes"`, or marked UTF-8 / native but malformed). Such a string has no
+/// UTF-8 form to hash (FORMATS.md 3.4) and parquet cannot hold it.
+pub fn strings_utf8_checked<'a>(x: SEXP) -> std::result::Result<Vec<Option<&'a [u8]>>, usize> {
+    match scan_utf8(x) {
+        (v, None) => Ok(v),
+        (_, Some(i)) => Err(i),
+    }
+}
+
+/// The UTF-8 slices of a character vector, and the first element that is
+/// not valid UTF-8.
+fn scan_utf8<'a>(x: SEXP) -> (Vec<Option<&'a [u8]>>, Option<usize>) {
     if unsafe { TYPEOF(x) } != SEXPTYPE::STRSXP {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     let n = xlength(x);
     if n == 0 {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     // the CHARSXP addresses (plain numbers, so a helper thread may read them)
     let ptrs: &[usize] = unsafe { std::slice::from_raw_parts(extendr_ffi::STRING_PTR_RO(x) as *const usize, n) };
@@ -163,52 +180,62 @@ pub fn strings_utf8<'a>(x: SEXP) -> Vec<Option<&'a [u8]>> {
     // thread, after the join.
     let half = if n >= 1 << 20 { n / 2 } else { n };
     let (a, b) = out.split_at_mut(half);
-    let pending = if b.is_empty() {
+    let (pending, mut invalid) = if b.is_empty() {
         scan_strings(&ptrs[..half], a, 0)
     } else {
         match crate::par::join(|| scan_strings(&ptrs[half..], b, half), || scan_strings(&ptrs[..half], a, 0)) {
-            Ok((mut p2, mut p1)) => {
+            Ok(((mut p2, i2), (mut p1, i1))) => {
                 p1.append(&mut p2);
-                p1
+                (p1, i1.or(i2))
             }
             // a panic in the scan: read it all here instead
-            Err(_) => (0..n).collect(),
+            Err(_) => ((0..n).collect(), None),
         }
     };
     for i in pending {
-        out[i] = charsxp_utf8(ptrs[i] as SEXP);
+        let v = charsxp_utf8(ptrs[i] as SEXP);
+        if invalid.is_none_or(|j| i < j) && v.is_some_and(|b| std::str::from_utf8(b).is_err()) {
+            invalid = Some(i);
+        }
+        out[i] = v;
     }
-    out
+    (out, invalid)
 }
 
 /// Fill `out` with the UTF-8 slices of the CHARSXPs at `ptrs` where no
 /// translation is needed; return the indices (offset by `base`) that need
-/// one. A CHARSXP equal to the previous one (R keeps each distinct string
-/// once, and clinical columns repeat) reuses its slice.
-fn scan_strings<'a>(ptrs: &[usize], out: &mut [Option<&'a [u8]>], base: usize) -> Vec<usize> {
+/// one, and the first index whose bytes are not valid UTF-8. A CHARSXP
+/// equal to the previous one (R keeps each distinct string once, and
+/// clinical columns repeat) reuses its slice.
+fn scan_strings<'a>(ptrs: &[usize], out: &mut [Option<&'a [u8]>], base: usize) -> (Vec<usize>, Option<usize>) {
     let na = unsafe { R_NaString } as usize;
     let mut pending = Vec::new();
-    // (CHARSXP, its slice, needs translation)
-    let mut last: Option<(usize, Option<&'a [u8]>, bool)> = None;
+    let mut invalid = None;
+    // (CHARSXP, its slice, needs translation, is not valid UTF-8)
+    let mut last: Option<(usize, Option<&'a [u8]>, bool, bool)> = None;
     for (i, (&c, o)) in ptrs.iter().zip(out.iter_mut()).enumerate() {
-        let (v, later) = match last {
-            Some((lc, lv, lt)) if lc == c => (lv, lt),
+        let (v, later, bad) = match last {
+            Some((lc, lv, lt, lb)) if lc == c => (lv, lt, lb),
             _ => {
                 let got = if c == na {
-                    (None, false)
+                    (None, false, false)
                 } else {
                     unsafe {
                         let x = c as SEXP;
                         let b = std::slice::from_raw_parts(R_CHAR(x) as *const u8, LENGTH(x) as usize);
-                        let enc = Rf_getCharCE(x);
-                        if b.is_ascii() || enc == cetype_t::CE_UTF8 || enc == cetype_t::CE_BYTES {
-                            (Some(b), false)
+                        if b.is_ascii() {
+                            (Some(b), false, false)
                         } else {
-                            (None, true)
+                            let enc = Rf_getCharCE(x);
+                            if enc == cetype_t::CE_UTF8 || enc == cetype_t::CE_BYTES {
+                                (Some(b), false, std::str::from_utf8(b).is_err())
+                            } else {
+                                (None, true, false)
+                            }
                         }
                     }
                 };
-                last = Some((c, got.0, got.1));
+                last = Some((c, got.0, got.1, got.2));
                 got
             }
         };
@@ -216,8 +243,11 @@ fn scan_strings<'a>(ptrs: &[usize], out: &mut [Option<&'a [u8]>], base: usize) -
         if later {
             pending.push(base + i);
         }
+        if bad && invalid.is_none() {
+            invalid = Some(base + i);
+        }
     }
-    pending
+    (pending, invalid)
 }
 
 /// A character vector as owned Strings (`None` for NA); empty for NULL.
