@@ -293,3 +293,18 @@ test_that("strings that are not valid UTF-8 are refused before any side effect, 
   quietly(datom_write(p$conn, data.frame(s = c(u, l)), "enc"))
   expect_identical(datom_read(p$conn, "enc")$s, c(u, u))
 })
+
+test_that("an environment, a function or a symbol where the engine expects a vector is a classed input error", {
+  p <- local_project()
+  quietly(datom_write(p$conn, data.frame(id = 1:2), "t"))
+  for (odd in list(new.env(), function() 1, quote(x), as.name("y"))) {
+    expect_error(datom_read(p$conn, "t", as_of = odd), class = "datom_error_input")
+    expect_error(datom_changes(p$conn, since = odd), class = "datom_error_input")
+    expect_error(datom_metadata_sha(odd), class = "datom_error_input")
+    expect_error(datom_hash(odd), class = "datom_error_input")
+  }
+  # the engine's own view of such a value: no elements, never R's
+  # "LENGTH or similar applied to environment object"
+  expect_null(engine(rs_instant(new.env(), FALSE)))
+  expect_null(engine(rs_instant(function() 1, TRUE)))
+})

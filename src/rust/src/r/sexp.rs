@@ -95,8 +95,31 @@ pub fn typeof_str(x: SEXP) -> &'static str {
     }
 }
 
+/// The number of elements of a vector; 0 for anything else (NULL, an
+/// environment, a function, a symbol...): `XLENGTH` on those is an R error,
+/// which would jump over Rust frames.
 pub fn xlength(x: SEXP) -> usize {
-    unsafe { XLENGTH(x) as usize }
+    if is_vector(x) {
+        unsafe { XLENGTH(x) as usize }
+    } else {
+        0
+    }
+}
+
+/// `x` is an atomic vector, a list or a CHARSXP (what `XLENGTH` accepts).
+fn is_vector(x: SEXP) -> bool {
+    matches!(
+        unsafe { TYPEOF(x) },
+        SEXPTYPE::LGLSXP
+            | SEXPTYPE::INTSXP
+            | SEXPTYPE::REALSXP
+            | SEXPTYPE::CPLXSXP
+            | SEXPTYPE::STRSXP
+            | SEXPTYPE::VECSXP
+            | SEXPTYPE::EXPRSXP
+            | SEXPTYPE::RAWSXP
+            | SEXPTYPE::CHARSXP
+    )
 }
 
 pub fn attr(x: SEXP, name: &str) -> SEXP {
@@ -269,7 +292,12 @@ pub fn string_attr(x: SEXP, name: &str) -> Option<String> {
 }
 
 pub fn list_elt(x: SEXP, i: usize) -> SEXP {
-    unsafe { VECTOR_ELT(x, i as isize) }
+    // VECTOR_ELT on anything but a list, or out of range, is an R error
+    if matches!(unsafe { TYPEOF(x) }, SEXPTYPE::VECSXP | SEXPTYPE::EXPRSXP) && i < xlength(x) {
+        unsafe { VECTOR_ELT(x, i as isize) }
+    } else {
+        unsafe { extendr_ffi::R_NilValue }
+    }
 }
 
 /// The storage of `x` must be `want` before R's typed accessors (REAL,
