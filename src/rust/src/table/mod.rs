@@ -28,8 +28,9 @@
 //! Factor levels live there (the parquet dictionary only keeps used values,
 //! in first-seen order), with `null` for an `NA` level.
 
+pub(super) mod dict;
 mod read;
-mod write;
+pub(super) mod write;
 
 #[cfg(test)]
 mod tests;

@@ -785,3 +785,218 @@ fn bench_1m_rows_12_cols() {
 }
 
 
+
+// --- dictionary pages written by table::dict -------------------------------
+
+fn write_with(cols: &[NamedColumn<'_>], nrow: usize, direct: bool) -> Vec<u8> {
+    write::write_parquet_with(cols, nrow, None, Vec::new(), direct).expect("write").0
+}
+
+fn chunk_meta(bytes: &[u8]) -> Arc<parquet::file::metadata::ParquetMetaData> {
+    let opts = ArrowReaderOptions::new()
+        .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Required)
+        .with_encoding_stats_as_mask(false);
+    let meta = ArrowReaderMetadata::load(&bytes::Bytes::copy_from_slice(bytes), opts).unwrap();
+    Arc::clone(meta.metadata())
+}
+
+/// Chunk statistics (min, max, nulls) of every column of every row group.
+fn chunk_stats(bytes: &[u8]) -> Vec<(Option<Vec<u8>>, Option<Vec<u8>>, Option<u64>)> {
+    let m = chunk_meta(bytes);
+    m.row_groups()
+        .iter()
+        .flat_map(|rg| rg.columns().iter())
+        .map(|c| {
+            let s = c.statistics().expect("statistics");
+            (s.min_bytes_opt().map(<[u8]>::to_vec), s.max_bytes_opt().map(<[u8]>::to_vec), s.null_count_opt())
+        })
+        .collect()
+}
+
+fn dict_encoded(bytes: &[u8], col: usize) -> bool {
+    let m = chunk_meta(bytes);
+    m.row_groups().iter().all(|rg| {
+        let stats = rg.column(col).page_encoding_stats().expect("page encoding stats");
+        stats.iter().all(|s| s.encoding != parquet::basic::Encoding::PLAIN || s.page_type == parquet::basic::PageType::DICTIONARY_PAGE)
+    })
+}
+
+#[test]
+fn dictionary_pages_read_back_like_arrows_for_every_bit_width_run_and_na_pattern() {
+    // 45,001 rows: three pages of at most 20,000 rows; runs of every length
+    // from 1 to 20 (RLE and bit-packed, groups cut mid-run), NA patterns
+    let n = 45_001usize;
+    let mut run_pattern = Vec::with_capacity(n);
+    let mut len = 1;
+    let mut v = 0usize;
+    while run_pattern.len() < n {
+        for _ in 0..len {
+            run_pattern.push(v);
+        }
+        len = len % 20 + 1;
+        v += 1;
+    }
+    run_pattern.truncate(n);
+    for distinct in [1usize, 2, 3, 255, 256, 257, 4096, 5000] {
+        let owned: Vec<String> = (0..distinct).map(|i| format!("v{i:05}")).collect();
+        let nas: [Box<dyn Fn(usize) -> bool>; 4] = [
+            Box::new(|_| false),
+            Box::new(|i| i % 2 == 1),
+            Box::new(|i| (i / 37) % 3 == 0),
+            Box::new(|i| i != 20_000),
+        ];
+        for (p, na) in nas.iter().enumerate() {
+            // the same string object for equal values (as R has it), except
+            // every 7th row, a copy at another address
+            let copies: Vec<String> = (0..n).map(|i| owned[run_pattern[i] % distinct].clone()).collect();
+            let values: Vec<Option<&[u8]>> = (0..n)
+                .map(|i| {
+                    if na(i) {
+                        None
+                    } else if i % 7 == 0 {
+                        Some(copies[i].as_bytes())
+                    } else {
+                        Some(owned[run_pattern[i] % distinct].as_bytes())
+                    }
+                })
+                .collect();
+            let codes: Vec<i32> =
+                (0..n).map(|i| if na(i) { NA_INTEGER } else { ((run_pattern[i] * 7) % distinct) as i32 + 1 }).collect();
+            let levels: Vec<Option<&[u8]>> = owned.iter().map(|s| Some(s.as_bytes())).collect();
+            let cols = vec![
+                nc("s", Column::Chr(StrValues { values: values.clone() }), info(&[], "character")),
+                nc(
+                    "f",
+                    Column::Factor { codes: &codes, levels: StrValues { values: levels.clone() }, ordered: false },
+                    info(&["factor"], "integer"),
+                ),
+            ];
+            let direct = write_with(&cols, n, true);
+            let arrow = write_with(&cols, n, false);
+            let what = format!("{distinct} distinct, NA pattern {p}");
+            assert!(dict_encoded(&direct, 0) && dict_encoded(&direct, 1), "{what}");
+            assert_eq!(chunk_stats(&direct), chunk_stats(&arrow), "{what}");
+            let t = read_parquet(bytes::Bytes::from(direct)).unwrap();
+            let a = read_parquet(bytes::Bytes::from(arrow)).unwrap();
+            let want: Vec<Option<String>> =
+                values.iter().map(|v| v.map(|b| String::from_utf8(b.to_vec()).unwrap())).collect();
+            assert_eq!(chrs(&t, 0), want, "{what}");
+            assert_eq!(chrs(&a, 0), want, "{what}");
+            assert_eq!(i32s(&t, 1), codes, "{what}");
+            assert_eq!(t.columns[1].levels, a.columns[1].levels, "{what}");
+        }
+    }
+}
+
+#[test]
+fn dictionary_pages_carry_a_page_index_that_matches_the_pages() {
+    let n = 50_000usize;
+    let owned: Vec<String> = (0..50).map(|i| format!("id-{i:03}")).collect();
+    // sorted by page: page k holds ids 10k..10k+9, so pages ascend
+    let values: Vec<Option<&[u8]>> =
+        (0..n).map(|i| if i % 11 == 0 { None } else { Some(owned[(i / 20_000) * 10 + i % 10].as_bytes()) }).collect();
+    let cols = vec![nc("s", Column::Chr(StrValues { values: values.clone() }), info(&[], "character"))];
+    let bytes = write_with(&cols, n, true);
+    let m = chunk_meta(&bytes);
+    let pages = m.page_index_for_row_group(0);
+    let offsets = pages.offset_index(0).expect("offset index");
+    let firsts: Vec<i64> = offsets.page_locations().iter().map(|p| p.first_row_index).collect();
+    assert_eq!(firsts, vec![0, 20_000, 40_000]);
+    let ix = pages.column_index(0).expect("column index");
+    match ix {
+        parquet::file::page_index::column_index::ColumnIndexMetaData::BYTE_ARRAY(b) => {
+            for (page, lo) in [0usize, 10, 20].into_iter().enumerate() {
+                assert_eq!(b.min_value(page), Some(owned[lo].as_bytes()));
+                assert_eq!(b.max_value(page), Some(owned[lo + 9].as_bytes()));
+            }
+        }
+        other => panic!("not a byte-array column index: {other:?}"),
+    }
+    for page in 0..3usize {
+        let nas = (page * 20_000..((page + 1) * 20_000).min(n)).filter(|i| i % 11 == 0).count() as i64;
+        assert_eq!(ix.null_count(page), Some(nas));
+    }
+    assert_eq!(ix.get_boundary_order(), Some(parquet::basic::BoundaryOrder::ASCENDING));
+}
+
+#[test]
+fn chunks_the_dictionary_path_cannot_write_are_arrows_byte_for_byte() {
+    let n = 3000usize;
+    let long: Vec<String> = (0..n).map(|i| format!("{:070}", i % 10)).collect(); // 70 bytes: stats would truncate
+    let many: Vec<String> = (0..n).map(|i| format!("{i:0400}")).collect(); // 1.2 MB of distinct values
+    let na_levels = [Some("a"), None];
+    let dup_levels = [Some("a"), Some("a")];
+    let codes: Vec<i32> = (0..n).map(|i| (i % 2) as i32 + 1).collect();
+    let all_na: Vec<Option<&[u8]>> = vec![None; n];
+    let cases: Vec<(&str, Column<'_>)> = vec![
+        ("long", Column::Chr(StrValues { values: long.iter().map(|s| Some(s.as_bytes())).collect() })),
+        ("many", Column::Chr(StrValues { values: many.iter().map(|s| Some(s.as_bytes())).collect() })),
+        ("all NA", Column::Chr(StrValues { values: all_na.clone() })),
+        ("NA level", Column::Factor { codes: &codes, levels: strs(&na_levels), ordered: false }),
+        ("duplicate levels", Column::Factor { codes: &codes, levels: strs(&dup_levels), ordered: false }),
+    ];
+    for (what, column) in cases {
+        let class: &[&str] = if matches!(column, Column::Factor { .. }) { &["factor"] } else { &[] };
+        let cols = vec![nc("c", column, info(class, "character"))];
+        assert_eq!(write_with(&cols, n, true), write_with(&cols, n, false), "{what}");
+    }
+    // and an invalid string is the same error either way
+    let bad: [u8; 2] = [0xff, 0xfe];
+    let cols = vec![nc("s", Column::Chr(StrValues { values: vec![Some(&bad[..]); 3] }), info(&[], "character"))];
+    let e = write::write_parquet_with(&cols, 3, None, Vec::new(), true).unwrap_err();
+    assert_eq!(e.kind, Kind::Input);
+}
+
+#[test]
+fn hybrid_runs_and_groups() {
+    // a run of 8 equal values after 3 literals: completing the group would
+    // take 5 of them, leaving 3, too few for a run: all 11 are bit-packed
+    // (2 groups of 2 bytes, the last padded)
+    let mut out = Vec::new();
+    dict::hybrid(&[1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0], 2, &mut out);
+    assert_eq!(out, vec![(2 << 1) | 1, 0b0011_1001, 0, 0, 0]);
+    // 3 + 13 equal: the group takes 5, then an RLE run of 8
+    let mut out = Vec::new();
+    dict::hybrid(&[1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 2, &mut out);
+    assert_eq!(out, vec![0b11, 0b0011_1001, 0, 8 << 1, 0]);
+    // width 0: all runs, no value bytes
+    let mut out = Vec::new();
+    dict::hybrid(&[0; 20], 0, &mut out);
+    assert_eq!(out, vec![20 << 1]);
+    // a long run's count is a ULEB128 varint; 9-bit values take 2 bytes
+    let mut out = Vec::new();
+    dict::hybrid(&[300; 1000], 9, &mut out);
+    assert_eq!(out, vec![0xd0, 0x0f, 0x2c, 0x01]);
+}
+
+#[test]
+fn a_column_distinct_throughout_skips_the_dictionary_attempt() {
+    let n = 300_000usize;
+    let distinct: Vec<f64> = (0..n).map(|i| i as f64 * 0.25).collect();
+    let few: Vec<f64> = (0..n).map(|i| (i % 50) as f64).collect();
+    // 60,000 values in random order: a sample of 16,384 is far from all
+    // distinct, and the dictionary (480 KB) fits its page
+    let mid: Vec<f64> = (0..n).map(|i| ((i as u64).wrapping_mul(2_654_435_761) % 60_000) as f64).collect();
+    let short: Vec<f64> = (0..1000).map(|i| i as f64).collect();
+    let cols = vec![
+        nc("distinct", Column::Num(NumValues::Double(&distinct)), info(&[], "double")),
+        nc("few", Column::Num(NumValues::Double(&few)), info(&[], "double")),
+        nc("mid", Column::Num(NumValues::Double(&mid)), info(&[], "double")),
+    ];
+    let bytes = write(&cols, n).bytes;
+    let m = chunk_meta(&bytes);
+    let encodings = |c: usize| -> Vec<parquet::basic::Encoding> {
+        m.row_group(0).column(c).page_encoding_stats().unwrap().iter().map(|s| s.encoding).collect()
+    };
+    use parquet::basic::Encoding::{PLAIN, RLE_DICTIONARY};
+    assert_eq!(encodings(0), vec![PLAIN; encodings(0).len()]);
+    assert!(encodings(1).contains(&RLE_DICTIONARY) && encodings(1).iter().filter(|e| **e == PLAIN).count() == 1);
+    assert!(encodings(2).contains(&RLE_DICTIONARY) && encodings(2).iter().filter(|e| **e == PLAIN).count() == 1);
+    let t = read_parquet(bytes::Bytes::from(bytes)).unwrap();
+    assert_eq!(f64s(&t, 0), bits(&distinct));
+    assert_eq!(f64s(&t, 2), bits(&mid));
+    // a short table keeps Arrow's behaviour: too few rows to overflow a page
+    let cols = vec![nc("short", Column::Num(NumValues::Double(&short)), info(&[], "double"))];
+    let m = chunk_meta(&write(&cols, 1000).bytes);
+    assert!(m.row_group(0).column(0).page_encoding_stats().unwrap().iter().any(|s| s.encoding == RLE_DICTIONARY));
+}

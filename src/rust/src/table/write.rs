@@ -16,7 +16,9 @@ use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumn
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{WriterProperties, DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT};
+use parquet::schema::types::ColumnPath;
+use parquet::schema::types::ColumnDescPtr;
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -36,6 +38,8 @@ pub struct Written {
 
 /// `NA_integer64_`.
 const NA_I64_BITS: u64 = 0x8000_0000_0000_0000;
+/// Values sampled to judge whether a column is distinct throughout.
+const DISTINCT_SAMPLE: usize = 16_384;
 /// Microseconds per day (exclusive upper bound of a Time64 value).
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -59,6 +63,19 @@ pub fn write_parquet_into<W: Write + Send>(
     nrow: usize,
     df_class: Option<&[String]>,
     sink: W,
+) -> Result<(W, String, u64)> {
+    write_parquet_with(columns, nrow, df_class, sink, true)
+}
+
+/// [`write_parquet_into`]; with `direct`, string and factor chunks that fit
+/// are written by [`super::dict`] instead of Arrow's byte-array writer
+/// (tests compare the two).
+pub(super) fn write_parquet_with<W: Write + Send>(
+    columns: &[NamedColumn<'_>],
+    nrow: usize,
+    df_class: Option<&[String]>,
+    sink: W,
+    direct: bool,
 ) -> Result<(W, String, u64)> {
     if columns.is_empty() {
         return Err(Error::input("cannot write a table with no columns to parquet"));
@@ -93,16 +110,28 @@ pub fn write_parquet_into<W: Write + Send>(
     };
     let meta_json = serde_json::to_string(&meta)?;
 
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_dictionary_enabled(true)
         .set_max_row_group_row_count(Some(MAX_ROWS_PER_GROUP))
-        .set_key_value_metadata(Some(vec![KeyValue::new(DATOM_META_KEY.to_string(), meta_json)]))
-        .build();
+        .set_key_value_metadata(Some(vec![KeyValue::new(DATOM_META_KEY.to_string(), meta_json)]));
+    // A fixed-width column whose values are (nearly) all distinct would fill a
+    // dictionary page and then fall back to plain pages: skip the attempt.
+    for (c, e) in columns.iter().zip(&encs) {
+        if e.distinct_throughout(nrow) {
+            props = props.set_column_dictionary_enabled(ColumnPath::new(vec![c.name.clone()]), false);
+        }
+    }
+    let props = props.build();
     let options = ArrowWriterOptions::new().with_properties(props);
     let sink = HashSink { inner: sink, hasher: Sha256::new(), len: 0 };
     let writer = ArrowWriter::try_new_with_options(sink, Arc::clone(&schema), options)?;
     let (file_writer, factory) = writer.into_serialized_writer()?;
+    let descrs: Vec<ColumnDescPtr> =
+        (0..file_writer.schema_descr().num_columns()).map(|i| file_writer.schema_descr().column(i)).collect();
+    if descrs.len() != encs.len() {
+        return Err(Error::internal("parquet writer: leaf columns do not match the schema"));
+    }
 
     // Encoding cost estimates, to hand the heaviest columns out first.
     let mut cost_order: Vec<usize> = (0..encs.len()).collect();
@@ -118,7 +147,7 @@ pub fn write_parquet_into<W: Write + Send>(
     let ranges = plan_ranges(nrow, &strs, MAX_ROWS_PER_GROUP, MAX_CHUNK_STRING_BYTES);
     let sink = std::thread::scope(|s| -> Result<HashSink<W>> {
         // the writer: appends finished row groups in order
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ArrowColumnChunk>>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Chunk>>(1);
         let appender = std::thread::Builder::new()
             .name("datom-parquet-writer".into())
             .spawn_scoped(s, move || -> Result<HashSink<W>> {
@@ -126,7 +155,10 @@ pub fn write_parquet_into<W: Write + Send>(
                 for chunks in rx {
                     let mut rg_writer = file_writer.next_row_group()?;
                     for chunk in chunks {
-                        chunk.append_to_row_group(&mut rg_writer)?;
+                        match chunk {
+                            Chunk::Arrow(c) => c.append_to_row_group(&mut rg_writer)?,
+                            Chunk::Direct(bytes, close) => rg_writer.append_column(&bytes, close)?,
+                        }
                     }
                     rg_writer.close()?;
                 }
@@ -146,8 +178,12 @@ pub fn write_parquet_into<W: Write + Send>(
                         .map_err(|_| Error::internal("parquet writer: poisoned lock"))?
                         .take()
                         .ok_or_else(|| Error::internal("parquet writer: column writer used twice"))?;
-                    let chunk = encode_chunk(&encs[i], schema.field(i), range.clone(), writer)
-                        .map_err(|e| annotate(e, &columns[i].name));
+                    let dict = if direct { direct_dict(&encs[i], range.clone()) } else { None };
+                    let chunk = match dict {
+                        Some(d) => super::dict::write_chunk(&d, Arc::clone(&descrs[i])).map(|(b, c)| Chunk::Direct(b, c)),
+                        None => encode_chunk(&encs[i], schema.field(i), range.clone(), writer).map(Chunk::Arrow),
+                    }
+                    .map_err(|e| annotate(e, &columns[i].name));
                     crate::runtime::progress::add("values", range.len() as u64);
                     chunk
                 })?;
@@ -166,6 +202,24 @@ pub fn write_parquet_into<W: Write + Send>(
     })?;
     let digest = sink.hasher.finalize();
     Ok((sink.inner, hex_lower(digest.as_slice()), sink.len))
+}
+
+/// A finished column chunk of a row group.
+enum Chunk {
+    /// Encoded by Arrow's column writer.
+    Arrow(ArrowColumnChunk),
+    /// Dictionary pages written by [`super::dict`].
+    Direct(bytes::Bytes, parquet::column::writer::ColumnCloseResult),
+}
+
+/// The dictionary of rows `r` of a string or factor column, when
+/// [`super::dict`] can write it.
+fn direct_dict<'a>(enc: &Enc<'_, 'a>, r: Range<usize>) -> Option<super::dict::Dict<'a>> {
+    match enc {
+        Enc::Utf8(s) => super::dict::Dict::from_strings(&s.values[r]),
+        Enc::Dict { codes, levels, .. } => super::dict::Dict::from_codes(&codes[r], levels),
+        _ => None,
+    }
 }
 
 fn annotate(mut e: Error, name: &str) -> Error {
@@ -205,7 +259,7 @@ enum Enc<'c, 'a> {
     /// Float64 of the R values (any storage), `NA` -> null.
     F64(NumValues<'a>),
     Utf8(&'c StrValues<'a>),
-    Dict { codes: &'a [i32], values: ArrayRef, ordered: bool },
+    Dict { codes: &'a [i32], values: ArrayRef, levels: &'c [Option<&'a [u8]>], ordered: bool },
     Date32(NumValues<'a>),
     TimestampUs { secs: NumValues<'a>, tz: Option<Arc<str>> },
     DurationUs { values: NumValues<'a>, factor: f64 },
@@ -232,6 +286,52 @@ impl<'c, 'a> Enc<'c, 'a> {
             Enc::Dict { ordered, .. } => f.with_dict_is_ordered(*ordered),
             _ => f,
         }
+    }
+
+    /// A sample says the column's values are nearly all distinct, in a table
+    /// long enough for them to overflow a dictionary page: dictionary encoding
+    /// would be tried and abandoned in every row group. Only fixed-width
+    /// columns are judged (strings and factors are dictionaries already).
+    fn distinct_throughout(&self, nrow: usize) -> bool {
+        let width = match self {
+            Enc::F64(_) | Enc::TimestampUs { .. } | Enc::DurationUs { .. } | Enc::Time64Us { .. } | Enc::Int64(_) => 8,
+            Enc::Int32(_) | Enc::Date32(_) => 4,
+            _ => return false,
+        };
+        // the rows whose distinct values would fill the dictionary page, twice over
+        if nrow < 2 * DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT / width {
+            return false;
+        }
+        // rows spread over the whole column, not its first rows (a table
+        // sorted by a key can start with distinct values that repeat later)
+        let step = (nrow / DISTINCT_SAMPLE).max(1);
+        let mut seen: std::collections::HashSet<u64, crate::fxhash::FxBuild> = Default::default();
+        let mut sampled = 0usize;
+        for i in (0..nrow).step_by(step) {
+            let bits = match self {
+                Enc::F64(v) | Enc::TimestampUs { secs: v, .. } | Enc::DurationUs { values: v, .. } | Enc::Time64Us { values: v, .. } | Enc::Date32(v) => {
+                    match num_at(v, i) {
+                        Some(x) => x.to_bits(),
+                        None => continue,
+                    }
+                }
+                Enc::Int32(v) => match v[i] {
+                    NA_INTEGER => continue,
+                    x => x as u64,
+                },
+                Enc::Int64(v) => match v[i] {
+                    NA_I64_BITS => continue,
+                    x => x,
+                },
+                _ => return false,
+            };
+            seen.insert(bits);
+            sampled += 1;
+            if sampled == DISTINCT_SAMPLE {
+                break;
+            }
+        }
+        sampled == DISTINCT_SAMPLE && seen.len() * 20 > sampled * 19
     }
 
     /// Rough encoding cost, for scheduling.
@@ -296,7 +396,7 @@ fn plan_column<'c, 'a>(c: &'c NamedColumn<'a>) -> Result<Enc<'c, 'a>> {
         Column::Num(v @ NumValues::Double(_)) => Enc::F64(*v),
         Column::Chr(s) => Enc::Utf8(s),
         Column::Factor { codes, levels, ordered } => {
-            Enc::Dict { codes, values: Arc::new(levels_array(levels)?), ordered: *ordered }
+            Enc::Dict { codes, values: Arc::new(levels_array(levels)?), levels: &levels.values, ordered: *ordered }
         }
         Column::Date(v) => match v {
             NumValues::Logical(_) | NumValues::Integer(_) => Enc::Date32(*v),
